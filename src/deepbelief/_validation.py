@@ -1,0 +1,37 @@
+"""Input checks with messages that name the problem and the remedy."""
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+
+def check_X(estimator, X, *, reset, bernoulli=False):
+    """Validate a data matrix for ``estimator``: 2-D, finite, numeric, at least one row, the fitted feature count.
+
+    Returns a float32/float64 NumPy array. With ``bernoulli=True`` the values must lie in [0, 1].
+    """
+    X = validate_data(estimator, X, reset=reset, dtype=(np.float32, np.float64), ensure_min_samples=1)
+    if bernoulli:
+        check_unit_interval(X, type(estimator).__name__)
+    return X
+
+
+def check_unit_interval(X, owner, what="X"):
+    """Raise ValueError unless every value of ``X`` lies in [0, 1] (Bernoulli units)."""
+    lo, hi = float(np.min(X)), float(np.max(X))
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(
+            f"{owner} has Bernoulli visible units, which need values in [0, 1], but {what} has values in "
+            f"[{lo:.4g}, {hi:.4g}]. Scale the data to [0, 1] (e.g. sklearn.preprocessing.MinMaxScaler, or divide "
+            "by the maximum pixel value), or use visible='gaussian' for real-valued data")
+
+
+def per_layer(value, n_layers, name):
+    """Expand a scalar hyperparameter to one value per layer, or check a sequence has one per layer."""
+    if isinstance(value, (str, numbers.Number)) or value is None:
+        return [value] * n_layers
+    values = list(value)
+    if len(values) != n_layers:
+        raise ValueError(f"{name} has {len(values)} values but there are {n_layers} layers; "
+                         "give one value, or one per layer")
+    return values

@@ -1,0 +1,151 @@
+"""The restricted Boltzmann machine: energy, conditionals, Gibbs steps, CD statistics.
+
+Energy E(v, h) = E_v(v; a) + E_h(h; b) - h.W.v with ``weight`` W of shape (n_hidden, n_visible),
+``visible_bias`` a and ``hidden_bias`` b. For Bernoulli units E_v = -a.v, so with binary layers
+this is the textbook E(v, h) = -a.v - b.h - v^T W^T h. Pure math: no optimizer, no I/O.
+"""
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .units import get_units
+
+
+@dataclass
+class CDStatistics:
+    """What one contrastive-divergence step measured on a batch."""
+
+    grad_weight: torch.Tensor  # (n_hidden, n_visible): <h v>_data - <h v>_model, as batch means
+    grad_visible_bias: torch.Tensor  # (n_visible,)
+    grad_hidden_bias: torch.Tensor  # (n_hidden,)
+    chain: torch.Tensor  # (batch, n_visible): the visible state at the end of the negative chain
+    hidden_mean: torch.Tensor  # (n_hidden,): batch mean of P(h=1|v0), for the sparsity target
+    squared_error: torch.Tensor  # scalar: sum of (v0 - E[v | h0])^2, the reconstruction monitor
+
+
+class RBMModule(nn.Module):
+    """Restricted Boltzmann machine with Bernoulli or Gaussian units.
+
+    Parameters
+    ----------
+    n_visible, n_hidden : int
+        Layer sizes.
+    visible, hidden : {'bernoulli', 'gaussian'}
+        Unit types. Gaussian units have unit variance.
+    dtype, device : torch dtype and device of the parameters.
+    """
+
+    def __init__(self, n_visible, n_hidden, visible="bernoulli", hidden="bernoulli", dtype=torch.float32,
+                 device=None):
+        super().__init__()
+        self.visible = get_units(visible)
+        self.hidden = get_units(hidden)
+        # Updates are hand-computed (CD is not the gradient of any loss), so autograd stays off.
+        kw = dict(dtype=dtype, device=device)
+        self.weight = nn.Parameter(torch.zeros(n_hidden, n_visible, **kw), requires_grad=False)
+        self.visible_bias = nn.Parameter(torch.zeros(n_visible, **kw), requires_grad=False)
+        self.hidden_bias = nn.Parameter(torch.zeros(n_hidden, **kw), requires_grad=False)
+
+    @property
+    def n_visible(self):
+        return self.weight.shape[1]
+
+    @property
+    def n_hidden(self):
+        return self.weight.shape[0]
+
+    def extra_repr(self):
+        return f"{self.n_visible} {self.visible.name} -> {self.n_hidden} {self.hidden.name}"
+
+    # conditionals -------------------------------------------------------------------------------
+    def pre_h(self, v):
+        """Hidden pre-activations b + v W^T, shape (n, n_hidden)."""
+        return torch.addmm(self.hidden_bias, v, self.weight.t())
+
+    def pre_v(self, h):
+        """Visible pre-activations a + h W, shape (n, n_visible)."""
+        return torch.addmm(self.visible_bias, h, self.weight)
+
+    def prob_h_given_v(self, v):
+        """E[h | v]: sigmoid(b + v W^T) for Bernoulli hidden units."""
+        return self.hidden.mean(self.pre_h(v))
+
+    def mean_v_given_h(self, h):
+        """E[v | h]: sigmoid(a + h W) for Bernoulli, a + h W for Gaussian visible units."""
+        return self.visible.mean(self.pre_v(h))
+
+    def sample_h_given_v(self, v, generator):
+        """(E[h | v], a sample h ~ P(h | v))."""
+        ph = self.prob_h_given_v(v)
+        return ph, self.hidden.sample(ph, generator)
+
+    def sample_v_given_h(self, h, generator):
+        """(E[v | h], a sample v ~ P(v | h))."""
+        mv = self.mean_v_given_h(h)
+        return mv, self.visible.sample(mv, generator)
+
+    def gibbs_vhv(self, v, generator):
+        """One Gibbs step v -> h -> v'; returns (E[v' | h], v')."""
+        _, h = self.sample_h_given_v(v, generator)
+        return self.sample_v_given_h(h, generator)
+
+    def gibbs_hvh(self, h, generator):
+        """One Gibbs step h -> v -> h'; returns (E[h' | v], h')."""
+        _, v = self.sample_v_given_h(h, generator)
+        return self.sample_h_given_v(v, generator)
+
+    # energies -----------------------------------------------------------------------------------
+    def energy(self, v, h):
+        """E(v, h) = E_v(v; a) + E_h(h; b) - h.W.v, one value per row."""
+        return (self.visible.energy(v, self.visible_bias) + self.hidden.energy(h, self.hidden_bias)
+                - ((h @ self.weight) * v).sum(-1))
+
+    def free_energy(self, v):
+        """Free energy F(v) = -log sum_h exp(-E(v, h)) = E_v(v; a) - sum_j softplus(b_j + W_j.v)."""
+        return self.visible.energy(v, self.visible_bias) - self.hidden.log_marginal(self.pre_h(v), self.hidden_bias)
+
+    def free_energy_hidden(self, h):
+        """Free energy of the hidden layer, F(h) = -log sum_v exp(-E(v, h)) (integral for Gaussian v)."""
+        return self.hidden.energy(h, self.hidden_bias) - self.visible.log_marginal(self.pre_v(h), self.visible_bias)
+
+    # learning statistics ------------------------------------------------------------------------
+    def cd_statistics(self, v0, k, generator, chain=None):
+        """Statistics of CD-k (``chain=None``) or persistent CD-k (``chain`` = the fantasy particles).
+
+        The positive phase uses E[h | v0]; the negative phase runs k Gibbs steps from h0 ~ P(h | v0)
+        (CD) or from the persistent chain (PCD) and uses the sampled visible state vk with E[h | vk].
+        The result is a sample of the log-likelihood gradient direction; nothing is differentiated
+        through the chain, which is cut at its end by construction (no autograd here).
+
+        Parameters
+        ----------
+        v0 : tensor of shape (batch, n_visible)
+        k : int, number of Gibbs steps, >= 1
+        generator : torch.Generator on the parameters' device
+        chain : tensor of shape (n_chains, n_visible) or None
+
+        Returns
+        -------
+        CDStatistics: positive statistics averaged over the batch rows, negative ones over the chains.
+        """
+        ph0 = self.prob_h_given_v(v0)
+        h0 = self.hidden.sample(ph0, generator)
+        mv0 = self.mean_v_given_h(h0)
+        squared_error = ((v0 - mv0) ** 2).sum()
+        if chain is None:
+            mv = mv0
+        else:
+            mv = self.mean_v_given_h(self.hidden.sample(self.prob_h_given_v(chain), generator))
+        vk = self.visible.sample(mv, generator)
+        for _ in range(k - 1):
+            _, vk = self.gibbs_vhv(vk, generator)
+        phk = self.prob_h_given_v(vk)
+
+        # PCD may keep more chains than a (last, short) batch has rows: average each phase separately.
+        n_data, n_chains = v0.shape[0], vk.shape[0]
+        grad_weight = ph0.t() @ v0
+        grad_weight.addmm_(phk.t(), vk, beta=1.0 / n_data, alpha=-1.0 / n_chains)
+        hidden_mean = ph0.mean(0)
+        return CDStatistics(grad_weight, v0.mean(0) - vk.mean(0), hidden_mean - phk.mean(0), vk,
+                            hidden_mean, squared_error)

@@ -1,0 +1,247 @@
+"""The DBN estimator: greedy layer-wise pretraining of a stack of RBMs."""
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._runtime import seeds_from, to_tensor
+from .._validation import check_unit_interval, check_X, per_layer
+from ..core.dbn import DBNModule
+from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM
+
+
+class DBN(TransformerMixin, BaseEstimator):
+    """Deep belief network pretrained greedily, one RBM per hidden layer (Hinton, Osindero & Teh 2006).
+
+    RBM 1 is trained on X; RBM l on the activations P(h^(l-1) | ...) of the layer below (or on samples of
+    them, ``propagate='sample'``). ``transform`` is the bottom-up mean-field pass, ``inverse_transform`` the
+    deterministic top-down pass that uses, for layer l-1, the visible biases of RBM l.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(256, 256)
+        Hidden units per layer, bottom to top.
+    visible : {'bernoulli', 'gaussian'}, default='bernoulli'
+        Unit type of the data layer (a Gaussian first layer makes a "continuous DBN"); the hidden layers are
+        Bernoulli.
+    learning_rate : float, 'auto', or one per layer, default='auto'
+        See :class:`RBM`; 'auto' is 0.1 for Bernoulli and 0.01 for Gaussian visible units.
+    n_iter : int or one per layer, default=10
+        Pretraining epochs of each layer.
+    propagate : {'mean', 'sample'}, default='mean'
+        What the layer above is trained on: the probabilities, or binary samples of them.
+    batch_size, k, persistent, momentum, final_momentum, momentum_switch, weight_decay, sparsity_target,
+    sparsity_cost, validation_fraction, shuffle, device, random_state, verbose
+        As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
+
+    Attributes
+    ----------
+    rbms_ : list of RBM
+        The fitted RBMs, bottom to top.
+    history_ : list of list of dict
+        Per layer, the RBM's per-epoch monitors (see :class:`RBM`).
+    module_ : DBNModule
+        The stack as a torch module (sharing the RBMs' parameters).
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from deepbelief import DBN
+    >>> X = load_digits().data / 16
+    >>> dbn = DBN(hidden_layer_sizes=(64, 32), n_iter=5, random_state=0).fit(X)
+    >>> dbn.transform(X).shape, dbn.transform(X, layer=0).shape
+    ((1797, 32), (1797, 64))
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "visible": [StrOptions({"bernoulli", "gaussian"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
+        "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
+        "propagate": [StrOptions({"mean", "sample"})],
+        **CD_PARAMETER_CONSTRAINTS,
+    }
+
+    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", learning_rate="auto", batch_size=32,
+                 n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
+                 weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, propagate="mean",
+                 validation_fraction=None, shuffle=True, device="cpu", random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible = visible
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.k = k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.final_momentum = final_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.propagate = propagate
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _layer_sizes(self):
+        sizes = [self.hidden_layer_sizes] if isinstance(self.hidden_layer_sizes, Integral) else list(
+            self.hidden_layer_sizes)
+        if not sizes or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be a non-empty sequence of integers >= 1; "
+                             f"got {self.hidden_layer_sizes!r}")
+        return [int(s) for s in sizes]
+
+    def _layer_rbms(self, sizes):
+        """One unfitted RBM per layer with this DBN's hyperparameters (and per-layer seeds)."""
+        n = len(sizes)
+        rates = per_layer(self.learning_rate, n, "learning_rate")
+        epochs = per_layer(self.n_iter, n, "n_iter")
+        shared = {name: getattr(self, name) for name in CD_PARAMETERS if name != "random_state"}
+        rbms = []
+        for layer, (size, seed) in enumerate(zip(sizes, seeds_from(self.random_state, n))):
+            rbm = RBM(n_components=size, visible=self.visible if layer == 0 else "bernoulli",
+                      learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed, **shared)
+            rbm._validate_params()
+            rbms.append(rbm)
+        return rbms
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Greedy layer-wise pretraining on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        sizes = self._layer_sizes()
+        rbms = self._layer_rbms(sizes)
+        X = check_X(self, X, reset=True, bernoulli=self.visible == "bernoulli")
+        first = rbms[0]
+        first._set_scaler(X)
+        first.n_features_in_ = X.shape[1]
+        first._build(X.shape[1])
+        data = first._encode(X)
+        for layer, rbm in enumerate(rbms):
+            if layer > 0:
+                rbm.data_mean_ = rbm.data_scale_ = None
+                rbm.n_features_in_ = data.shape[1]
+                rbm._build(data.shape[1])
+            rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(rbms)}")
+            if layer + 1 < len(rbms):
+                with torch.no_grad():
+                    data = rbm.module_.prob_h_given_v(data)
+                    if self.propagate == "sample":
+                        data = rbm.module_.hidden.sample(data, rbm._trainer.generator)
+        self._set_rbms(rbms)
+        return self
+
+    def _set_rbms(self, rbms):
+        self.rbms_ = list(rbms)
+        self.module_ = DBNModule([rbm.module_ for rbm in self.rbms_])
+        self.n_features_in_ = self.rbms_[0].n_features_in_
+
+    @property
+    def history_(self):
+        check_is_fitted(self, "rbms_")
+        return [rbm.history_ for rbm in self.rbms_]
+
+    @classmethod
+    def from_rbms(cls, rbms, **params):
+        """A fitted DBN from fitted RBMs, bottom to top.
+
+        Parameters
+        ----------
+        rbms : sequence of fitted RBM
+            Sizes must chain (RBM l's ``n_components`` equals RBM l+1's ``n_features_in_``) and every RBM but
+            the first must have Bernoulli visible units.
+        **params : other constructor parameters of the DBN.
+        """
+        rbms = list(rbms)
+        if not rbms:
+            raise ValueError("from_rbms needs at least one fitted RBM")
+        for layer, rbm in enumerate(rbms):
+            if not isinstance(rbm, RBM):
+                raise TypeError(f"from_rbms takes RBM estimators; item {layer} is a {type(rbm).__name__}")
+            check_is_fitted(rbm, "module_")
+            if layer > 0 and rbm.visible != "bernoulli":
+                raise ValueError(f"RBM {layer} has visible={rbm.visible!r}; only the first RBM of a DBN may have "
+                                 "non-Bernoulli visible units (the hidden layers below it are Bernoulli)")
+        dbn = cls(hidden_layer_sizes=tuple(rbm.n_components for rbm in rbms), visible=rbms[0].visible, **params)
+        dbn._set_rbms(rbms)  # DBNModule checks that the sizes chain
+        return dbn
+
+    def _check_layer(self, layer):
+        n = len(self.rbms_)
+        if not (isinstance(layer, Integral) and -n <= layer < n):
+            raise ValueError(f"layer={layer!r} is not a hidden layer of this DBN; use 0..{n - 1} (or -1 for the top)")
+        return layer % n
+
+    @torch.no_grad()
+    def transform(self, X, layer=-1):
+        """Bottom-up mean activations E[h^layer | v].
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        layer : int, default=-1
+            Hidden layer, 0-based from the bottom (``rbms_[layer]``); -1 is the top.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[layer]), float32
+        """
+        check_is_fitted(self, "rbms_")
+        layer = self._check_layer(layer)
+        X = check_X(self, X, reset=False, bernoulli=self.visible == "bernoulli")
+        return self.rbms_[0]._rows(lambda v: self.module_.up(v, layer), X)
+
+    @torch.no_grad()
+    def inverse_transform(self, H, layer=-1):
+        """Deterministic top-down pass E[v | h^layer], each layer through the RBM above it.
+
+        Parameters
+        ----------
+        H : array-like of shape (n_samples, hidden_layer_sizes[layer]), values in [0, 1]
+        layer : int, default=-1
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features), in the data's units
+        """
+        check_is_fitted(self, "rbms_")
+        layer = self._check_layer(layer)
+        H = check_array(H, dtype=(np.float32, np.float64), input_name="H")
+        width = self.rbms_[layer].n_components
+        if H.shape[1] != width:
+            raise ValueError(f"H has {H.shape[1]} columns but hidden layer {layer} has {width} units")
+        check_unit_interval(H, f"{type(self).__name__}'s hidden layer {layer}", "H")
+        first = self.rbms_[0]
+        return first._decode(self.module_.down(to_tensor(H, first.module_.weight.device), layer))
+
+    def reconstruct(self, X):
+        """Mean-field reconstruction through the whole stack: up to the top layer and back down.
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features)
+        """
+        return self.inverse_transform(self.transform(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.positive_only = self.visible == "bernoulli"
+        return tags

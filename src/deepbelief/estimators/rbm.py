@@ -1,0 +1,458 @@
+"""The RBM estimator: scikit-learn API over :class:`~deepbelief.core.rbm.RBMModule` and CD training."""
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
+from .._validation import check_unit_interval, check_X
+from ..core.estimate import pseudo_log_likelihood, reconstruction_error
+from ..core.rbm import RBMModule
+from ..training import CDConfig, CDTrainer, train_rbm
+from ._progress import EpochBar
+
+# Hyperparameters of CD training, shared with the DBN estimator, which passes them on to each layer.
+CD_PARAMETER_CONSTRAINTS = {
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "k": [Interval(Integral, 1, None, closed="left")],
+    "persistent": ["boolean"],
+    "momentum": [Interval(Real, 0, 1, closed="left")],
+    "final_momentum": [Interval(Real, 0, 1, closed="left")],
+    "momentum_switch": [Interval(Integral, 0, None, closed="left")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+    "sparsity_cost": [Interval(Real, 0, None, closed="left")],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "shuffle": ["boolean"],
+    "device": [str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+CD_PARAMETERS = tuple(CD_PARAMETER_CONSTRAINTS)
+AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.01}
+INFERENCE_CHUNK = 8192  # rows per inference batch, to bound memory on large inputs
+
+
+class RBM(TransformerMixin, BaseEstimator):
+    """Restricted Boltzmann machine trained with contrastive divergence (CD-k) or persistent CD.
+
+    Energy E(v, h) = -a.v - b.h - v^T W h for Bernoulli visible units; Gaussian visible units
+    (``visible='gaussian'``) have unit variance and replace -a.v by 0.5 ||v - a||^2. The data are then
+    standardised feature by feature at ``fit`` (mean 0, variance 1, stored as ``data_mean_`` and
+    ``data_scale_``), every method standardises its input the same way, and every method that returns
+    visible values (``inverse_transform``, ``reconstruct``, ``gibbs``) maps them back to the data's units.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of hidden units.
+    visible : {'bernoulli', 'gaussian'}, default='bernoulli'
+        Visible unit type. Bernoulli units need data in [0, 1].
+    learning_rate : float or 'auto', default='auto'
+        Step size of the updates; 'auto' is 0.1 for Bernoulli and 0.01 for Gaussian visible units.
+    batch_size : int, default=32
+        Rows per update. A batch larger than the data means one update per epoch over all rows.
+    n_iter : int, default=10
+        Epochs (passes over the training data).
+    k : int, default=1
+        Gibbs steps per update (CD-k).
+    persistent : bool, default=False
+        Persistent CD (Tieleman 2008): the negative chains continue across updates.
+    momentum, final_momentum : float, default=0.5, 0.9
+        Momentum of the first ``momentum_switch`` epochs, then afterwards (Hinton's 0.5 -> 0.9 schedule;
+        set both equal for a constant momentum). ``partial_fit`` uses the momentum of the epoch count
+        reached by earlier ``fit`` calls.
+    momentum_switch : int, default=5
+    weight_decay : float, default=1e-4
+        L2 penalty on the weights.
+    sparsity_target, sparsity_cost : float, default=0.1, 0.0
+        Target mean activation of the hidden units and the strength of the penalty (0 disables it).
+    validation_fraction : float or None, default=None
+        Fraction of the rows held out to monitor the free-energy gap between held-out and training data.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    device : str or torch.device, default='cpu'
+        'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    random_state : int, RandomState or None
+        Seeds initialisation, shuffling and sampling; the same seed on the same device gives the same model.
+    verbose : bool or int, default=False
+        Show a progress bar with the monitors.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Weights W^T, as in scikit-learn's BernoulliRBM.
+    intercept_hidden_ : ndarray of shape (n_components,)
+    intercept_visible_ : ndarray of shape (n_features,)
+    data_mean_, data_scale_ : ndarray of shape (n_features,) or None
+        The standardisation of Gaussian visible units (None for Bernoulli units).
+    history_ : list of dict
+        Per epoch: 'reconstruction_error' (mean squared error per element, in standardised units for Gaussian
+        visible units) and, with ``validation_fraction``, 'free_energy_train', 'free_energy_valid',
+        'free_energy_gap'.
+    n_iter_ : int
+        Epochs trained.
+    module_ : RBMModule
+        The underlying torch module.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from deepbelief import RBM
+    >>> X = load_digits().data / 16
+    >>> rbm = RBM(n_components=64, n_iter=5, random_state=0).fit(X)
+    >>> rbm.transform(X).shape
+    (1797, 64)
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "visible": [StrOptions({"bernoulli", "gaussian"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        **CD_PARAMETER_CONSTRAINTS,
+    }
+
+    def __init__(self, n_components=256, *, visible="bernoulli", learning_rate="auto", batch_size=32, n_iter=10,
+                 k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5, weight_decay=1e-4,
+                 sparsity_target=0.1, sparsity_cost=0.0, validation_fraction=None, shuffle=True, device="cpu",
+                 random_state=None, verbose=False):
+        self.n_components = n_components
+        self.visible = visible
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.k = k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.final_momentum = final_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # construction -------------------------------------------------------------------------------
+    def _cd_config(self):
+        lr = AUTO_LEARNING_RATE[self.visible] if self.learning_rate == "auto" else self.learning_rate
+        return CDConfig(learning_rate=lr, k=self.k, persistent=self.persistent, momentum=self.momentum,
+                        final_momentum=self.final_momentum, momentum_switch=self.momentum_switch,
+                        weight_decay=self.weight_decay, sparsity_target=self.sparsity_target,
+                        sparsity_cost=self.sparsity_cost)
+
+    def _build(self, n_features):
+        """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer."""
+        device = resolve_device(self.device)
+        init_seed, shuffle_seed, sample_seed, inference_seed = seeds_from(self.random_state, 4)
+        module = RBMModule(n_features, self.n_components, visible=self.visible, device=device)
+        # Drawn on the CPU so that a seed gives the same initial weights on every device.
+        init = make_generator(init_seed, "cpu")
+        module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
+        self.module_ = module
+        self.n_iter_ = 0
+        self.history_ = []
+        self._shuffle_generator = make_generator(shuffle_seed, "cpu")
+        self._inference_generator = make_generator(inference_seed, device)
+        self._trainer = CDTrainer(module, self._cd_config(), make_generator(sample_seed, device))
+
+    def _init_visible_bias(self, data):
+        """Bernoulli visible biases log(p / (1 - p)) of the data's mean activation p (Hinton's guide);
+        Gaussian units keep 0, the mean of standardised data."""
+        if self.visible == "bernoulli":
+            p = data.mean(0).clamp(1e-3, 1 - 1e-3)
+            self.module_.visible_bias.copy_(torch.log(p / (1 - p)))
+
+    def _set_scaler(self, X):
+        if self.visible == "gaussian":
+            self.data_mean_ = X.mean(0)
+            scale = X.std(0)
+            self.data_scale_ = np.where(scale > 1e-8, scale, 1.0).astype(X.dtype)
+        else:
+            self.data_mean_ = self.data_scale_ = None
+
+    def _encode(self, X):
+        """NumPy data -> tensor in model units (standardised for Gaussian visible units)."""
+        if self.data_mean_ is not None:
+            X = (X - self.data_mean_) / self.data_scale_
+        return to_tensor(X, self.module_.weight.device)
+
+    def _decode(self, V):
+        """Tensor of visible values in model units -> NumPy in data units."""
+        V = to_numpy(V)
+        if self.data_mean_ is not None:
+            V = V * self.data_scale_ + self.data_mean_
+        return V
+
+    @classmethod
+    def from_weights(cls, weights, visible_bias, hidden_bias, *, visible="bernoulli", **params):
+        """A fitted RBM from textbook parameters of E(v, h) = -a.v - b.h - v^T W h.
+
+        Parameters
+        ----------
+        weights : array of shape (n_visible, n_hidden)
+            W in the textbook orientation (``components_`` is its transpose).
+        visible_bias : array of shape (n_visible,)
+        hidden_bias : array of shape (n_hidden,)
+        visible : {'bernoulli', 'gaussian'}
+            Gaussian units take the parameters in model units: no standardisation is applied.
+        **params : other constructor parameters (used if training continues with ``partial_fit``).
+        """
+        W = check_array(weights, dtype=np.float64, input_name="weights")
+        a = check_array(np.atleast_2d(visible_bias), dtype=np.float64, input_name="visible_bias").ravel()
+        b = check_array(np.atleast_2d(hidden_bias), dtype=np.float64, input_name="hidden_bias").ravel()
+        n_visible, n_hidden = W.shape
+        if a.shape != (n_visible,) or b.shape != (n_hidden,):
+            raise ValueError(f"weights of shape {W.shape} (n_visible, n_hidden) need visible_bias of shape "
+                             f"({n_visible},) and hidden_bias of shape ({n_hidden},); got {a.shape} and {b.shape}")
+        rbm = cls(n_components=n_hidden, visible=visible, **params)
+        rbm._validate_params()
+        rbm._build(n_visible)
+        rbm.module_.weight.copy_(torch.as_tensor(W.T))
+        rbm.module_.visible_bias.copy_(torch.as_tensor(a))
+        rbm.module_.hidden_bias.copy_(torch.as_tensor(b))
+        rbm.n_features_in_ = n_visible
+        if visible == "gaussian":
+            rbm.data_mean_, rbm.data_scale_ = np.zeros(n_visible, np.float32), np.ones(n_visible, np.float32)
+        else:
+            rbm.data_mean_ = rbm.data_scale_ = None
+        return rbm
+
+    # fitted parameters as scikit-learn names them -------------------------------------------------
+    @property
+    def components_(self):
+        check_is_fitted(self, "module_")
+        return to_numpy(self.module_.weight)
+
+    @property
+    def intercept_hidden_(self):
+        check_is_fitted(self, "module_")
+        return to_numpy(self.module_.hidden_bias)
+
+    @property
+    def intercept_visible_(self):
+        check_is_fitted(self, "module_")
+        return to_numpy(self.module_.visible_bias)
+
+    # training -----------------------------------------------------------------------------------
+    def _check(self, X, reset=False):
+        return check_X(self, X, reset=reset, bernoulli=self.visible == "bernoulli")
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the RBM to X with ``n_iter`` epochs of CD-k (or PCD-k).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = self._check(X, reset=True)
+        self._set_scaler(X)
+        self._build(X.shape[1])
+        self._fit_tensor(self._encode(X))
+        return self
+
+    def _fit_tensor(self, data, desc="RBM"):
+        """Train on ``data``, a tensor in model units on the module's device (``_build`` done)."""
+        self._init_visible_bias(data)
+        validation = None
+        if self.validation_fraction is not None:
+            n = data.shape[0]
+            n_valid = int(round(self.validation_fraction * n))
+            if n_valid < 1 or n_valid >= n:
+                raise ValueError(f"validation_fraction={self.validation_fraction} of {n} rows leaves "
+                                 f"{n_valid} rows for validation and {n - n_valid} for training; both must be >= 1")
+            order = torch.randperm(n, generator=self._shuffle_generator).to(data.device)
+            validation, data = data[order[:n_valid]], data[order[n_valid:]]
+        self._train(data, self.n_iter, validation, desc)
+
+    def _train(self, data, n_epochs, validation=None, desc="RBM"):
+        """``n_epochs`` more epochs of CD; ``history_`` and ``n_iter_`` grow epoch by epoch, so a failure keeps
+        the record of the epochs that completed."""
+        def record(epoch, metrics):
+            self.history_.append(metrics)
+            self.n_iter_ += 1
+            bar(epoch, metrics)
+
+        order = self._shuffle_generator if self.shuffle else None
+        with EpochBar(n_epochs, desc, self.verbose) as bar:
+            train_rbm(self._trainer, data, n_epochs, self.batch_size, order, validation,
+                      start_epoch=self.n_iter_, callback=record)
+
+    def partial_fit(self, X, y=None):
+        """One CD update on the batch X (all rows at once), initialising the model on the first call.
+
+        For Gaussian visible units the standardisation is fixed from the first batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "module_")
+        if first:
+            self._validate_params()
+        X = self._check(X, reset=first)
+        if first:
+            self._set_scaler(X)
+            self._build(X.shape[1])
+        data = self._encode(X)
+        if first:
+            self._init_visible_bias(data)
+        self._trainer.step(data, self.n_iter_)
+        return self
+
+    # inference ----------------------------------------------------------------------------------
+    def _rows(self, fn, X):
+        """Apply ``fn`` (tensor -> tensor) to the encoded rows of X in chunks; NumPy result."""
+        out = [to_numpy(fn(self._encode(X[i:i + INFERENCE_CHUNK]))) for i in range(0, X.shape[0], INFERENCE_CHUNK)]
+        return np.concatenate(out)
+
+    def _generator(self, random_state):
+        if random_state is None:
+            return self._inference_generator
+        return make_generator(seeds_from(random_state, 1)[0], self.module_.weight.device)
+
+    @torch.no_grad()
+    def transform(self, X):
+        """Hidden activation probabilities P(h=1 | v).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_components), float32
+        """
+        check_is_fitted(self, "module_")
+        return self._rows(self.module_.prob_h_given_v, self._check(X))
+
+    @torch.no_grad()
+    def inverse_transform(self, H):
+        """Mean visible values E[v | h] (in the data's units).
+
+        Parameters
+        ----------
+        H : array-like of shape (n_samples, n_components), values in [0, 1]
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self, "module_")
+        H = check_array(H, dtype=(np.float32, np.float64), input_name="H")
+        if H.shape[1] != self.n_components:
+            raise ValueError(f"H has {H.shape[1]} columns but the RBM has n_components={self.n_components}")
+        check_unit_interval(H, type(self).__name__ + "'s hidden layer", "H")
+        V = self.module_.mean_v_given_h(to_tensor(H, self.module_.weight.device))
+        return self._decode(V)
+
+    @torch.no_grad()
+    def reconstruct(self, X, n_gibbs=0, random_state=None):
+        """Reconstruction of X through the hidden layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        n_gibbs : int, default=0
+            0: the mean-field pass E[v | E[h | v]]. n > 0: n Gibbs steps from X, returning E[v | h] of the last.
+        random_state : int, RandomState or None
+            Seeds the Gibbs steps (None: the model's own inference generator).
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self, "module_")
+        X = self._check(X)
+        rbm = self.module_
+        if n_gibbs == 0:
+            return self._decode(rbm.mean_v_given_h(rbm.prob_h_given_v(self._encode(X))))
+        generator = self._generator(random_state)
+        v = self._encode(X)
+        for _ in range(n_gibbs):
+            mv, v = rbm.gibbs_vhv(v, generator)
+        return self._decode(mv)
+
+    @torch.no_grad()
+    def gibbs(self, v, k=1, random_state=None):
+        """Run k steps of block Gibbs sampling v -> h -> v from each row of v; return the visible samples.
+
+        Parameters
+        ----------
+        v : array-like of shape (n_samples, n_features)
+        k : int, default=1
+        random_state : int, RandomState or None (None: the model's own inference generator)
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features); {0, 1} for Bernoulli units
+        """
+        check_is_fitted(self, "module_")
+        if not (isinstance(k, Integral) and k >= 1):
+            raise ValueError(f"k must be an integer >= 1; got {k!r}")
+        X = self._check(v)
+        generator = self._generator(random_state)
+        state = self._encode(X)
+        for _ in range(k):
+            _, state = self.module_.gibbs_vhv(state, generator)
+        return self._decode(state)
+
+    @torch.no_grad()
+    def free_energy(self, X):
+        """Free energy F(v) = -a.v - sum_j softplus(b_j + W_j.v) of each row (in standardised units for
+        Gaussian visible units, where -a.v becomes 0.5 ||v - a||^2).
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "module_")
+        return self._rows(self.module_.free_energy, self._check(X))
+
+    @torch.no_grad()
+    def score_samples(self, X):
+        """Pseudo-log-likelihood sum_i log P(v_i | v_-i) of each row, computed exactly over all features.
+
+        (scikit-learn's BernoulliRBM estimates the same quantity from one random feature.) For Gaussian
+        visible units, where these conditionals have no closed form, the unnormalised log-density -F(v).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "module_")
+        X = self._check(X)
+        if self.visible == "bernoulli":
+            return self._rows(lambda v: pseudo_log_likelihood(self.module_, v), X)
+        return -self._rows(self.module_.free_energy, X)
+
+    @torch.no_grad()
+    def reconstruction_error(self, X):
+        """Mean-field reconstruction error per row, sum_i (v_i - E[v_i | E[h | v]])^2 in model units."""
+        check_is_fitted(self, "module_")
+        return self._rows(lambda v: reconstruction_error(self.module_, v), self._check(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.positive_only = self.visible == "bernoulli"
+        return tags

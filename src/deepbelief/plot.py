@@ -1,0 +1,76 @@
+"""Figures of filters and training curves. Each function returns a matplotlib Figure; ``save=`` writes a PNG.
+
+Figures are built without pyplot, so nothing here needs a display or changes the global backend.
+"""
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def _save(fig, save):
+    if save is not None:
+        fig.savefig(save, dpi=100, bbox_inches="tight")
+    return fig
+
+
+def _image_shape(n_features, image_shape):
+    if image_shape is not None:
+        if int(np.prod(image_shape)) != n_features:
+            raise ValueError(f"image_shape={tuple(image_shape)} holds {int(np.prod(image_shape))} pixels but each "
+                             f"filter has {n_features} weights")
+        return tuple(image_shape)
+    side = math.isqrt(n_features)
+    if side * side != n_features:
+        raise ValueError(f"filters of {n_features} weights are not square images; pass image_shape=(rows, cols)")
+    return side, side
+
+
+def plot_filters(model, image_shape=None, n_filters=64, save=None):
+    """The first ``n_filters`` first-layer weight vectors as images, each scaled to its own range.
+
+    Parameters
+    ----------
+    model : fitted RBM or DBN (its first RBM), or array of shape (n_hidden, n_features)
+    image_shape : (rows, cols) or None for square images
+    n_filters : int
+    save : path or None
+    """
+    if hasattr(model, "rbms_"):
+        model = model.rbms_[0]
+    weights = np.asarray(model.components_ if hasattr(model, "components_") else model, dtype=np.float64)
+    weights = weights[:n_filters]
+    shape = _image_shape(weights.shape[1], image_shape)
+    cols = math.ceil(math.sqrt(len(weights)))
+    rows = math.ceil(len(weights) / cols)
+    fig = Figure(figsize=(cols * 0.9, rows * 0.9))
+    for i, w in enumerate(weights):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(w.reshape(shape), cmap="gray", interpolation="nearest")
+        ax.set_axis_off()
+    fig.suptitle("first-layer filters")
+    return _save(fig, save)
+
+
+def plot_history(model, key="reconstruction_error", save=None):
+    """Per-epoch monitor ``key`` of an RBM, or of each layer of a DBN.
+
+    Parameters
+    ----------
+    model : fitted RBM or DBN, or its ``history_``
+    key : str, a monitor name in the history
+    save : path or None
+    """
+    history = model.history_ if hasattr(model, "history_") else model
+    layers = history if history and isinstance(history[0], list) else [history]
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot(1, 1, 1)
+    for layer, epochs in enumerate(layers):
+        if epochs and key not in epochs[0]:
+            raise ValueError(f"the history has no {key!r}; it has {sorted(epochs[0])}")
+        ax.plot(np.arange(1, len(epochs) + 1), [m[key] for m in epochs], marker="o", label=f"layer {layer + 1}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key.replace("_", " "))
+    if len(layers) > 1:
+        ax.legend()
+    return _save(fig, save)

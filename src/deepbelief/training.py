@@ -1,0 +1,158 @@
+"""Training loops: contrastive divergence (CD-k / PCD-k) for one RBM and greedy stacking.
+
+Model-agnostic and quiet: no scikit-learn, no printing. Progress bars and metric reporting are
+callbacks ``callback(epoch, metrics)`` supplied by the caller.
+"""
+from dataclasses import dataclass
+
+import torch
+
+from .errors import TrainingDivergedError
+
+
+@dataclass
+class CDConfig:
+    """Hyperparameters of contrastive-divergence training (Hinton's practical guide, 2010)."""
+
+    learning_rate: float = 0.1
+    k: int = 1  # Gibbs steps per update
+    persistent: bool = False  # PCD: keep the negative chains between updates
+    momentum: float = 0.5  # momentum for the first `momentum_switch` epochs
+    final_momentum: float = 0.9  # momentum afterwards
+    momentum_switch: int = 5
+    weight_decay: float = 0.0  # L2 penalty on the weights (not the biases)
+    sparsity_target: float = 0.1  # desired mean activation q of each hidden unit
+    sparsity_cost: float = 0.0  # 0 disables the sparsity penalty
+    sparsity_decay: float = 0.9  # running average of the hidden activations: q <- decay q + (1 - decay) mean(h)
+
+
+class CDTrainer:
+    """The state of CD training of one :class:`RBMModule`: velocities, persistent chains, sparsity estimate.
+
+    Parameters
+    ----------
+    rbm : RBMModule, updated in place.
+    config : CDConfig
+    generator : torch.Generator on the RBM's device, used for all Gibbs sampling.
+    """
+
+    def __init__(self, rbm, config, generator):
+        self.rbm = rbm
+        self.config = config
+        self.generator = generator
+        self.params = (rbm.weight, rbm.visible_bias, rbm.hidden_bias)
+        self.velocity = [torch.zeros_like(p) for p in self.params]
+        self.chain = None
+        self.hidden_activity = None
+
+    def momentum(self, epoch):
+        """The momentum in force during ``epoch`` (0-based)."""
+        c = self.config
+        return c.momentum if epoch < c.momentum_switch else c.final_momentum
+
+    def _start_chains(self, n_chains):
+        # Fantasy particles start from the visible biases alone (the base-rate model), not from data.
+        rbm = self.rbm
+        mean = rbm.visible.mean(rbm.visible_bias.expand(n_chains, -1))
+        return rbm.visible.sample(mean, self.generator)
+
+    def step(self, v0, epoch=0):
+        """One parameter update on the batch ``v0`` (n, n_visible); returns the summed squared error."""
+        c, rbm = self.config, self.rbm
+        if c.persistent and self.chain is None:
+            self.chain = self._start_chains(v0.shape[0])
+        stats = rbm.cd_statistics(v0, c.k, self.generator, self.chain if c.persistent else None)
+        if c.persistent:
+            self.chain = stats.chain
+        grads = [stats.grad_weight, stats.grad_visible_bias, stats.grad_hidden_bias]
+        if c.weight_decay:
+            grads[0].add_(rbm.weight, alpha=-c.weight_decay)
+        if c.sparsity_cost:
+            q = stats.hidden_mean
+            if self.hidden_activity is None:
+                self.hidden_activity = q.clone()
+            else:
+                self.hidden_activity.mul_(c.sparsity_decay).add_(q, alpha=1.0 - c.sparsity_decay)
+            # d(cross-entropy penalty)/d(total input) = q - p, applied to the biases and, through v, the weights.
+            push = (c.sparsity_target - self.hidden_activity) * c.sparsity_cost
+            grads[2].add_(push)
+            grads[0].addr_(push, v0.mean(0))
+        momentum = self.momentum(epoch)
+        for param, velocity, grad in zip(self.params, self.velocity, grads):
+            velocity.mul_(momentum).add_(grad, alpha=c.learning_rate)
+            param.add_(velocity)
+        return stats.squared_error
+
+    def run_epoch(self, data, batch_size, epoch, order=None):
+        """One pass over ``data`` (n, n_visible) in mini-batches; returns the mean squared reconstruction error
+        per element. ``order`` is a permutation of the rows (None keeps the stored order)."""
+        n = data.shape[0]
+        total = torch.zeros((), dtype=data.dtype, device=data.device)
+        for start in range(0, n, batch_size):
+            rows = slice(start, start + batch_size) if order is None else order[start:start + batch_size]
+            total += self.step(data[rows], epoch)
+        # One host synchronisation per epoch, for the monitor.
+        return total.item() / data.numel()
+
+    def snapshot(self):
+        return [p.detach().clone() for p in self.params]
+
+    def restore(self, snapshot):
+        for param, saved in zip(self.params, snapshot):
+            param.copy_(saved)
+        for velocity in self.velocity:
+            velocity.zero_()
+        self.chain = None
+
+
+def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, validation=None, start_epoch=0,
+              callback=None, layer=0):
+    """Train ``trainer.rbm`` for ``n_epochs`` epochs of CD on ``data``.
+
+    Parameters
+    ----------
+    trainer : CDTrainer
+    data : tensor of shape (n_samples, n_visible) on the RBM's device
+    n_epochs, batch_size : int
+    shuffle_generator : torch.Generator (CPU) or None to keep the row order
+    validation : tensor of shape (n_valid, n_visible) or None; when given, the mean free energies of it and
+        of an equally large slice of the training data are recorded, and their gap (Hinton's overfitting monitor)
+    start_epoch : int, the index of the first epoch (for the momentum schedule)
+    callback : callable(epoch, metrics) or None, called after every epoch
+    layer : int, named in errors
+
+    Returns
+    -------
+    history : list of dict, one per epoch: 'reconstruction_error' and, with validation data,
+        'free_energy_train', 'free_energy_valid', 'free_energy_gap'.
+
+    Raises
+    ------
+    TrainingDivergedError when the parameters or the monitor become non-finite; the RBM is restored to the
+    parameters it had at the start of the failing epoch.
+    """
+    rbm = trainer.rbm
+    history = []
+    for epoch in range(start_epoch, start_epoch + n_epochs):
+        order = None
+        if shuffle_generator is not None:
+            order = torch.randperm(data.shape[0], generator=shuffle_generator).to(data.device)
+        good = trainer.snapshot()
+        error = trainer.run_epoch(data, batch_size, epoch, order)
+        if not (torch.isfinite(torch.tensor(error)) and all(torch.isfinite(p).all() for p in trainer.params)):
+            trainer.restore(good)
+            raise TrainingDivergedError(
+                f"training diverged in layer {layer}, epoch {epoch}: the parameters or the reconstruction error "
+                f"became non-finite (learning_rate={trainer.config.learning_rate}). The model keeps the parameters "
+                "of the start of that epoch; lower the learning rate (Gaussian visible units usually need "
+                "about 0.001-0.01) or the momentum")
+        metrics = {"reconstruction_error": error}
+        if validation is not None:
+            with torch.no_grad():
+                fe_valid = rbm.free_energy(validation).mean().item()
+                fe_train = rbm.free_energy(data[: validation.shape[0]]).mean().item()
+            metrics.update(free_energy_train=fe_train, free_energy_valid=fe_valid, free_energy_gap=fe_valid - fe_train)
+        history.append(metrics)
+        if callback is not None:
+            callback(epoch, metrics)
+    return history

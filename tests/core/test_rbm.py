@@ -1,0 +1,165 @@
+import numpy as np
+import pytest
+import torch
+from scipy.special import logsumexp
+
+from deepbelief.core.estimate import log_likelihood_exact, log_partition_exact
+from deepbelief.core.rbm import RBMModule
+
+from tests.helpers import B1, V_EXAMPLE, W1, all_binary, joint_table, numpy_params, random_rbm
+
+
+def example_rbm():
+    rbm = RBMModule(4, 3, dtype=torch.float64)
+    rbm.weight.copy_(torch.tensor(W1.T))
+    rbm.hidden_bias.copy_(torch.tensor(B1))
+    return rbm
+
+
+def test_seed_example_conditionals():
+    rbm = example_rbm()
+    ph = rbm.prob_h_given_v(torch.tensor(V_EXAMPLE))
+    np.testing.assert_allclose(ph.numpy(), [[0.622, 0.622, 0.711]], atol=5e-4)
+    pv = rbm.mean_v_given_h(torch.tensor([[1.0, 1.0, 0.0]], dtype=torch.float64))
+    np.testing.assert_allclose(pv.numpy(), [[0.550, 0.646, 0.622, 0.550]], atol=5e-4)
+
+
+def test_free_energy_sums_out_the_hidden_layer():
+    rbm = random_rbm(6, 4, seed=1)
+    V, H, neg_energy = joint_table(rbm)
+    expected = -logsumexp(neg_energy, axis=1)
+    got = rbm.free_energy(torch.tensor(V)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_hidden_free_energy_sums_out_the_visible_layer():
+    rbm = random_rbm(6, 4, seed=2)
+    V, H, neg_energy = joint_table(rbm)
+    expected = -logsumexp(neg_energy, axis=0)
+    np.testing.assert_allclose(rbm.free_energy_hidden(torch.tensor(H)).numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_energy_matches_the_textbook_formula():
+    rbm = random_rbm(6, 4, seed=3)
+    V, H, neg_energy = joint_table(rbm)
+    i, j = np.meshgrid(np.arange(len(V)), np.arange(len(H)), indexing="ij")
+    got = rbm.energy(torch.tensor(V[i.ravel()]), torch.tensor(H[j.ravel()])).numpy()
+    np.testing.assert_allclose(got, -neg_energy.ravel(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 6), (5, 5)])
+def test_exact_log_partition_equals_the_joint_sum(shape):
+    rbm = random_rbm(*shape, seed=4)
+    _, _, neg_energy = joint_table(rbm)
+    assert log_partition_exact(rbm).item() == pytest.approx(logsumexp(neg_energy), abs=1e-9)
+
+
+def test_sum_over_visible_states_of_exp_minus_free_energy_is_z():
+    rbm = random_rbm(6, 4, seed=5)
+    V = torch.tensor(all_binary(6))
+    assert torch.logsumexp(-rbm.free_energy(V), 0).item() == pytest.approx(log_partition_exact(rbm).item(), abs=1e-9)
+    assert torch.exp(log_likelihood_exact(rbm, V)).sum().item() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_gaussian_visible_density_integrates_to_one():
+    rbm = random_rbm(2, 3, visible="gaussian", scale=0.7, seed=6)
+    grid = np.linspace(-12, 12, 801)
+    xx, yy = np.meshgrid(grid, grid, indexing="ij")
+    V = torch.tensor(np.stack([xx.ravel(), yy.ravel()], 1))
+    density = torch.exp(log_likelihood_exact(rbm, V)).numpy().reshape(xx.shape)
+    total = np.trapezoid(np.trapezoid(density, grid, axis=1), grid)
+    assert total == pytest.approx(1.0, abs=1e-6)
+
+
+def test_gaussian_visible_conditional_mean_is_linear():
+    rbm = random_rbm(3, 2, visible="gaussian", seed=7)
+    h = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    W, a, b = numpy_params(rbm)
+    np.testing.assert_allclose(rbm.mean_v_given_h(h).numpy(), a + h.numpy() @ W.T, rtol=1e-12)
+
+
+def exact_gradient(rbm, data):
+    """Exact d(mean log-likelihood)/d(W, a, b) by enumeration: <v h>_data - <v h>_model (independent NumPy)."""
+    W, a, b = numpy_params(rbm)
+    V, H, neg_energy = joint_table(rbm)
+    p_joint = np.exp(neg_energy - logsumexp(neg_energy))
+    ph_data = 1 / (1 + np.exp(-(data @ W + b)))
+    model_vh = V.T @ p_joint @ H
+    grad_W = data.T @ ph_data / len(data) - model_vh
+    grad_a = data.mean(0) - p_joint.sum(1) @ V
+    grad_b = ph_data.mean(0) - p_joint.sum(0) @ H
+    return grad_W.T, grad_a, grad_b
+
+
+def test_exact_gradient_matches_finite_differences():
+    rbm = random_rbm(5, 3, scale=0.5, seed=8)
+    data = all_binary(5)[[1, 7, 12, 30, 31]]
+    grad_W, grad_a, grad_b = exact_gradient(rbm, data)
+    eps = 1e-6
+
+    def mean_ll():
+        return log_likelihood_exact(rbm, torch.tensor(data)).mean().item()
+
+    for param, grad in [(rbm.weight, grad_W), (rbm.visible_bias, grad_a), (rbm.hidden_bias, grad_b)]:
+        flat = param.data.view(-1)
+        numeric = np.empty(flat.numel())
+        for i in range(flat.numel()):
+            flat[i] += eps
+            up = mean_ll()
+            flat[i] -= 2 * eps
+            down = mean_ll()
+            flat[i] += eps
+            numeric[i] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(numeric, grad.ravel(), atol=1e-7)
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_long_chain_cd_statistics_match_the_exact_gradient(persistent):
+    # With k large the negative phase samples the model distribution, so the CD statistics become the exact
+    # log-likelihood gradient; averaging over many replicated rows shrinks the Monte Carlo error.
+    rbm = random_rbm(6, 4, scale=0.5, seed=9)
+    data = all_binary(6)[[3, 17, 40, 63]]
+    v0 = torch.tensor(np.repeat(data, 5000, axis=0))
+    g = torch.Generator().manual_seed(0)
+    chain = torch.bernoulli(torch.full_like(v0, 0.5), generator=g) if persistent else None
+    stats = rbm.cd_statistics(v0, k=50, generator=g, chain=chain)
+    grad_W, grad_a, grad_b = exact_gradient(rbm, data)
+    np.testing.assert_allclose(stats.grad_weight.numpy(), grad_W, atol=0.015)
+    np.testing.assert_allclose(stats.grad_visible_bias.numpy(), grad_a, atol=0.015)
+    np.testing.assert_allclose(stats.grad_hidden_bias.numpy(), grad_b, atol=0.015)
+
+
+def test_cd1_statistics_by_hand():
+    # One CD-1 step recomputed from the same random draws: the positive phase uses E[h|v0], the negative
+    # phase the sampled reconstruction v1 and E[h|v1].
+    rbm = random_rbm(5, 3, seed=10)
+    v0 = torch.tensor(all_binary(5)[[2, 9, 21]])
+    stats = rbm.cd_statistics(v0, k=1, generator=torch.Generator().manual_seed(3))
+    g = torch.Generator().manual_seed(3)
+    ph0 = torch.sigmoid(rbm.hidden_bias + v0 @ rbm.weight.T)
+    h0 = (torch.rand(ph0.shape, generator=g, dtype=ph0.dtype) < ph0).double()
+    pv1 = torch.sigmoid(rbm.visible_bias + h0 @ rbm.weight)
+    v1 = (torch.rand(pv1.shape, generator=g, dtype=pv1.dtype) < pv1).double()
+    ph1 = torch.sigmoid(rbm.hidden_bias + v1 @ rbm.weight.T)
+    torch.testing.assert_close(stats.grad_weight, (ph0.T @ v0 - ph1.T @ v1) / 3)
+    torch.testing.assert_close(stats.grad_visible_bias, (v0 - v1).mean(0))
+    torch.testing.assert_close(stats.grad_hidden_bias, (ph0 - ph1).mean(0))
+    torch.testing.assert_close(stats.squared_error, ((v0 - pv1) ** 2).sum())
+    torch.testing.assert_close(stats.chain, v1)
+
+
+def test_float32_agrees_with_float64():
+    rbm64 = random_rbm(20, 10, seed=11)
+    rbm32 = RBMModule(20, 10, dtype=torch.float32)
+    rbm32.load_state_dict({k: v.float() for k, v in rbm64.state_dict().items()})
+    v = torch.tensor(all_binary(20)[::997])
+    np.testing.assert_allclose(rbm32.free_energy(v.float()).numpy(), rbm64.free_energy(v).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(rbm32.prob_h_given_v(v.float()).numpy(), rbm64.prob_h_given_v(v).numpy(), atol=1e-6)
+
+
+def test_sigmoid_of_large_inputs_stays_finite():
+    rbm = RBMModule(3, 2)
+    rbm.weight.fill_(1e4)
+    v = torch.ones(1, 3)
+    assert torch.isfinite(rbm.free_energy(v)).all()
+    assert torch.isfinite(rbm.prob_h_given_v(v)).all()

@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_wine
+
+from deepbelief import DBN, RBM
+
+from tests.helpers import B1, B2, V_EXAMPLE, W1, W2
+
+
+def example_dbn():
+    rbm1 = RBM.from_weights(W1, np.zeros(4), B1)
+    rbm2 = RBM.from_weights(W2, B1, B2)  # b1 is the generative (visible) bias of RBM 2, as in the seed
+    return DBN.from_rbms([rbm1, rbm2])
+
+
+def test_seed_example_bottom_up():
+    dbn = example_dbn()
+    np.testing.assert_allclose(dbn.transform(V_EXAMPLE, layer=0), [[0.622, 0.622, 0.711]], atol=5e-4)
+    # the seed rounds h1 before the second layer: 0.5625 exactly vs its 0.562
+    np.testing.assert_allclose(dbn.transform(V_EXAMPLE), [[0.562, 0.530]], atol=1e-3)
+
+
+def test_seed_example_top_down():
+    dbn = example_dbn()
+    np.testing.assert_allclose(dbn.rbms_[1].inverse_transform([[1, 0]]), [[0.599, 0.599, 0.426]], atol=5e-4)
+    np.testing.assert_allclose(dbn.inverse_transform([[1, 1, 0]], layer=0), [[0.550, 0.646, 0.622, 0.550]],
+                               atol=5e-4)
+    np.testing.assert_allclose(dbn.inverse_transform([[1, 0]]),
+                               dbn.rbms_[0].inverse_transform(dbn.rbms_[1].inverse_transform([[1, 0]])), rtol=1e-6)
+
+
+def test_greedy_pretraining_trains_each_layer_on_the_one_below(digits):
+    X, _ = digits
+    dbn = DBN(hidden_layer_sizes=(32, 16), n_iter=(3, 2), learning_rate=(0.1, 0.05), random_state=0).fit(X)
+    assert [r.n_components for r in dbn.rbms_] == [32, 16]
+    assert [r.n_features_in_ for r in dbn.rbms_] == [64, 32]
+    assert [len(h) for h in dbn.history_] == [3, 2]
+    assert dbn.rbms_[1]._cd_config().learning_rate == 0.05
+    # Layer 2 alone, trained on layer 1's activations with the same seed, gives the same weights.
+    seed = dbn.rbms_[1].random_state
+    alone = RBM(n_components=16, n_iter=2, learning_rate=0.05, random_state=seed).fit(dbn.transform(X, layer=0))
+    np.testing.assert_allclose(alone.components_, dbn.rbms_[1].components_, rtol=1e-5, atol=1e-6)
+
+
+def test_transform_shapes_and_ranges(digits):
+    X, _ = digits
+    dbn = DBN(hidden_layer_sizes=(20, 10, 5), n_iter=1, random_state=0).fit(X)
+    for layer, width in [(0, 20), (1, 10), (2, 5), (-1, 5), (-3, 20)]:
+        H = dbn.transform(X[:7], layer=layer)
+        assert H.shape == (7, width) and H.dtype == np.float32 and 0 <= H.min() and H.max() <= 1
+    assert dbn.inverse_transform(dbn.transform(X[:7])).shape == (7, 64)
+    assert dbn.reconstruct(X[:7]).shape == (7, 64)
+
+
+def test_same_seed_gives_identical_parameters(digits):
+    X, _ = digits
+    a, b = (DBN(hidden_layer_sizes=(16, 8), n_iter=2, propagate="sample", random_state=1).fit(X) for _ in range(2))
+    for ra, rb in zip(a.rbms_, b.rbms_):
+        np.testing.assert_array_equal(ra.components_, rb.components_)
+
+
+def test_continuous_dbn_on_real_data():
+    X = load_wine().data
+    dbn = DBN(hidden_layer_sizes=(24, 12), visible="gaussian", n_iter=30, batch_size=16, random_state=0).fit(X)
+    assert dbn.rbms_[0].visible == "gaussian" and dbn.rbms_[1].visible == "bernoulli"
+    assert np.isfinite(dbn.transform(X)).all()
+    assert dbn.reconstruct(X).shape == X.shape
+
+
+def test_pretraining_lowers_reconstruction_error(digits):
+    X, _ = digits
+    trained = DBN(hidden_layer_sizes=(64, 32), n_iter=15, random_state=0).fit(X)
+    untrained = DBN(hidden_layer_sizes=(64, 32), n_iter=0, random_state=0).fit(X)
+    err = lambda d: ((d.reconstruct(X) - X) ** 2).mean()  # noqa: E731
+    assert err(trained) < 0.7 * err(untrained)
+
+
+def test_verbose_shows_one_bar_per_layer(digits, capsys):
+    DBN(hidden_layer_sizes=(8, 4), n_iter=1, verbose=True, random_state=0).fit(digits[0])
+    err = capsys.readouterr().err
+    assert "layer 1/2" in err and "layer 2/2" in err
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"hidden_layer_sizes": ()}, "non-empty sequence of integers"),
+    ({"hidden_layer_sizes": (10, 0)}, "non-empty sequence of integers >= 1"),
+    ({"n_iter": (1, 2, 3)}, "n_iter has 3 values but there are 2 layers"),
+    ({"learning_rate": (0.1, -1.0)}, "'learning_rate' parameter of RBM"),
+])
+def test_bad_parameters(digits, params, message):
+    with pytest.raises(ValueError, match=message):
+        DBN(**{"hidden_layer_sizes": (4, 2), "n_iter": 1, **params}).fit(digits[0])
+
+
+def test_bad_layer_and_hidden_values():
+    dbn = example_dbn()
+    with pytest.raises(ValueError, match="layer=2 is not a hidden layer.*0..1"):
+        dbn.transform(V_EXAMPLE, layer=2)
+    with pytest.raises(ValueError, match="H has 3 columns but hidden layer 1 has 2 units"):
+        dbn.inverse_transform([[1, 0, 1]])
+    with pytest.raises(ValueError, match="X has 3 features, but DBN is expecting 4"):
+        dbn.transform([[1, 0, 1]])
+
+
+def test_from_rbms_checks_the_stack():
+    rbm1 = RBM.from_weights(W1, np.zeros(4), B1)
+    with pytest.raises(ValueError, match="3 hidden units is followed by one with 4 visible units"):
+        DBN.from_rbms([rbm1, rbm1])
+    with pytest.raises(ValueError, match="only the first RBM"):
+        DBN.from_rbms([rbm1, RBM.from_weights(W2, B1, B2, visible="gaussian")])
+    with pytest.raises(TypeError, match="takes RBM estimators"):
+        DBN.from_rbms([rbm1, "rbm"])

@@ -1,0 +1,127 @@
+import numpy as np
+import pytest
+import torch
+
+from deepbelief.core.rbm import RBMModule
+from deepbelief.errors import TrainingDivergedError
+from deepbelief.training import CDConfig, CDTrainer, train_rbm
+
+from tests.helpers import random_rbm
+
+
+def make_trainer(rbm, seed=0, **config):
+    return CDTrainer(rbm, CDConfig(**config), torch.Generator().manual_seed(seed))
+
+
+def binary_data(n=200, d=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.bernoulli(torch.full((n, d), 0.3, dtype=torch.float64), generator=g)
+
+
+def test_update_is_learning_rate_times_cd_statistics_without_momentum():
+    rbm = random_rbm(8, 4, scale=0.1, seed=1)
+    before = [p.clone() for p in (rbm.weight, rbm.visible_bias, rbm.hidden_bias)]
+    v0 = binary_data(16)
+    stats = random_rbm(8, 4, scale=0.1, seed=1).cd_statistics(v0, 1, torch.Generator().manual_seed(5))
+    make_trainer(rbm, seed=5, learning_rate=0.3, momentum=0.0).step(v0)
+    for param, old, grad in zip((rbm.weight, rbm.visible_bias, rbm.hidden_bias), before,
+                                (stats.grad_weight, stats.grad_visible_bias, stats.grad_hidden_bias)):
+        torch.testing.assert_close(param, old + 0.3 * grad)
+
+
+def test_momentum_schedule_switches_after_the_given_epoch():
+    trainer = make_trainer(RBMModule(2, 2), momentum=0.5, final_momentum=0.9, momentum_switch=5)
+    assert [trainer.momentum(e) for e in (0, 4, 5, 50)] == [0.5, 0.5, 0.9, 0.9]
+
+
+def test_momentum_accumulates_velocity():
+    rbm = random_rbm(8, 4, scale=0.1, seed=2)
+    trainer = make_trainer(rbm, learning_rate=0.1, momentum=0.5, final_momentum=0.5)
+    v0 = binary_data(16)
+    trainer.step(v0)
+    first = trainer.velocity[0].clone()
+    w = rbm.weight.clone()
+    trainer.step(v0)
+    torch.testing.assert_close(rbm.weight - w, trainer.velocity[0])
+    assert not torch.allclose(trainer.velocity[0], first)
+
+
+def test_weight_decay_subtracts_learning_rate_times_decay_times_weights():
+    # Same seed, same draws: the decayed update differs from the plain one by exactly -lr * decay * W.
+    rbm = random_rbm(8, 4, scale=1.0, seed=3)
+    decayed = make_trainer(rbm, learning_rate=0.1, momentum=0.0, weight_decay=0.5)
+    plain_rbm = random_rbm(8, 4, scale=1.0, seed=3)
+    plain = make_trainer(plain_rbm, learning_rate=0.1, momentum=0.0)
+    v0 = binary_data(64)
+    decayed.step(v0)
+    plain.step(v0)
+    torch.testing.assert_close(rbm.weight, plain_rbm.weight - 0.1 * 0.5 * random_rbm(8, 4, seed=3).weight)
+
+
+def test_sparsity_drives_mean_activation_to_target():
+    data = binary_data(256, 16, seed=4)
+    means = {}
+    for cost in (0.0, 1.0):
+        rbm = random_rbm(16, 8, scale=0.01, seed=4)
+        rbm.hidden_bias.fill_(2.0)  # start far above the target
+        trainer = make_trainer(rbm, learning_rate=0.05, momentum=0.5, sparsity_target=0.05, sparsity_cost=cost)
+        train_rbm(trainer, data, 20, 32)
+        means[cost] = rbm.prob_h_given_v(data).mean().item()
+    assert means[1.0] < 0.15 < means[0.0]
+
+
+def test_pcd_keeps_its_chains_between_updates():
+    rbm = random_rbm(8, 4, scale=0.1, seed=5)
+    trainer = make_trainer(rbm, persistent=True, k=1)
+    data = binary_data(40)
+    trainer.step(data[:16])
+    chain = trainer.chain.clone()
+    assert chain.shape == (16, 8)
+    trainer.step(data[16:24])  # a shorter batch keeps all 16 chains
+    assert trainer.chain.shape == (16, 8) and not torch.equal(trainer.chain, chain)
+
+
+def test_epoch_visits_every_row_once_per_epoch():
+    rbm = random_rbm(8, 4, scale=0.1, seed=6)
+    trainer = make_trainer(rbm)
+    seen = []
+    original = trainer.step
+    trainer.step = lambda v0, epoch=0: seen.append(v0.clone()) or original(v0, epoch)
+    data = binary_data(50)
+    trainer.run_epoch(data, 16, 0, order=torch.randperm(50, generator=torch.Generator().manual_seed(0)))
+    assert [len(b) for b in seen] == [16, 16, 16, 2]
+    rows = sorted(map(tuple, torch.cat(seen).tolist()))
+    assert rows == sorted(map(tuple, data.tolist()))
+
+
+def test_training_raises_the_exact_likelihood():
+    from deepbelief.core.estimate import log_likelihood_exact
+    data = binary_data(300, 8, seed=7)
+    data[:150, :4] = 1.0  # structure for the hidden units to find
+    rbm = random_rbm(8, 6, scale=0.01, seed=7)
+    before = log_likelihood_exact(rbm, data).mean().item()
+    train_rbm(make_trainer(rbm, learning_rate=0.05), data, 30, 20, torch.Generator().manual_seed(0))
+    after = log_likelihood_exact(rbm, data).mean().item()
+    assert after > before + 0.5
+
+
+def test_divergence_raises_and_keeps_the_last_good_parameters():
+    g = torch.Generator().manual_seed(8)
+    data = torch.randn(200, 6, generator=g, dtype=torch.float64)
+    rbm = RBMModule(6, 4, visible="gaussian", dtype=torch.float64)
+    rbm.weight.copy_(torch.randn(4, 6, generator=g, dtype=torch.float64) * 0.01)
+    trainer = make_trainer(rbm, learning_rate=1e3)
+    with pytest.raises(TrainingDivergedError, match=r"layer 0, epoch \d+.*learning_rate=1000"):
+        train_rbm(trainer, data, 50, 10)
+    assert all(torch.isfinite(p).all() for p in (rbm.weight, rbm.visible_bias, rbm.hidden_bias))
+
+
+def test_history_records_the_validation_gap():
+    data = binary_data(120)
+    trainer = make_trainer(random_rbm(8, 4, scale=0.1, seed=9))
+    calls = []
+    history = train_rbm(trainer, data[:100], 3, 10, validation=data[100:], callback=lambda e, m: calls.append(e))
+    assert calls == [0, 1, 2] and len(history) == 3
+    for m in history:
+        assert m["free_energy_gap"] == pytest.approx(m["free_energy_valid"] - m["free_energy_train"])
+        assert np.isfinite(m["reconstruction_error"])
