@@ -156,3 +156,90 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
         if callback is not None:
             callback(epoch, metrics)
     return history
+
+
+@dataclass
+class FineTuneConfig:
+    """Hyperparameters of supervised fine-tuning with backpropagation."""
+
+    optimizer: str = "adam"  # 'adam' or 'sgd' (with `momentum`)
+    learning_rate: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0  # L2 penalty on the weights (not the biases)
+    max_iter: int = 100  # epochs
+    batch_size: int = 32
+    n_iter_no_change: int = 10  # early stopping patience, in epochs
+    tol: float = 1e-4  # smallest improvement of the validation score that counts
+
+
+def make_optimizer(network, config):
+    """Adam or SGD over ``network``'s parameters; weight decay applies to weight matrices only."""
+    weights = [p for p in network.parameters() if p.ndim > 1]
+    biases = [p for p in network.parameters() if p.ndim <= 1]
+    groups = [{"params": weights, "weight_decay": config.weight_decay}, {"params": biases, "weight_decay": 0.0}]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.learning_rate, momentum=config.momentum)
+    return torch.optim.Adam(groups, lr=config.learning_rate)
+
+
+def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None, callback=None):
+    """Train ``network`` on (X, Y) with mini-batch backpropagation, optionally early-stopped on a validation score.
+
+    Parameters
+    ----------
+    network : nn.Module mapping (n, n_features) to the outputs that ``loss_fn`` takes
+    loss_fn : callable(outputs, Y_batch) -> scalar mean loss
+    X, Y : tensors on the network's device, the training rows and targets
+    config : FineTuneConfig
+    shuffle_generator : CPU torch.Generator for the batch order
+    validation : (X_valid, score_fn) or None. score_fn(network) -> float, higher is better; with it, training
+        stops after ``n_iter_no_change`` epochs without an improvement of ``tol`` and the best epoch's
+        parameters are restored
+    callback : callable(epoch, metrics) or None
+
+    Returns
+    -------
+    dict with 'loss_curve' (mean training loss per epoch), 'validation_scores', 'best_validation_score',
+    'n_iter' (epochs run).
+    """
+    optimizer = make_optimizer(network, config)
+    n = X.shape[0]
+    loss_curve, scores = [], []
+    best_score, best_state, stale = -float("inf"), None, 0
+    for epoch in range(config.max_iter):
+        network.train()
+        order = torch.randperm(n, generator=shuffle_generator).to(X.device)
+        total = torch.zeros((), device=X.device)
+        for start in range(0, n, config.batch_size):
+            rows = order[start:start + config.batch_size]
+            loss = loss_fn(network(X[rows]), Y[rows])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * rows.numel()
+        loss_curve.append(total.item() / n)  # one host synchronisation per epoch
+        if not torch.isfinite(torch.tensor(loss_curve[-1])):
+            raise TrainingDivergedError(f"fine-tuning diverged in epoch {epoch}: the training loss is "
+                                        f"{loss_curve[-1]} (learning_rate={config.learning_rate}); lower the "
+                                        "learning rate")
+        metrics = {"loss": loss_curve[-1]}
+        if validation is not None:
+            network.eval()
+            with torch.no_grad():
+                score = validation(network)
+            scores.append(score)
+            metrics["validation_score"] = score
+            if score > best_score + config.tol:
+                best_score, stale = score, 0
+                best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+            else:
+                stale += 1
+        if callback is not None:
+            callback(epoch, metrics)
+        if validation is not None and stale >= config.n_iter_no_change:
+            break
+    if best_state is not None:
+        network.load_state_dict(best_state)
+    network.eval()
+    return {"loss_curve": loss_curve, "validation_scores": scores,
+            "best_validation_score": best_score if scores else None, "n_iter": len(loss_curve)}

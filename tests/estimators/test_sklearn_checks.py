@@ -7,13 +7,17 @@ instead of success, so any other failure still fails the test.
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from deepbelief import DBN, RBM
+from deepbelief import DBN, RBM, DBNClassifier, DBNRegressor
 
 ESTIMATORS = [
     RBM(n_components=4, n_iter=2),
     RBM(n_components=4, n_iter=2, visible="gaussian"),
     DBN(hidden_layer_sizes=(4, 3), n_iter=2),
     DBN(hidden_layer_sizes=(4, 3), n_iter=2, visible="gaussian"),
+    DBNClassifier(hidden_layer_sizes=(8,), n_iter=2, max_iter=20, learning_rate=1e-2),
+    DBNClassifier(hidden_layer_sizes=(8,), n_iter=2, max_iter=20, learning_rate=1e-2, visible="gaussian"),
+    DBNRegressor(hidden_layer_sizes=(8,), n_iter=2, max_iter=20, learning_rate=1e-2),
+    DBNRegressor(hidden_layer_sizes=(8,), n_iter=2, max_iter=20, learning_rate=1e-2, visible="gaussian"),
 ]
 
 # Checks whose generated data leave [0, 1] (sklearn has no tag for bounded inputs).
@@ -25,7 +29,14 @@ UNBOUNDED_DATA_CHECKS = {
     "check_transformer_preserve_dtypes", "check_methods_sample_order_invariance", "check_methods_subset_invariance",
     "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged", "check_fit_idempotent",
     "check_fit_check_is_fitted", "check_n_features_in", "check_fit2d_predict1d",
+    "check_classifier_data_not_an_array", "check_classifiers_train",
+    "check_non_transformer_estimators_n_iter", "check_decision_proba_consistency", "check_regressors_train",
+    "check_regressor_data_not_an_array", "check_regressors_no_decision_function",
+    "check_regressors_int", "check_classifiers_classes", "check_regressor_multioutput",
 }
+# Checks that train a classifier with -1 as an ordinary class label, which deepbelief reserves (like
+# scikit-learn's semi-supervised estimators) for unlabelled rows.
+MINUS_ONE_LABEL_CHECKS = {"check_classifiers_classes"}
 
 
 def _name(check):
@@ -37,6 +48,9 @@ def test_sklearn_estimator_checks(estimator, check):
     if getattr(estimator, "visible", None) == "bernoulli" and _name(check) in UNBOUNDED_DATA_CHECKS:
         # some checks re-raise the estimator's error inside an AssertionError that quotes it
         with pytest.raises((ValueError, AssertionError), match=r"Bernoulli visible units, which need values in \[0, 1\]"):
+            check(estimator)
+    elif isinstance(estimator, DBNClassifier) and _name(check) in MINUS_ONE_LABEL_CHECKS:
+        with pytest.raises(ValueError, match="labels of -1 mark unlabelled rows"):
             check(estimator)
     else:
         check(estimator)

@@ -1,5 +1,6 @@
 """scikit-learn estimators."""
 from .dbn import DBN
 from .rbm import RBM
+from .supervised import DBNClassifier, DBNRegressor
 
-__all__ = ["DBN", "RBM"]
+__all__ = ["DBN", "DBNClassifier", "DBNRegressor", "RBM"]

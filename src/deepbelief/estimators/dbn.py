@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._runtime import seeds_from, to_tensor
 from .._validation import check_unit_interval, check_X, per_layer
 from ..core.dbn import DBNModule
+from ..core.nets import feedforward, recognition_linears
 from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM
 
 
@@ -239,6 +240,13 @@ class DBN(TransformerMixin, BaseEstimator):
         X_rec : ndarray of shape (n_samples, n_features)
         """
         return self.inverse_transform(self.transform(X))
+
+    def to_torch(self, activation="sigmoid"):
+        """The recognition (bottom-up) pass as a plain ``torch.nn.Sequential`` of Linear + activation layers,
+        holding copies of the weights, e.g. to add an output layer and continue in PyTorch. With the default
+        sigmoid it computes ``transform`` (on inputs in model units: standardised for Gaussian visible units)."""
+        check_is_fitted(self, "rbms_")
+        return feedforward(recognition_linears(self.module_), activation).eval()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

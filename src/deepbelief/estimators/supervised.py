@@ -1,0 +1,388 @@
+"""DBNClassifier and DBNRegressor: greedy pretraining, then backpropagation through the pretrained weights."""
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
+from .._validation import check_unit_interval, check_X
+from ..core.nets import feedforward, linear_from, recognition_linears
+from ..training import FineTuneConfig, fine_tune
+from ._progress import EpochBar
+from .dbn import DBN
+
+INFERENCE_CHUNK = 8192
+
+
+class _SupervisedDBN(BaseEstimator):
+    """Shared machinery: pretraining, the unrolled network, fine-tuning, inference."""
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "visible": [StrOptions({"bernoulli", "gaussian"})],
+        "pretrain": ["boolean"],
+        "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
+        "learning_rate_rbm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "persistent": ["boolean"],
+        "activation": [StrOptions({"sigmoid", "relu"})],
+        "optimizer": [StrOptions({"adam", "sgd"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
+                 learning_rate_rbm="auto", k=1, persistent=False, activation="sigmoid", optimizer="adam",
+                 learning_rate=1e-3, momentum=0.9, weight_decay=0.0, dropout=0.0, input_dropout=0.0, max_iter=100,
+                 batch_size=32, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 device="cpu", random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible = visible
+        self.pretrain = pretrain
+        self.n_iter = n_iter
+        self.learning_rate_rbm = learning_rate_rbm
+        self.k = k
+        self.persistent = persistent
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # pieces -------------------------------------------------------------------------------------
+    def _dbn(self, seed):
+        return DBN(hidden_layer_sizes=self.hidden_layer_sizes, visible=self.visible, learning_rate=self.learning_rate_rbm,
+                   n_iter=self.n_iter, k=self.k, persistent=self.persistent, batch_size=self.batch_size,
+                   device=self.device, random_state=seed, verbose=self.verbose)
+
+    def _hidden_linears(self, X_all, seed, device):
+        """Pretrained layers (greedy DBN on all rows) or, with pretrain=False, the same shapes Glorot-initialised."""
+        if self.pretrain:
+            self.dbn_ = self._dbn(seed).fit(X_all)
+            return recognition_linears(self.dbn_.module_)
+        self.dbn_ = None
+        sizes = self._dbn(seed)._layer_sizes()
+        generator = make_generator(seed, "cpu")
+        return [self._glorot(n_in, n_out, generator, device)
+                for n_in, n_out in zip([X_all.shape[1], *sizes[:-1]], sizes)]
+
+    @staticmethod
+    def _glorot(n_in, n_out, generator, device):
+        weight = torch.nn.init.xavier_uniform_(torch.empty(n_out, n_in), generator=generator)
+        return linear_from(weight.to(device), torch.zeros(n_out, device=device))
+
+    def _set_scaler(self, X):
+        if self.visible == "gaussian":
+            self.data_mean_ = X.mean(0)
+            scale = X.std(0)
+            self.data_scale_ = np.where(scale > 1e-8, scale, 1.0).astype(X.dtype)
+        else:
+            self.data_mean_ = self.data_scale_ = None
+
+    def _encode(self, X):
+        if self.data_mean_ is not None:
+            X = (X - self.data_mean_) / self.data_scale_
+        return to_tensor(X, self._device)
+
+    def _fit_network(self, X_all, X, Y, n_outputs, loss_fn, score_fn, stratify=None):
+        """Pretrain on X_all, build the network with an ``n_outputs`` head, fine-tune on (X, Y)."""
+        device = resolve_device(self.device)
+        self._device = device
+        pretrain_seed, init_seed, shuffle_seed, split_seed = seeds_from(self.random_state, 4)
+        linears = self._hidden_linears(X_all, pretrain_seed, device)
+        self._set_scaler(X_all)
+        head = self._glorot(linears[-1].out_features, n_outputs, make_generator(init_seed, "cpu"), device)
+        dropout_generator = make_generator(split_seed, device)
+        network = feedforward(linears, self.activation, self.dropout, self.input_dropout, head, dropout_generator)
+        validation = None
+        if self.early_stopping:
+            X, X_valid, Y, Y_valid = train_test_split(X, Y, test_size=self.validation_fraction, random_state=split_seed,
+                                                      stratify=stratify)
+            X_valid_t, Y_valid_t = self._encode(X_valid), to_tensor(Y_valid, device, Y.dtype_torch)
+
+            def validation(net):
+                return score_fn(net(X_valid_t), Y_valid_t)
+
+        config = FineTuneConfig(optimizer=self.optimizer, learning_rate=self.learning_rate, momentum=self.momentum,
+                                weight_decay=self.weight_decay, max_iter=self.max_iter, batch_size=self.batch_size,
+                                n_iter_no_change=self.n_iter_no_change, tol=self.tol)
+        with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
+            result = fine_tune(network, loss_fn, self._encode(X), to_tensor(Y, device, Y.dtype_torch), config,
+                               make_generator(shuffle_seed, "cpu"), validation, callback=bar)
+        self.network_ = network
+        self.loss_curve_ = result["loss_curve"]
+        self.validation_scores_ = result["validation_scores"] if self.early_stopping else None
+        self.best_validation_score_ = result["best_validation_score"]
+        self.n_iter_ = result["n_iter"]
+
+    @torch.no_grad()
+    def _outputs(self, X):
+        """Network outputs (logits for the classifier) for validated rows X; NumPy (n, n_outputs)."""
+        self.network_.eval()
+        chunks = [to_numpy(self.network_(self._encode(X[i:i + INFERENCE_CHUNK])))
+                  for i in range(0, X.shape[0], INFERENCE_CHUNK)]
+        return np.concatenate(chunks)
+
+    def _check_predict_X(self, X):
+        check_is_fitted(self, "network_")
+        return check_X(self, X, reset=False, bernoulli=self.visible == "bernoulli")
+
+    def to_torch(self):
+        """A plain ``torch.nn.Sequential`` with the fine-tuned weights (standard ``nn.Dropout`` layers), mapping
+        inputs in model units (standardised for Gaussian visible units) to the outputs: logits for the
+        classifier, standardised targets for the regressor (see ``y_mean_`` / ``y_scale_``)."""
+        check_is_fitted(self, "network_")
+        net = copy.deepcopy(self.network_)
+        linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+        plain = feedforward(linears[:-1], self.activation, self.dropout, self.input_dropout, linears[-1])
+        return plain.eval()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self.visible == "bernoulli"
+        return tags
+
+
+class _Targets(np.ndarray):
+    """A NumPy array that remembers the torch dtype its tensor should have (labels: long, regression: float)."""
+
+    def __new__(cls, values, dtype_torch):
+        obj = np.asarray(values).view(cls)
+        obj.dtype_torch = dtype_torch
+        return obj
+
+    def __array_finalize__(self, obj):
+        self.dtype_torch = getattr(obj, "dtype_torch", None)
+
+
+class DBNClassifier(ClassifierMixin, _SupervisedDBN):
+    """Deep belief network classifier: greedy RBM pretraining, then fine-tuning of the pretrained weights with
+    a softmax (multiclass) or sigmoid (binary) output layer by backpropagation.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(256, 256)
+    visible : {'bernoulli', 'gaussian'}, default='bernoulli'
+        Bernoulli units need X in [0, 1]; Gaussian units take real-valued X (standardised internally).
+    pretrain : bool, default=True
+        False trains the identical network from Glorot-uniform random weights (the baseline).
+    n_iter : int or one per layer, default=10
+        Pretraining epochs per layer.
+    learning_rate_rbm : float, 'auto', or one per layer, default='auto'
+        Pretraining (CD) learning rate, see :class:`RBM`.
+    k, persistent : CD-k steps and persistent CD for pretraining.
+    activation : {'sigmoid', 'relu'}, default='sigmoid'
+        Hidden activation during fine-tuning ('sigmoid' keeps the pretrained meaning of the units).
+    optimizer : {'adam', 'sgd'}, default='adam'
+    learning_rate : float, default=1e-3
+        Fine-tuning learning rate.
+    momentum : float, default=0.9
+        SGD momentum.
+    weight_decay : float, default=0.0
+        L2 penalty on the weights during fine-tuning.
+    dropout, input_dropout : float, default=0.0
+        Dropout rate after every hidden layer, and on the inputs.
+    max_iter : int, default=100
+        Fine-tuning epochs (at most, with early stopping).
+    batch_size : int, default=32
+        Rows per update, for pretraining and fine-tuning.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the labelled rows (stratified), stop after ``n_iter_no_change`` epochs
+        without an accuracy gain of ``tol``, and keep the best epoch's weights.
+    validation_fraction, n_iter_no_change, tol
+    device : 'cpu', 'cuda', 'cuda:N' or 'auto'
+    random_state : int, RandomState or None
+    verbose : bool
+        Progress bars for every pretraining layer and for fine-tuning.
+
+    Semi-supervised use: rows whose label is -1 (scikit-learn's convention, numeric labels) are used for
+    pretraining only; fine-tuning uses the labelled rows.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    dbn_ : DBN or None
+        The pretrained DBN (None with ``pretrain=False``).
+    network_ : torch.nn.Sequential
+        The fine-tuned network (outputs logits).
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch (with early stopping).
+    best_validation_score_ : float or None
+    n_iter_ : int
+        Fine-tuning epochs run.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from deepbelief import DBNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DBNClassifier(hidden_layer_sizes=(64,), n_iter=2, max_iter=5, random_state=0).fit(X / 16, y)
+    >>> clf.predict(X[:3] / 16).shape
+    (3,)
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pretrain on all rows of X, fine-tune on the labelled ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,); -1 marks an unlabelled row (numeric labels)
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, dtype=(np.float32, np.float64), ensure_min_samples=1)
+        check_classification_targets(y)
+        if self.visible == "bernoulli":
+            check_unit_interval(X, type(self).__name__)
+        labelled = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
+        if not labelled.any():
+            raise ValueError("y has no labelled rows: every label is -1 (unlabelled); fine-tuning needs labels")
+        self.classes_, targets = np.unique(y[labelled], return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y has only 1 class ({self.classes_[0]!r}) among its labelled rows; a classifier "
+                             "needs at least 2 classes (labels of -1 mark unlabelled rows)")
+        binary = len(self.classes_) == 2
+        if binary:
+            Y = _Targets(targets.astype(np.float32)[:, None], torch.float32)
+
+            def loss_fn(out, t):
+                return torch.nn.functional.binary_cross_entropy_with_logits(out, t)
+
+            def score_fn(out, t):
+                return ((out > 0).float() == t).float().mean().item()
+        else:
+            Y = _Targets(targets.astype(np.int64), torch.long)
+            loss_fn = torch.nn.functional.cross_entropy
+
+            def score_fn(out, t):
+                return (out.argmax(1) == t).float().mean().item()
+
+        stratify = targets if self.early_stopping and np.bincount(targets).min() >= 2 else None
+        self._fit_network(X, X[labelled], Y, 1 if binary else len(self.classes_), loss_fn, score_fn, stratify)
+        return self
+
+    def decision_function(self, X):
+        """Logits: shape (n_samples,) for two classes (positive = ``classes_[1]``), else (n_samples, n_classes)."""
+        out = self._outputs(self._check_predict_X(X))
+        return out[:, 0] if len(self.classes_) == 2 else out
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), rows summing to 1."""
+        logits = self.decision_function(X).astype(np.float64)
+        if len(self.classes_) == 2:
+            p = 1.0 / (1.0 + np.exp(-logits))
+            return np.column_stack([1 - p, p])
+        logits -= logits.max(1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predicted labels, of the type of the labels given to ``fit``."""
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(int) if len(self.classes_) == 2 else scores.argmax(1)
+        return self.classes_[index]
+
+
+class DBNRegressor(RegressorMixin, _SupervisedDBN):
+    """Deep belief network regressor: greedy RBM pretraining, then fine-tuning with a linear output layer and
+    squared error. Targets (one or several columns) are standardised internally and mapped back on ``predict``.
+
+    Parameters are those of :class:`DBNClassifier`; early stopping monitors the R^2 of the held-out rows.
+
+    Attributes
+    ----------
+    y_mean_, y_scale_ : ndarray of shape (n_targets,)
+        The target standardisation.
+    dbn_, network_, loss_curve_, validation_scores_, best_validation_score_, n_iter_, n_features_in_
+        As in :class:`DBNClassifier`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepbelief import DBNRegressor
+    >>> X = np.random.default_rng(0).random((200, 5))
+    >>> reg = DBNRegressor(hidden_layer_sizes=(16,), n_iter=2, max_iter=20, random_state=0).fit(X, X.sum(1))
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pretrain on X and fine-tune on the targets y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, dtype=(np.float32, np.float64), multi_output=True, y_numeric=True,
+                             ensure_min_samples=1)
+        if self.visible == "bernoulli":
+            check_unit_interval(X, type(self).__name__)
+        self._single_target = y.ndim == 1
+        Y = y.reshape(len(y), -1).astype(np.float64)
+        self.y_mean_ = Y.mean(0)
+        scale = Y.std(0)
+        self.y_scale_ = np.where(scale > 1e-12, scale, 1.0)
+        Y = _Targets(((Y - self.y_mean_) / self.y_scale_).astype(np.float32), torch.float32)
+
+        def score_fn(out, t):  # mean R^2 over the targets, on standardised values (R^2 is scale-free)
+            ss_res = ((out - t) ** 2).sum(0)
+            ss_tot = ((t - t.mean(0)) ** 2).sum(0).clamp_min(1e-12)
+            return (1 - ss_res / ss_tot).mean().item()
+
+        self._fit_network(X, X, Y, Y.shape[1], torch.nn.functional.mse_loss, score_fn)
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) or (n_samples, n_targets) as y was given to ``fit``."""
+        out = self._outputs(self._check_predict_X(X)) * self.y_scale_ + self.y_mean_
+        return out[:, 0] if self._single_target else out

@@ -1,0 +1,155 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_regression
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from deepbelief import DBN, RBM, DBNClassifier, DBNRegressor
+
+from tests.helpers import B1, B2, V_EXAMPLE, W1, W2
+
+FAST = dict(hidden_layer_sizes=(32,), n_iter=2, max_iter=15, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split((X / 16).astype(np.float32), y, test_size=0.2, random_state=0)
+
+
+def test_seed_example_2_backpropagation_through_to_torch():
+    dbn = DBN.from_rbms([RBM.from_weights(W1, np.zeros(4), B1), RBM.from_weights(W2, B1, B2)])
+    net = dbn.to_torch().double()
+    head = torch.nn.Linear(2, 1).double()
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[0.6, -0.4]]))
+        head.bias.fill_(0.1)
+    captured = {}
+    net[2].register_forward_hook(lambda module, inp, out: captured.update(pre_h2=out))
+    h2 = net(torch.tensor(V_EXAMPLE))
+    captured["pre_h2"].retain_grad()
+    y_hat = torch.sigmoid(head(h2))
+    loss = torch.nn.functional.binary_cross_entropy(y_hat, torch.ones(1, 1, dtype=torch.float64))
+    loss.backward()
+    # The seed rounds h2 to [0.562, 0.530] before the output layer; 2e-3 covers that rounding.
+    assert y_hat.item() == pytest.approx(0.556, abs=1e-3)
+    assert loss.item() == pytest.approx(0.588, abs=2e-3)
+    np.testing.assert_allclose(head.weight.grad.numpy(), [[-0.249, -0.235]], atol=2e-3)
+    np.testing.assert_allclose(captured["pre_h2"].grad.numpy(), [[-0.065, 0.044]], atol=2e-3)
+
+
+def test_classifier_learns_digits_and_pretraining_is_used(split):
+    Xtr, Xte, ytr, yte = split
+    clf = DBNClassifier(hidden_layer_sizes=(64,), n_iter=5, max_iter=30, random_state=0).fit(Xtr, ytr)
+    assert clf.score(Xte, yte) > 0.93
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0] and clf.n_iter_ == 30
+    assert isinstance(clf.dbn_, DBN)
+    proba = clf.predict_proba(Xte)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(Xte))
+    # Fine-tuning starts from the pretrained weights: unrolled before training, the network computes transform.
+    torch.testing.assert_close(torch.as_tensor(clf.dbn_.transform(Xte[:5])),
+                               clf.dbn_.to_torch()(torch.as_tensor(Xte[:5])))
+
+
+def test_same_seed_same_model(split):
+    Xtr, Xte, ytr, _ = split
+    a = DBNClassifier(dropout=0.2, **FAST).fit(Xtr, ytr)
+    b = DBNClassifier(dropout=0.2, **FAST).fit(Xtr, ytr)
+    np.testing.assert_array_equal(a.predict_proba(Xte), b.predict_proba(Xte))
+
+
+def test_random_init_baseline_has_the_same_network(split):
+    Xtr, _, ytr, _ = split
+    pre = DBNClassifier(**FAST).fit(Xtr, ytr)
+    raw = DBNClassifier(pretrain=False, **FAST).fit(Xtr, ytr)
+    assert raw.dbn_ is None
+    assert [p.shape for p in pre.network_.parameters()] == [p.shape for p in raw.network_.parameters()]
+
+
+def test_string_labels_and_binary_problems(split):
+    Xtr, Xte, ytr, yte = split
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    clf = DBNClassifier(**FAST).fit(Xtr, names[ytr])
+    assert clf.predict(Xte).dtype == names.dtype and set(clf.predict(Xte)) <= set(names)
+    binary = DBNClassifier(**FAST).fit(Xtr, ytr >= 5)
+    assert binary.decision_function(Xte).shape == (len(Xte),)
+    assert binary.predict_proba(Xte).shape == (len(Xte), 2)
+    assert binary.score(Xte, yte >= 5) > 0.8
+
+
+def test_semi_supervised_rows_labelled_minus_one_only_pretrain(split):
+    Xtr, Xte, ytr, yte = split
+    y = ytr.copy()
+    y[100:] = -1
+    clf = DBNClassifier(**FAST).fit(Xtr, y)
+    assert list(clf.classes_) == list(range(10))
+    np.testing.assert_array_equal(clf.dbn_.rbms_[0].components_,
+                                  DBN(hidden_layer_sizes=(32,), n_iter=2, batch_size=32,
+                                      random_state=clf.dbn_.random_state).fit(Xtr).rbms_[0].components_)
+
+
+def test_early_stopping_keeps_the_best_epoch(split):
+    Xtr, _, ytr, _ = split
+    clf = DBNClassifier(early_stopping=True, n_iter_no_change=3, **{**FAST, "max_iter": 200}).fit(Xtr, ytr)
+    assert clf.n_iter_ < 200 and len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_to_torch_reproduces_predictions(split):
+    Xtr, Xte, ytr, _ = split
+    clf = DBNClassifier(dropout=0.3, input_dropout=0.1, activation="relu", **FAST).fit(Xtr, ytr)
+    net = clf.to_torch()
+    assert isinstance(net, torch.nn.Sequential)
+    logits = net(torch.as_tensor(Xte)).detach().numpy()
+    np.testing.assert_allclose(logits, clf.decision_function(Xte), rtol=1e-5, atol=1e-5)
+
+
+def test_regressor_multi_output_and_single_output():
+    X, y = make_regression(n_samples=300, n_features=8, n_targets=2, noise=1.0, random_state=0)
+    X = MinMaxScaler().fit_transform(X)
+    reg = DBNRegressor(hidden_layer_sizes=(32,), n_iter=2, max_iter=100, learning_rate=1e-2, random_state=0).fit(X, y)
+    assert reg.predict(X).shape == (300, 2) and reg.score(X, y) > 0.9
+    single = DBNRegressor(hidden_layer_sizes=(32,), n_iter=2, max_iter=100, learning_rate=1e-2, random_state=0).fit(X, y[:, 0])
+    assert single.predict(X).shape == (300,) and single.score(X, y[:, 0]) > 0.9
+
+
+def test_gaussian_visible_units_take_raw_features():
+    X, y = make_regression(n_samples=300, n_features=8, noise=1.0, random_state=1)
+    reg = DBNRegressor(hidden_layer_sizes=(32,), visible="gaussian", n_iter=2, max_iter=100, learning_rate=1e-2,
+                       random_state=0)
+    assert reg.fit(X * 100 + 5, y).score(X * 100 + 5, y) > 0.9
+
+
+def test_works_with_pipelines_and_model_selection(split):
+    Xtr, _, ytr, _ = split
+    pipe = make_pipeline(MinMaxScaler(clip=True), DBNClassifier(**{**FAST, "learning_rate": 1e-2}))
+    assert cross_val_score(pipe, Xtr[:300], ytr[:300], cv=2).mean() > 0.5
+    grid = GridSearchCV(DBNClassifier(**{**FAST, "max_iter": 5}), {"dropout": [0.0, 0.2]}, cv=2)
+    assert grid.fit(Xtr[:300], ytr[:300]).best_params_["dropout"] in (0.0, 0.2)
+    assert clone(grid.best_estimator_).get_params()["dropout"] == grid.best_params_["dropout"]
+
+
+@pytest.mark.parametrize("y_change, message", [
+    (lambda y: np.where(np.arange(len(y)) == 3, np.nan, y), "NaN"),
+    (lambda y: np.zeros_like(y), "only 1 class"),
+    (lambda y: y[:-5], "inconsistent numbers of samples"),
+    (lambda y: np.full_like(y, -1), "no labelled rows"),
+])
+def test_bad_labels(split, y_change, message):
+    Xtr, _, ytr, _ = split
+    with pytest.raises(ValueError, match=message):
+        DBNClassifier(**FAST).fit(Xtr, y_change(ytr.astype(float)))
+
+
+def test_predict_checks(split):
+    Xtr, Xte, ytr, _ = split
+    with pytest.raises(NotFittedError):
+        DBNClassifier().predict(Xte)
+    clf = DBNClassifier(**FAST).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="X has 10 features, but DBNClassifier is expecting 64"):
+        clf.predict(Xte[:, :10])
