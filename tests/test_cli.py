@@ -36,3 +36,13 @@ def test_bad_usage_exits_2_with_one_message_and_no_traceback(args, message, caps
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_demo_end_to_end_in_a_subprocess(tmp_path):
+    result = run_cli("demo", "--layers", "32", "--epochs", "2", "--max-iter", "30", "--quiet", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy: 0." in result.stdout and "confusion matrix" in result.stdout
+    for name in ("predictions.png", "filters.png", "pretraining.png", "fine_tuning.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.8 and len(metrics["loss_curve"]) == 30

@@ -53,14 +53,17 @@ def plot_filters(model, image_shape=None, n_filters=64, save=None):
 
 
 def plot_history(model, key="reconstruction_error", save=None):
-    """Per-epoch monitor ``key`` of an RBM, or of each layer of a DBN.
+    """Training curves: the per-epoch monitor ``key`` of an RBM or of each layer of a DBN, or the fine-tuning loss
+    (and validation score, with early stopping) of a DBNClassifier / DBNRegressor.
 
     Parameters
     ----------
-    model : fitted RBM or DBN, or its ``history_``
-    key : str, a monitor name in the history
+    model : fitted RBM, DBN, DBNClassifier or DBNRegressor, or a ``history_``
+    key : str, a monitor name in the pretraining history
     save : path or None
     """
+    if hasattr(model, "loss_curve_"):
+        return _save(_fine_tuning_curves(model), save)
     history = model.history_ if hasattr(model, "history_") else model
     layers = history if history and isinstance(history[0], list) else [history]
     fig = Figure(figsize=(6, 4))
@@ -73,4 +76,42 @@ def plot_history(model, key="reconstruction_error", save=None):
     ax.set_ylabel(key.replace("_", " "))
     if len(layers) > 1:
         ax.legend()
+    return _save(fig, save)
+
+
+def _fine_tuning_curves(model):
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot(1, 1, 1)
+    epochs = np.arange(1, len(model.loss_curve_) + 1)
+    ax.plot(epochs, model.loss_curve_, label="training loss")
+    ax.set_xlabel("fine-tuning epoch")
+    ax.set_ylabel("loss")
+    if model.validation_scores_:
+        other = ax.twinx()
+        other.plot(epochs, model.validation_scores_, color="tab:orange", label="validation score")
+        other.set_ylabel("validation score")
+    return fig
+
+
+def plot_predictions(X, y_true, y_pred, image_shape=None, n_images=20, save=None):
+    """A grid of images titled with their true and predicted labels (mistakes in red).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    y_true, y_pred : arrays of shape (n_samples,)
+    image_shape : (rows, cols) or None for square images
+    n_images : int
+    save : path or None
+    """
+    X = np.asarray(X)[:n_images]
+    shape = _image_shape(X.shape[1], image_shape)
+    cols = min(10, len(X))
+    rows = math.ceil(len(X) / cols)
+    fig = Figure(figsize=(cols * 1.2, rows * 1.4))
+    for i, (image, true, pred) in enumerate(zip(X, y_true, y_pred)):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(image.reshape(shape), cmap="gray_r", interpolation="nearest")
+        ax.set_title(f"label {true}\npred {pred}", fontsize=8, color="black" if true == pred else "red")
+        ax.set_axis_off()
     return _save(fig, save)

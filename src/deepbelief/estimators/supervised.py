@@ -78,11 +78,14 @@ class _SupervisedDBN(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    # Further DBN settings for pretraining; deepbelief.compat uses it to reproduce the older package's plain CD.
+    _pretrain_params = {}
+
     # pieces -------------------------------------------------------------------------------------
     def _dbn(self, seed):
         return DBN(hidden_layer_sizes=self.hidden_layer_sizes, visible=self.visible, learning_rate=self.learning_rate_rbm,
                    n_iter=self.n_iter, k=self.k, persistent=self.persistent, batch_size=self.batch_size,
-                   device=self.device, random_state=seed, verbose=self.verbose)
+                   device=self.device, random_state=seed, verbose=self.verbose, **self._pretrain_params)
 
     def _hidden_linears(self, X_all, seed, device):
         """Pretrained layers (greedy DBN on all rows) or, with pretrain=False, the same shapes Glorot-initialised."""

@@ -1,0 +1,141 @@
+"""The names and constructor parameters of the widely used older ``dbn`` package, on deepbelief's estimators.
+
+Tutorial code written for that package runs after changing its import line, e.g.
+``from dbn.tensorflow import SupervisedDBNClassification`` ->
+``from deepbelief.compat import SupervisedDBNClassification``.
+
+Meaning of the parameters, as in that package:
+
+- ``hidden_layers_structure``: hidden layer sizes; ``activation_function``: 'sigmoid' or 'relu' (the hidden
+  activation during fine-tuning; pretraining uses Bernoulli RBMs either way);
+- ``learning_rate_rbm``, ``n_epochs_rbm``, ``contrastive_divergence_iter``: plain CD-k pretraining (no momentum,
+  no weight decay); ``learning_rate``, ``n_iter_backprop``: plain SGD fine-tuning (no momentum);
+- ``l2_regularization``: weight decay of ``l2_regularization / n_samples`` per update on the weights;
+- ``dropout_p``: dropout on the inputs and on every hidden layer; ``optimization_algorithm``: only 'sgd'.
+
+Added here: ``random_state`` (the older package used NumPy's global generator) and ``device``.
+"""
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .estimators import DBN, DBNClassifier, DBNRegressor
+
+_PLAIN_CD = {"momentum": 0.0, "final_momentum": 0.0, "weight_decay": 0.0}
+
+
+class _PlainCDClassifier(DBNClassifier):
+    _pretrain_params = _PLAIN_CD
+
+
+class _PlainCDRegressor(DBNRegressor):
+    _pretrain_params = _PLAIN_CD
+
+
+def _check_algorithm(name):
+    if name != "sgd":
+        raise ValueError(f"optimization_algorithm={name!r} is not supported; the only option is 'sgd'")
+
+
+class _Supervised(BaseEstimator):
+    _estimator_class = None
+
+    def __init__(self, hidden_layers_structure=(100, 100), activation_function="sigmoid",
+                 optimization_algorithm="sgd", learning_rate=1e-3, learning_rate_rbm=1e-3, n_iter_backprop=100,
+                 l2_regularization=1.0, n_epochs_rbm=10, contrastive_divergence_iter=1, batch_size=32, dropout_p=0,
+                 verbose=True, random_state=None, device="cpu"):
+        self.hidden_layers_structure = hidden_layers_structure
+        self.activation_function = activation_function
+        self.optimization_algorithm = optimization_algorithm
+        self.learning_rate = learning_rate
+        self.learning_rate_rbm = learning_rate_rbm
+        self.n_iter_backprop = n_iter_backprop
+        self.l2_regularization = l2_regularization
+        self.n_epochs_rbm = n_epochs_rbm
+        self.contrastive_divergence_iter = contrastive_divergence_iter
+        self.batch_size = batch_size
+        self.dropout_p = dropout_p
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+
+    def fit(self, X, y, pre_train=True):
+        """Pretrain (unless ``pre_train=False``) and fine-tune; see the module docstring for the parameters."""
+        _check_algorithm(self.optimization_algorithm)
+        n_samples = len(X)
+        self.estimator_ = self._estimator_class(
+            hidden_layer_sizes=tuple(self.hidden_layers_structure), pretrain=pre_train, n_iter=self.n_epochs_rbm,
+            learning_rate_rbm=self.learning_rate_rbm, k=self.contrastive_divergence_iter,
+            activation=self.activation_function, optimizer="sgd", learning_rate=self.learning_rate, momentum=0.0,
+            weight_decay=self.l2_regularization / max(n_samples, 1), dropout=self.dropout_p,
+            input_dropout=self.dropout_p, max_iter=self.n_iter_backprop, batch_size=self.batch_size,
+            device=self.device, random_state=self.random_state, verbose=self.verbose)
+        self.estimator_.fit(X, y)
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict(np.atleast_2d(X))
+
+    def transform(self, X):
+        """Top hidden layer activations of the pretrained DBN."""
+        check_is_fitted(self, "estimator_")
+        if self.estimator_.dbn_ is None:
+            raise ValueError("transform needs the pretrained DBN, but the model was fitted with pre_train=False")
+        return self.estimator_.dbn_.transform(np.atleast_2d(X))
+
+
+class SupervisedDBNClassification(ClassifierMixin, _Supervised):
+    """The older package's DBN classifier (softmax output) on :class:`deepbelief.DBNClassifier`."""
+
+    _estimator_class = _PlainCDClassifier
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(np.atleast_2d(X))
+
+    def predict_proba_dict(self, X):
+        """One dict {label: probability} per row."""
+        proba = self.predict_proba(X)
+        return [dict(zip(self.estimator_.classes_, row)) for row in proba]
+
+    @property
+    def classes_(self):
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.classes_
+
+
+class SupervisedDBNRegression(RegressorMixin, _Supervised):
+    """The older package's DBN regressor (linear output, squared error) on :class:`deepbelief.DBNRegressor`."""
+
+    _estimator_class = _PlainCDRegressor
+
+
+class UnsupervisedDBN(TransformerMixin, BaseEstimator):
+    """The older package's unsupervised DBN on :class:`deepbelief.DBN` (plain CD-k pretraining)."""
+
+    def __init__(self, hidden_layers_structure=(100, 100), activation_function="sigmoid",
+                 optimization_algorithm="sgd", learning_rate_rbm=1e-3, n_epochs_rbm=10,
+                 contrastive_divergence_iter=1, batch_size=32, verbose=True, random_state=None, device="cpu"):
+        self.hidden_layers_structure = hidden_layers_structure
+        self.activation_function = activation_function
+        self.optimization_algorithm = optimization_algorithm
+        self.learning_rate_rbm = learning_rate_rbm
+        self.n_epochs_rbm = n_epochs_rbm
+        self.contrastive_divergence_iter = contrastive_divergence_iter
+        self.batch_size = batch_size
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+
+    def fit(self, X, y=None):
+        _check_algorithm(self.optimization_algorithm)
+        self.dbn_ = DBN(hidden_layer_sizes=tuple(self.hidden_layers_structure), learning_rate=self.learning_rate_rbm,
+                        n_iter=self.n_epochs_rbm, k=self.contrastive_divergence_iter, batch_size=self.batch_size,
+                        device=self.device, random_state=self.random_state, verbose=self.verbose,
+                        **_PLAIN_CD).fit(X)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "dbn_")
+        return self.dbn_.transform(np.atleast_2d(X))

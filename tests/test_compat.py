@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+
+from deepbelief.compat import SupervisedDBNClassification, SupervisedDBNRegression, UnsupervisedDBN
+
+
+def test_the_seed_tutorial_runs_with_only_its_import_changed():
+    # ../shared/seeds/001_*: the tutorial's code, with `from dbn.tensorflow import ...` replaced.
+    digits = load_digits()
+    X, Y = digits.data, digits.target
+    X = (X / 16).astype(np.float32)
+    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.2, random_state=0)
+    classifier = SupervisedDBNClassification(hidden_layers_structure=[256, 256], learning_rate_rbm=0.05,
+                                             learning_rate=0.1, n_epochs_rbm=10, n_iter_backprop=100, batch_size=32,
+                                             activation_function='relu', dropout_p=0.2, verbose=False)
+    classifier.fit(X_train, Y_train)
+    Y_pred = classifier.predict(X_test)
+    # The tutorial reports 0.9833; measured here 0.972-0.981 over seeds 0-2 (see the note on issue 4).
+    assert accuracy_score(Y_test, Y_pred) > 0.96
+    proba = classifier.predict_proba_dict(X_test[:2])
+    assert len(proba) == 2 and sum(proba[0].values()) == pytest.approx(1.0)
+
+
+def test_parameters_keep_the_older_meaning():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    clf = SupervisedDBNClassification(hidden_layers_structure=[16], n_epochs_rbm=1, n_iter_backprop=2,
+                                      l2_regularization=2.0, dropout_p=0.1, verbose=False, random_state=0).fit(X, y)
+    inner = clf.estimator_
+    assert inner.weight_decay == pytest.approx(2.0 / len(X)) and inner.optimizer == "sgd" and inner.momentum == 0
+    assert inner.dropout == inner.input_dropout == 0.1
+    assert inner.dbn_.rbms_[0].momentum == 0 and inner.dbn_.rbms_[0].weight_decay == 0
+    assert clf.transform(X[:3]).shape == (3, 16)
+    with pytest.raises(ValueError, match="optimization_algorithm='adam' is not supported"):
+        SupervisedDBNClassification(optimization_algorithm="adam").fit(X, y)
+
+
+def test_regression_and_unsupervised():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 6))
+    reg = SupervisedDBNRegression(hidden_layers_structure=[16], n_epochs_rbm=2, n_iter_backprop=50,
+                                  learning_rate=0.05, verbose=False, random_state=0).fit(X, X.sum(1))
+    assert reg.score(X, X.sum(1)) > 0.6  # plain SGD, as the older package; measured 0.744
+    codes = UnsupervisedDBN(hidden_layers_structure=[8, 4], n_epochs_rbm=2, verbose=False,
+                            random_state=0).fit(X).transform(X)
+    assert codes.shape == (200, 4)
