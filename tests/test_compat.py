@@ -47,3 +47,23 @@ def test_regression_and_unsupervised():
     codes = UnsupervisedDBN(hidden_layers_structure=[8, 4], n_epochs_rbm=2, verbose=False,
                             random_state=0).fit(X).transform(X)
     assert codes.shape == (200, 4)
+
+
+def test_save_and_load_like_the_older_package(tmp_path):
+    import deepbelief
+    from deepbelief.errors import ModelFileError
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    clf = SupervisedDBNClassification(hidden_layers_structure=[16], n_epochs_rbm=1, n_iter_backprop=2,
+                                      verbose=False, random_state=0).fit(X, y)
+    clf.save(tmp_path / "model.pkl")
+    loaded = SupervisedDBNClassification.load(tmp_path / "model.pkl")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded.get_params() == clf.get_params()
+    dbn = UnsupervisedDBN(hidden_layers_structure=[8], n_epochs_rbm=1, verbose=False, random_state=0).fit(X)
+    dbn.save(tmp_path / "dbn.pkl")
+    np.testing.assert_array_equal(UnsupervisedDBN.load(tmp_path / "dbn.pkl").transform(X), dbn.transform(X))
+    with pytest.raises(ModelFileError, match="holds a SupervisedDBNClassification, not a UnsupervisedDBN"):
+        UnsupervisedDBN.load(tmp_path / "model.pkl")
+    with pytest.raises(ModelFileError, match=r"SupervisedDBNClassification.load\(path\)"):
+        deepbelief.load(tmp_path / "model.pkl")

@@ -14,12 +14,16 @@ Meaning of the parameters, as in that package:
 - ``dropout_p``: dropout on the inputs and on every hidden layer; ``optimization_algorithm``: only 'sgd'.
 
 Added here: ``random_state`` (the older package used NumPy's global generator) and ``device``.
+``save(path)`` / ``Class.load(path)`` use deepbelief's safe model format (safetensors + JSON) instead of pickle.
 """
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from . import io
+from .errors import ModelFileError
 from .estimators import DBN, DBNClassifier, DBNRegressor
+from .estimators._persist import json_params
 
 _PLAIN_CD = {"momentum": 0.0, "final_momentum": 0.0, "weight_decay": 0.0}
 
@@ -37,7 +41,37 @@ def _check_algorithm(name):
         raise ValueError(f"optimization_algorithm={name!r} is not supported; the only option is 'sgd'")
 
 
-class _Supervised(BaseEstimator):
+class _Persisted:
+    """save/load of a compat estimator: the wrapped deepbelief estimator's file plus the compat parameters."""
+
+    _inner = "estimator_"
+
+    def save(self, path):
+        """Save the fitted model to ``path`` (safetensors + JSON; no pickle; atomic)."""
+        io.save(self, path)
+
+    def _get_state(self):
+        check_is_fitted(self, self._inner)
+        tensors, state = getattr(self, self._inner)._get_state()
+        return tensors, {"compat_params": json_params(self), "inner": state}
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Load a model saved with ``save``; raises deepbelief.errors.ModelFileError for a bad file."""
+        name, state, tensors = io.read(path)
+        if name != cls.__name__:
+            raise ModelFileError(f"{str(path)!r} holds a {name}, not a {cls.__name__}")
+        try:
+            obj = cls(**state["compat_params"])  # the older package's layer lists stay lists
+            setattr(obj, cls._inner, cls._inner_class._from_state(state["inner"], tensors, device))
+        except ModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as exc:
+            raise ModelFileError(f"{str(path)!r} holds an inconsistent {name}: {type(exc).__name__}: {exc}") from None
+        return obj
+
+
+class _Supervised(_Persisted, BaseEstimator):
     _estimator_class = None
 
     def __init__(self, hidden_layers_structure=(100, 100), activation_function="sigmoid",
@@ -88,7 +122,7 @@ class _Supervised(BaseEstimator):
 class SupervisedDBNClassification(ClassifierMixin, _Supervised):
     """The older package's DBN classifier (softmax output) on :class:`deepbelief.DBNClassifier`."""
 
-    _estimator_class = _PlainCDClassifier
+    _estimator_class = _inner_class = _PlainCDClassifier
 
     def predict_proba(self, X):
         check_is_fitted(self, "estimator_")
@@ -108,11 +142,14 @@ class SupervisedDBNClassification(ClassifierMixin, _Supervised):
 class SupervisedDBNRegression(RegressorMixin, _Supervised):
     """The older package's DBN regressor (linear output, squared error) on :class:`deepbelief.DBNRegressor`."""
 
-    _estimator_class = _PlainCDRegressor
+    _estimator_class = _inner_class = _PlainCDRegressor
 
 
-class UnsupervisedDBN(TransformerMixin, BaseEstimator):
+class UnsupervisedDBN(_Persisted, TransformerMixin, BaseEstimator):
     """The older package's unsupervised DBN on :class:`deepbelief.DBN` (plain CD-k pretraining)."""
+
+    _inner = "dbn_"
+    _inner_class = DBN
 
     def __init__(self, hidden_layers_structure=(100, 100), activation_function="sigmoid",
                  optimization_algorithm="sgd", learning_rate_rbm=1e-3, n_epochs_rbm=10,

@@ -12,10 +12,11 @@ from .._runtime import seeds_from, to_tensor
 from .._validation import check_unit_interval, check_X, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
+from ._persist import SaveMixin, json_params, restore_params
 from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM
 
 
-class DBN(TransformerMixin, BaseEstimator):
+class DBN(SaveMixin, TransformerMixin, BaseEstimator):
     """Deep belief network pretrained greedily, one RBM per hidden layer (Hinton, Osindero & Teh 2006).
 
     RBM 1 is trained on X; RBM l on the activations P(h^(l-1) | ...) of the layer below (or on samples of
@@ -240,6 +241,26 @@ class DBN(TransformerMixin, BaseEstimator):
         X_rec : ndarray of shape (n_samples, n_features)
         """
         return self.inverse_transform(self.transform(X))
+
+    def _get_state(self, prefix=""):
+        check_is_fitted(self, "rbms_")
+        tensors, layers = {}, []
+        for layer, rbm in enumerate(self.rbms_):
+            t, state = rbm._get_state(prefix=f"{prefix}rbm{layer}.")
+            tensors.update(t)
+            layers.append(state)
+        return tensors, {"params": json_params(self), "layers": layers}
+
+    @classmethod
+    def _from_state(cls, state, tensors, device=None, prefix=""):
+        dbn = restore_params(cls, state["params"], device)
+        device = dbn.device
+        rbms = [RBM._from_state(layer, tensors, device, prefix=f"{prefix}rbm{i}.")
+                for i, layer in enumerate(state["layers"])]
+        if [r.n_components for r in rbms] != dbn._layer_sizes():
+            raise ValueError("the saved layers do not match hidden_layer_sizes")
+        dbn._set_rbms(rbms)
+        return dbn
 
     def to_torch(self, activation="sigmoid"):
         """The recognition (bottom-up) pass as a plain ``torch.nn.Sequential`` of Linear + activation layers,

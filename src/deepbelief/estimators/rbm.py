@@ -13,6 +13,8 @@ from .._validation import check_unit_interval, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.rbm import RBMModule
 from ..training import CDConfig, CDTrainer, train_rbm
+from .. import io
+from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
 
 # Hyperparameters of CD training, shared with the DBN estimator, which passes them on to each layer.
@@ -37,7 +39,7 @@ AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.01}
 INFERENCE_CHUNK = 8192  # rows per inference batch, to bound memory on large inputs
 
 
-class RBM(TransformerMixin, BaseEstimator):
+class RBM(SaveMixin, TransformerMixin, BaseEstimator):
     """Restricted Boltzmann machine trained with contrastive divergence (CD-k) or persistent CD.
 
     Energy E(v, h) = -a.v - b.h - v^T W h for Bernoulli visible units; Gaussian visible units
@@ -450,6 +452,35 @@ class RBM(TransformerMixin, BaseEstimator):
         """Mean-field reconstruction error per row, sum_i (v_i - E[v_i | E[h | v]])^2 in model units."""
         check_is_fitted(self, "module_")
         return self._rows(lambda v: reconstruction_error(self.module_, v), self._check(X))
+
+    # persistence --------------------------------------------------------------------------------
+    def _get_state(self, prefix=""):
+        check_is_fitted(self, "module_")
+        state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "n_iter": self.n_iter_,
+                 "history": self.history_, "data_mean": None, "data_scale": None}
+        if self.data_mean_ is not None:
+            state.update(data_mean=io.encode_array(self.data_mean_), data_scale=io.encode_array(self.data_scale_))
+        m = self.module_
+        tensors = {f"{prefix}weight": m.weight, f"{prefix}visible_bias": m.visible_bias,
+                   f"{prefix}hidden_bias": m.hidden_bias}
+        return tensors, state
+
+    @classmethod
+    def _from_state(cls, state, tensors, device=None, prefix=""):
+        rbm = restore_params(cls, state["params"], device)
+        n_features = check_int(state["n_features_in"], "n_features_in")
+        rbm._build(n_features)
+        for name in ("weight", "visible_bias", "hidden_bias"):
+            copy_tensor(getattr(rbm.module_, name), tensors, prefix + name)
+        rbm.n_features_in_ = n_features
+        rbm.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
+        rbm.history_ = list(state["history"])
+        rbm.data_mean_ = io.decode_array(state["data_mean"])
+        rbm.data_scale_ = io.decode_array(state["data_scale"])
+        if (rbm.data_mean_ is None) != (rbm.visible == "bernoulli") or (
+                rbm.data_mean_ is not None and rbm.data_mean_.shape != (n_features,)):
+            raise ValueError("the saved standardisation does not match the visible units")
+        return rbm
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

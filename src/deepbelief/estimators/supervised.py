@@ -14,13 +14,15 @@ from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_
 from .._validation import check_unit_interval, check_X
 from ..core.nets import feedforward, linear_from, recognition_linears
 from ..training import FineTuneConfig, fine_tune
+from .. import io
+from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._progress import EpochBar
 from .dbn import DBN
 
 INFERENCE_CHUNK = 8192
 
 
-class _SupervisedDBN(BaseEstimator):
+class _SupervisedDBN(SaveMixin, BaseEstimator):
     """Shared machinery: pretraining, the unrolled network, fine-tuning, inference."""
 
     _parameter_constraints = {
@@ -169,6 +171,43 @@ class _SupervisedDBN(BaseEstimator):
         plain = feedforward(linears[:-1], self.activation, self.dropout, self.input_dropout, linears[-1])
         return plain.eval()
 
+    # persistence --------------------------------------------------------------------------------
+    def _get_state(self):
+        check_is_fitted(self, "network_")
+        tensors = {f"network.{k}": v for k, v in self.network_.state_dict().items()}
+        state = {"params": json_params(self), "n_features_in": int(self.n_features_in_),
+                 "loss_curve": self.loss_curve_, "validation_scores": self.validation_scores_,
+                 "best_validation_score": self.best_validation_score_, "n_iter": self.n_iter_,
+                 "data_mean": None if self.data_mean_ is None else io.encode_array(self.data_mean_),
+                 "data_scale": None if self.data_scale_ is None else io.encode_array(self.data_scale_),
+                 "dbn": None, **self._target_state()}
+        if self.dbn_ is not None:
+            dbn_tensors, state["dbn"] = self.dbn_._get_state(prefix="dbn.")
+            tensors.update(dbn_tensors)
+        return tensors, state
+
+    @classmethod
+    def _from_state(cls, state, tensors, device=None):
+        est = restore_params(cls, state["params"], device)
+        est._device = resolve_device(est.device)
+        est.n_features_in_ = check_int(state["n_features_in"], "n_features_in")
+        est._set_target_state(state)
+        sizes = est._dbn(0)._layer_sizes()
+        shapes = list(zip([est.n_features_in_, *sizes], [*sizes, est._n_outputs()]))
+        linears = [linear_from(torch.zeros(n_out, n_in), torch.zeros(n_out)).to(est._device) for n_in, n_out in shapes]
+        network = feedforward(linears[:-1], est.activation, est.dropout, est.input_dropout, linears[-1],
+                              make_generator(0, est._device))
+        network.load_state_dict({k[len("network."):]: v for k, v in tensors.items() if k.startswith("network.")})
+        est.network_ = network.eval()
+        est.dbn_ = None if state["dbn"] is None else DBN._from_state(state["dbn"], tensors, est.device, prefix="dbn.")
+        est.data_mean_ = io.decode_array(state["data_mean"])
+        est.data_scale_ = io.decode_array(state["data_scale"])
+        est.loss_curve_ = list(state["loss_curve"])
+        est.validation_scores_ = state["validation_scores"]
+        est.best_validation_score_ = state["best_validation_score"]
+        est.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
+        return est
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = self.visible == "bernoulli"
@@ -300,6 +339,17 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         self._fit_network(X, X[labelled], Y, 1 if binary else len(self.classes_), loss_fn, score_fn, stratify)
         return self
 
+    def _target_state(self):
+        return {"classes": io.encode_array(self.classes_)}
+
+    def _set_target_state(self, state):
+        self.classes_ = io.decode_array(state["classes"])
+        if self.classes_.ndim != 1 or len(self.classes_) < 2:
+            raise ValueError("the saved classes must be a list of at least 2 labels")
+
+    def _n_outputs(self):
+        return 1 if len(self.classes_) == 2 else len(self.classes_)
+
     def decision_function(self, X):
         """Logits: shape (n_samples,) for two classes (positive = ``classes_[1]``), else (n_samples, n_classes)."""
         out = self._outputs(self._check_predict_X(X))
@@ -379,6 +429,20 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
 
         self._fit_network(X, X, Y, Y.shape[1], torch.nn.functional.mse_loss, score_fn)
         return self
+
+    def _target_state(self):
+        return {"y_mean": io.encode_array(self.y_mean_), "y_scale": io.encode_array(self.y_scale_),
+                "single_target": self._single_target}
+
+    def _set_target_state(self, state):
+        self.y_mean_ = io.decode_array(state["y_mean"]).astype(np.float64)
+        self.y_scale_ = io.decode_array(state["y_scale"]).astype(np.float64)
+        self._single_target = bool(state["single_target"])
+        if self.y_mean_.ndim != 1 or self.y_mean_.shape != self.y_scale_.shape or not len(self.y_mean_):
+            raise ValueError("the saved target standardisation is malformed")
+
+    def _n_outputs(self):
+        return len(self.y_mean_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,94 @@
+"""Save/load of the estimators through :mod:`deepbelief.io` (safetensors + JSON, no pickle)."""
+import numbers
+
+import numpy as np
+import torch
+
+from .. import io
+from .._runtime import resolve_device
+from ..errors import ModelFileError
+
+
+def json_params(estimator):
+    """The constructor parameters as JSON values (tuples -> lists, devices -> strings; a RandomState -> None)."""
+    out = {}
+    for name, value in estimator.get_params(deep=False).items():
+        if isinstance(value, torch.device):
+            value = str(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, np.random.RandomState):
+            value = None
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[name] = value
+    return out
+
+
+def restore_params(cls, params, device):
+    """An unfitted ``cls`` from saved parameters; ``device`` (or the saved one if usable, else the CPU)."""
+    if not isinstance(params, dict):
+        raise ModelFileError("the saved hyperparameters are not an object")
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    if device is None:
+        try:
+            resolve_device(params.get("device", "cpu"))
+        except ValueError:
+            params["device"] = "cpu"
+    else:
+        params["device"] = device
+    estimator = cls(**params)
+    estimator._validate_params()
+    return estimator
+
+
+def copy_tensor(target, tensors, name):
+    """Copy ``tensors[name]`` into parameter ``target`` after checking its shape."""
+    source = tensors[name]
+    if tuple(source.shape) != tuple(target.shape):
+        raise ModelFileError(f"tensor {name!r} has shape {tuple(source.shape)}, expected {tuple(target.shape)}")
+    with torch.no_grad():
+        target.copy_(source)
+
+
+def check_int(value, name, low=1):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ModelFileError(f"the saved {name} must be an integer >= {low}; got {value!r}")
+    return int(value)
+
+
+class SaveMixin:
+    def save(self, path):
+        """Save the fitted estimator to ``path`` (one safetensors file with JSON metadata; no pickle).
+        The write is atomic: an interrupted save leaves any previous file at ``path`` intact."""
+        io.save(self, path)
+
+
+def load(path, device=None):
+    """Load an estimator saved with ``save``.
+
+    Parameters
+    ----------
+    path : str or Path
+    device : str or None
+        Where to put the model; None keeps its saved device where available, else the CPU.
+
+    Raises
+    ------
+    deepbelief.errors.ModelFileError for a missing, truncated, corrupted or foreign file, or one written in a
+    newer format version.
+    """
+    from . import DBN, RBM, DBNClassifier, DBNRegressor
+
+    classes = {cls.__name__: cls for cls in (RBM, DBN, DBNClassifier, DBNRegressor)}
+    name, state, tensors = io.read(path)
+    if name in ("SupervisedDBNClassification", "SupervisedDBNRegression", "UnsupervisedDBN"):
+        raise ModelFileError(f"{str(path)!r} holds a deepbelief.compat.{name}; load it with {name}.load(path)")
+    if name not in classes:
+        raise ModelFileError(f"{str(path)!r} holds an unknown model class {name!r}; known: {sorted(classes)}")
+    try:
+        return classes[name]._from_state(state, tensors, device)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{str(path)!r} holds an inconsistent {name}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as exc:
+        raise ModelFileError(f"{str(path)!r} holds an inconsistent {name}: {type(exc).__name__}: {exc}") from None

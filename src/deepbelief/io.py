@@ -1,0 +1,152 @@
+"""Saving and loading estimators without pickle: one safetensors file, JSON metadata in its header.
+
+The file holds the tensors (float32) and, in the safetensors metadata, ``format`` = 'deepbelief',
+``format_version``, ``library_version``, ``class``, ``state`` (JSON: hyperparameters and fitted attributes) and
+``sha256``, a checksum of the tensor bytes, the class and the state, so that any corruption is detected on load.
+Writes are atomic: a temporary file in the same folder is written, flushed to disk and renamed over the target,
+so an interrupted save never destroys the previous file.
+"""
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_bytes
+from safetensors.torch import save as save_bytes
+
+from .errors import ModelFileError
+
+FORMAT = "deepbelief"
+FORMAT_VERSION = 1
+MAX_TENSOR_ELEMENTS = 1 << 31  # refuse absurd shapes from hostile files before allocating
+
+
+def encode_array(a):
+    """A JSON-able description of a small NumPy array (labels, scalers), keeping its dtype."""
+    a = np.asarray(a)
+    if a.dtype.kind in "US":
+        return {"dtype": "str", "values": a.astype(str).tolist()}
+    if a.dtype.kind == "O":
+        return {"dtype": "object", "values": [v.item() if hasattr(v, "item") else v for v in a.tolist()]}
+    return {"dtype": a.dtype.str, "values": a.tolist()}
+
+
+def decode_array(d):
+    if d is None:
+        return None
+    if d["dtype"] == "str":
+        return np.array(d["values"], dtype=str)
+    if d["dtype"] == "object":
+        return np.array(d["values"], dtype=object)
+    return np.array(d["values"], dtype=np.dtype(d["dtype"]))
+
+
+def save(estimator, path):
+    """Write a fitted estimator to ``path`` (conventionally ``*.dbn``) atomically.
+
+    Parameters
+    ----------
+    estimator : a fitted deepbelief estimator (RBM, DBN, DBNClassifier, DBNRegressor)
+    path : str or Path
+    """
+    from . import __version__
+
+    tensors, state = estimator._get_state()
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "library_version": __version__,
+                "class": type(estimator).__name__, "state": json.dumps(state)}
+    tensors = {name: t.detach().to("cpu", torch.float32).contiguous() for name, t in tensors.items()}
+    # The tensor bytes do not depend on the metadata, so they can be checksummed before the final write.
+    unsigned = save_bytes(tensors, metadata=metadata)
+    metadata["sha256"] = _checksum(_payload(unsigned), metadata)
+    data = save_bytes(tensors, metadata=metadata)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _payload(data):
+    return data[8 + int.from_bytes(data[:8], "little"):]
+
+
+def _checksum(payload, metadata):
+    h = hashlib.sha256(payload)
+    h.update(metadata.get("class", "").encode())
+    h.update(metadata.get("state", "").encode())
+    return h.hexdigest()
+
+
+def read(path):
+    """(class name, state dict, tensors dict) of a model file, validated; raises ModelFileError."""
+    from . import __version__
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"no model file at {str(path)!r}") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {str(path)!r}: {exc.strerror}") from None
+    metadata = _metadata(data, path)
+    if metadata.get("format") != FORMAT:
+        raise ModelFileError(f"{str(path)!r} is a safetensors file but not a deepbelief model")
+    try:
+        version = int(metadata.get("format_version", ""))
+    except ValueError:
+        raise ModelFileError(f"{str(path)!r} has no valid format version") from None
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{str(path)!r} was written in model format {version} by deepbelief "
+                             f"{metadata.get('library_version', '?')}; this deepbelief {__version__} reads format "
+                             f"{FORMAT_VERSION} and older. Upgrade deepbelief to load it")
+    if metadata.get("sha256") != _checksum(_payload(data), metadata):
+        raise ModelFileError(f"{str(path)!r} is corrupted: its checksum does not match its content")
+    try:
+        state = json.loads(metadata["state"])
+    except (KeyError, json.JSONDecodeError):
+        raise ModelFileError(f"{str(path)!r} has corrupted metadata (the 'state' JSON)") from None
+    if not isinstance(state, dict):
+        raise ModelFileError(f"{str(path)!r} has corrupted metadata (the 'state' is not an object)")
+    try:
+        tensors = load_bytes(data)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{str(path)!r} is corrupted: {exc}") from None
+    return metadata.get("class"), state, tensors
+
+
+def _metadata(data, path):
+    """Parse the safetensors header by hand, bounds-checked, before anything is allocated."""
+    if len(data) < 8:
+        raise ModelFileError(f"{str(path)!r} is not a deepbelief model file (too short; truncated?)")
+    size = int.from_bytes(data[:8], "little")
+    if size > len(data) - 8 or size > 100_000_000:
+        raise ModelFileError(f"{str(path)!r} is not a deepbelief model file, or it is truncated (header of "
+                             f"{size} bytes in a file of {len(data)})")
+    try:
+        header = json.loads(data[8:8 + size])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ModelFileError(f"{str(path)!r} is not a deepbelief model file (unreadable header)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{str(path)!r} is not a deepbelief model file (unreadable header)")
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        shape = info.get("shape", []) if isinstance(info, dict) else None
+        if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape) or \
+                int(np.prod(shape, dtype=np.float64)) > MAX_TENSOR_ELEMENTS:
+            raise ModelFileError(f"{str(path)!r} is corrupted: tensor {name!r} has an invalid shape")
+        if info.get("dtype") != "F32":
+            raise ModelFileError(f"{str(path)!r} is corrupted: tensor {name!r} is {info.get('dtype')}, not F32")
+    metadata = header.get("__metadata__", {})
+    return metadata if isinstance(metadata, dict) else {}

@@ -1,0 +1,166 @@
+import json
+import os
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+from sklearn.datasets import load_digits
+
+import deepbelief as db
+from deepbelief import io
+from deepbelief.errors import ModelFileError
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32), y
+
+
+def fitted_models(X, y):
+    names = np.array(list("abcdefghij"))[y]
+    return [
+        (db.RBM(n_components=8, n_iter=1, random_state=0).fit(X), "transform"),
+        (db.RBM(n_components=8, n_iter=1, visible="gaussian", random_state=0).fit(X * 3), "transform"),
+        (db.DBN((8, 4), n_iter=1, validation_fraction=0.1, random_state=0).fit(X), "transform"),
+        (db.DBNClassifier((8,), n_iter=1, max_iter=2, early_stopping=True, random_state=0).fit(X, names),
+         "predict_proba"),
+        (db.DBNClassifier((8, 6), pretrain=False, max_iter=2, dropout=0.2, input_dropout=0.1,
+                          random_state=0).fit(X, y > 4), "predict_proba"),
+        (db.DBNRegressor((8,), n_iter=1, max_iter=2, visible="gaussian", random_state=0).fit(X * 3, np.c_[y, -y]),
+         "predict"),
+    ]
+
+
+def test_round_trip_gives_identical_outputs(data, tmp_path):
+    X, y = data
+    for model, method in fitted_models(X, y):
+        path = tmp_path / "model.dbn"
+        model.save(path)
+        loaded = db.load(path)
+        assert type(loaded) is type(model)
+        assert loaded.get_params() == model.get_params()
+        inputs = X * 3 if getattr(model, "visible", "") == "gaussian" else X
+        np.testing.assert_array_equal(getattr(loaded, method)(inputs), getattr(model, method)(inputs))
+        if hasattr(model, "classes_"):
+            np.testing.assert_array_equal(loaded.classes_, model.classes_)
+            assert loaded.classes_.dtype == model.classes_.dtype
+
+
+def test_loaded_rbm_continues_training(data, tmp_path):
+    X, _ = data
+    rbm = db.RBM(n_components=8, n_iter=2, random_state=0).fit(X)
+    rbm.save(tmp_path / "rbm.dbn")
+    loaded = db.load(tmp_path / "rbm.dbn")
+    assert loaded.history_ == rbm.history_ and loaded.n_iter_ == 2
+    loaded.partial_fit(X[:64])
+    assert not np.array_equal(loaded.components_, rbm.components_)
+
+
+def test_no_pickle_in_the_file(data, tmp_path):
+    X, y = data
+    db.DBNClassifier((8,), n_iter=1, max_iter=1, random_state=0).fit(X, y).save(tmp_path / "m.dbn")
+    raw = (tmp_path / "m.dbn").read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + size])  # plain JSON header, then raw float32 data
+    assert header["__metadata__"]["format"] == "deepbelief" and b"\x80\x04" not in raw[:8 + size]
+
+
+@pytest.fixture(scope="module")
+def small_file(data, tmp_path_factory):
+    X, y = data
+    path = tmp_path_factory.mktemp("m") / "small.dbn"
+    db.DBNClassifier((4,), n_iter=1, max_iter=1, random_state=0).fit(X[:, :16], y).save(path)
+    return path.read_bytes()
+
+
+def test_every_truncation_is_a_model_file_error(small_file, tmp_path):
+    path = tmp_path / "cut.dbn"
+    for end in range(0, len(small_file)):
+        path.write_bytes(small_file[:end])
+        with pytest.raises(ModelFileError):
+            db.load(path)
+
+
+def test_random_byte_flips_are_model_file_errors(small_file, tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "flip.dbn"
+    for _ in range(300):
+        data = bytearray(small_file)
+        for position in rng.integers(0, len(data), size=rng.integers(1, 4)):
+            data[position] ^= int(rng.integers(1, 256))
+        path.write_bytes(bytes(data))
+        with pytest.raises(ModelFileError):
+            db.load(path)
+
+
+def rewrite(small_file, path, edit_state=None, edit_metadata=None, tensors_extra=None):
+    """Write a file whose metadata or tensors were changed, with a valid checksum (a hostile, not a corrupted file)."""
+    from safetensors.torch import load as load_bytes
+    from safetensors.torch import save as save_bytes
+    size = int.from_bytes(small_file[:8], "little")
+    metadata = json.loads(small_file[8:8 + size])["__metadata__"]
+    state = json.loads(metadata["state"])
+    if edit_state:
+        edit_state(state)
+    metadata["state"] = json.dumps(state)
+    if edit_metadata:
+        edit_metadata(metadata)
+    tensors = load_bytes(small_file)
+    tensors.update(tensors_extra or {})
+    metadata.pop("sha256")
+    unsigned = save_bytes(tensors, metadata=metadata)
+    metadata["sha256"] = io._checksum(io._payload(unsigned), metadata)
+    path.write_bytes(save_bytes(tensors, metadata=metadata))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (dict(edit_metadata=lambda m: m.update(format_version="99")), "format 99.*Upgrade deepbelief"),
+    (dict(edit_metadata=lambda m: m.update({"class": "Evil"})), "unknown model class 'Evil'"),
+    (dict(edit_state=lambda s: s.update(n_features_in=10**12)), "inconsistent DBNClassifier"),
+    (dict(edit_state=lambda s: s["params"].update(hidden_layer_sizes=[5])), "inconsistent DBNClassifier"),
+    (dict(edit_state=lambda s: s["params"].update(activation="__import__('os')")), "inconsistent DBNClassifier"),
+    (dict(edit_state=lambda s: s.update(classes={"dtype": "<i8", "values": [1]})), "at least 2 labels"),
+    (dict(edit_state=lambda s: s.pop("loss_curve")), "inconsistent DBNClassifier"),
+])
+def test_hostile_metadata_is_a_model_file_error(small_file, tmp_path, edit, message):
+    path = tmp_path / "hostile.dbn"
+    rewrite(small_file, path, **edit)
+    with pytest.raises(ModelFileError, match=message):
+        db.load(path)
+
+
+def test_extra_tensors_are_refused(small_file, tmp_path):
+    import torch
+    path = tmp_path / "extra.dbn"
+    rewrite(small_file, path, tensors_extra={"network.9.weight": torch.zeros(2, 2)})
+    with pytest.raises(ModelFileError, match="inconsistent"):
+        db.load(path)
+
+
+def test_foreign_and_missing_files(tmp_path):
+    with pytest.raises(ModelFileError, match="no model file"):
+        db.load(tmp_path / "missing.dbn")
+    save_file({"x": np.zeros(3, np.float32)}, tmp_path / "other.safetensors")
+    with pytest.raises(ModelFileError, match="not a deepbelief model"):
+        db.load(tmp_path / "other.safetensors")
+    (tmp_path / "text.dbn").write_text("hello, world")
+    with pytest.raises(ModelFileError, match="not a deepbelief model file"):
+        db.load(tmp_path / "text.dbn")
+
+
+def test_interrupted_save_keeps_the_previous_file(data, tmp_path, monkeypatch):
+    X, _ = data
+    path = tmp_path / "model.dbn"
+    first = db.RBM(n_components=4, n_iter=1, random_state=0).fit(X)
+    first.save(path)
+    before = path.read_bytes()
+
+    def crash(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(KeyboardInterrupt):
+        db.RBM(n_components=4, n_iter=1, random_state=1).fit(X).save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.dbn"]  # no temporary file left
