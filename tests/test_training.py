@@ -125,3 +125,48 @@ def test_history_records_the_validation_gap():
     for m in history:
         assert m["free_energy_gap"] == pytest.approx(m["free_energy_valid"] - m["free_energy_train"])
         assert np.isfinite(m["reconstruction_error"])
+
+
+def test_momentum_sgd_matches_torch_sgd():
+    from deepbelief.training import MomentumSGD
+    torch.manual_seed(0)
+    nets = [torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+            for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    weights = [p for p in nets[0].parameters() if p.ndim > 1]
+    biases = [p for p in nets[0].parameters() if p.ndim <= 1]
+    ours = MomentumSGD(weights, biases, lr=0.1, momentum=0.7, weight_decay=0.01)
+    theirs = torch.optim.SGD([{"params": [p for p in nets[1].parameters() if p.ndim > 1], "weight_decay": 0.01},
+                              {"params": [p for p in nets[1].parameters() if p.ndim <= 1]}], lr=0.1, momentum=0.7)
+    x, t = torch.randn(8, 5, dtype=torch.float64), torch.randn(8, 2, dtype=torch.float64)
+    for _ in range(5):
+        for net, opt in zip(nets, (ours, theirs)):
+            opt.zero_grad()
+            ((net(x) - t) ** 2).mean().backward()
+            opt.step()
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_cosine_schedule_decays_to_zero():
+    from deepbelief.training import FineTuneConfig, learning_rate_at
+    config = FineTuneConfig(learning_rate=0.2, max_iter=10, schedule="cosine")
+    rates = [learning_rate_at(config, e) for e in range(10)]
+    assert rates[0] == pytest.approx(0.2) and rates[5] == pytest.approx(0.1)
+    assert all(a > b for a, b in zip(rates, rates[1:])) and rates[-1] < 0.01
+    assert learning_rate_at(FineTuneConfig(learning_rate=0.2), 7) == 0.2
+
+
+def test_dropout_masks_come_from_the_generator_in_bulk():
+    from deepbelief.core.nets import Dropout
+    layer = Dropout(0.25, torch.Generator().manual_seed(0), rows=100)
+    x = torch.ones(30, 1000)
+    outs = [layer(x) for _ in range(7)]  # 210 rows: three refills
+    values = torch.cat(outs)
+    assert set(values.unique().tolist()) == {0.0, torch.tensor(1 / 0.75).item()}  # float32
+    assert (values == 0).double().mean().item() == pytest.approx(0.25, abs=0.01)
+    assert not torch.equal(outs[0], outs[1])
+    again = Dropout(0.25, torch.Generator().manual_seed(0), rows=100)
+    torch.testing.assert_close(torch.cat([again(x) for _ in range(7)]), values)
+    layer.eval()
+    assert layer(x) is x

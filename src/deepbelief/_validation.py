@@ -5,15 +5,25 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 
-def check_X(estimator, X, *, reset, bernoulli=False):
-    """Validate a data matrix for ``estimator``: 2-D, finite, numeric, at least one row, the fitted feature count.
+def check_X(estimator, X, *, reset, units="gaussian"):
+    """Validate a data matrix for ``estimator``: 2-D, finite, numeric, at least one row, the fitted feature count,
+    and values that ``units`` ('bernoulli': [0, 1], 'relu': >= 0, 'gaussian': any) can take.
 
-    Returns a float32/float64 NumPy array. With ``bernoulli=True`` the values must lie in [0, 1].
+    Returns a float32/float64 NumPy array.
     """
     X = validate_data(estimator, X, reset=reset, dtype=(np.float32, np.float64), ensure_min_samples=1)
-    if bernoulli:
-        check_unit_interval(X, type(estimator).__name__)
+    check_range(X, units, type(estimator).__name__)
     return X
+
+
+def check_range(X, units, owner, what="X"):
+    """Raise ValueError unless the values of ``X`` suit ``units``."""
+    if units == "bernoulli":
+        check_unit_interval(X, owner, what)
+    elif units == "relu" and float(np.min(X)) < 0.0:
+        raise ValueError(f"{owner} has rectified linear (relu) units, which take values >= 0, but {what} has a "
+                         f"minimum of {float(np.min(X)):.4g}. Shift or scale the data, or use 'gaussian' units for "
+                         "real-valued data")
 
 
 def check_unit_interval(X, owner, what="X"):

@@ -163,3 +163,15 @@ def test_sigmoid_of_large_inputs_stays_finite():
     v = torch.ones(1, 3)
     assert torch.isfinite(rbm.free_energy(v)).all()
     assert torch.isfinite(rbm.prob_h_given_v(v)).all()
+
+
+def test_relu_hidden_free_energy_sums_out_the_stepped_copies():
+    # Free energy of v with rectified hidden units = -a.v - sum_j sum_i softplus(b_j + W_j.v - i + 0.5)
+    rbm = random_rbm(5, 3, seed=12)
+    relu = RBMModule(5, 3, hidden="relu", dtype=torch.float64)
+    relu.load_state_dict(rbm.state_dict())
+    v = torch.tensor(all_binary(5)[[3, 10, 31]])
+    pre = rbm.pre_h(v).numpy()
+    W, a, b = numpy_params(rbm)
+    expected = -(v.numpy() @ a) - sum(np.logaddexp(0, pre - i + 0.5).sum(1) for i in range(1, 65))
+    np.testing.assert_allclose(relu.free_energy(v).numpy(), expected, rtol=1e-12)

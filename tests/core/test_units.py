@@ -34,10 +34,36 @@ def test_gaussian_log_marginal_matches_numerical_integral():
 def test_sample_means_approach_the_mean(units):
     g = torch.Generator().manual_seed(0)
     mean = units.mean(torch.tensor([-1.0, 0.3, 2.0], dtype=torch.float64)).expand(200000, 3)
-    samples = units.sample(mean, g)
+    samples = units.sample(None, mean, g)
     np.testing.assert_allclose(samples.mean(0).numpy(), mean[0].numpy(), atol=0.01)
 
 
 def test_get_units_names_the_valid_options():
     with pytest.raises(ValueError, match="unknown unit type 'poisson'.*bernoulli.*gaussian"):
         get_units("poisson")
+
+
+def test_relu_log_marginal_is_the_stepped_sigmoid_sum():
+    # The stepped-sigmoid model: copies of a binary unit with offsets 0.5, 1.5, ...; summing each copy out
+    # independently gives sum_i log(1 + exp(pre - i + 0.5)).
+    from deepbelief.core.units import ReLUUnits
+    pre = torch.tensor([[-2.0, 0.3, 7.5]], dtype=torch.float64)
+    expected = sum(math.log1p(math.exp(p - i + 0.5)) for p in [-2.0, 0.3, 7.5] for i in range(1, 200))
+    got = ReLUUnits().log_marginal(pre, torch.zeros(3, dtype=torch.float64)).item()
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_relu_samples_follow_max_of_zero_and_a_noisy_input():
+    from deepbelief.core.units import ReLUUnits
+    units = ReLUUnits()
+    g = torch.Generator().manual_seed(1)
+    pre = torch.tensor([-1.0, 0.5, 3.0], dtype=torch.float64).expand(200000, 3)
+    samples = units.sample(pre, units.mean(pre), g)
+    assert (samples >= 0).all()
+    for j, p in enumerate([-1.0, 0.5, 3.0]):
+        # E[max(0, p + s z)] with s^2 = sigmoid(p), by numerical integration over z ~ N(0, 1)
+        s = math.sqrt(1 / (1 + math.exp(-p)))
+        z = np.linspace(-10, 10, 200001)
+        expected = np.trapezoid(np.maximum(0, p + s * z) * np.exp(-z**2 / 2) / math.sqrt(2 * math.pi), z)
+        assert samples[:, j].mean().item() == pytest.approx(expected, abs=0.01)
+    np.testing.assert_array_equal(units.mean(pre[:1]).numpy(), [[0.0, 0.5, 3.0]])

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_wine
 
 from deepbelief import DBN, RBM
@@ -106,7 +107,22 @@ def test_from_rbms_checks_the_stack():
     rbm1 = RBM.from_weights(W1, np.zeros(4), B1)
     with pytest.raises(ValueError, match="3 hidden units is followed by one with 4 visible units"):
         DBN.from_rbms([rbm1, rbm1])
-    with pytest.raises(ValueError, match="only the first RBM"):
+    with pytest.raises(ValueError, match="the layer below it has 'bernoulli' units, so its visible units must be"):
         DBN.from_rbms([rbm1, RBM.from_weights(W2, B1, B2, visible="gaussian")])
+    with pytest.raises(ValueError, match="a DBN has one hidden unit type"):
+        DBN.from_rbms([rbm1, RBM.from_weights(W2, B1, B2, hidden="relu")])
     with pytest.raises(TypeError, match="takes RBM estimators"):
         DBN.from_rbms([rbm1, "rbm"])
+
+
+def test_rectified_dbn_stacks_relu_layers(digits):
+    X, _ = digits
+    dbn = DBN(hidden_layer_sizes=(32, 16), hidden="relu", n_iter=10, random_state=0).fit(X)
+    assert [(r.visible, r.hidden) for r in dbn.rbms_] == [("bernoulli", "relu"), ("relu", "relu")]
+    H = dbn.transform(X)
+    assert H.min() >= 0 and H.max() > 1  # rectified features are not probabilities
+    np.testing.assert_allclose(dbn.to_torch()(torch.as_tensor(X[:5])).detach().numpy(), H[:5], rtol=1e-5, atol=1e-6)
+    errors = [h["reconstruction_error"] for h in dbn.history_[0]]
+    assert errors[-1] < errors[0]
+    with pytest.raises(ValueError, match=r"relu\) units, which take values >= 0"):
+        dbn.inverse_transform(-H)

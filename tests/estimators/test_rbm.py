@@ -200,3 +200,12 @@ def test_cuda_request_without_a_gpu_is_a_clear_error(digits):
         pytest.skip("a GPU is present; the CPU-only message cannot be triggered")
     with pytest.raises(ValueError, match="CUDA is not available.*device='cpu'"):
         RBM(device="cuda", n_iter=1).fit(digits[0])
+
+
+def test_relu_visible_units_take_non_negative_data(digits):
+    X, _ = digits
+    rbm = RBM(n_components=16, visible="relu", hidden="relu", n_iter=3, random_state=0).fit(X * 4)
+    assert rbm._cd_config().learning_rate == 0.01
+    assert rbm.reconstruct(X * 4).min() >= 0
+    with pytest.raises(ValueError, match="rectified linear \\(relu\\) units, which take values >= 0.*minimum of -1"):
+        rbm.transform(X * 4 - 1)

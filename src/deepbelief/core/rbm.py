@@ -77,13 +77,15 @@ class RBMModule(nn.Module):
 
     def sample_h_given_v(self, v, generator):
         """(E[h | v], a sample h ~ P(h | v))."""
-        ph = self.prob_h_given_v(v)
-        return ph, self.hidden.sample(ph, generator)
+        pre = self.pre_h(v)
+        ph = self.hidden.mean(pre)
+        return ph, self.hidden.sample(pre, ph, generator)
 
     def sample_v_given_h(self, h, generator):
         """(E[v | h], a sample v ~ P(v | h))."""
-        mv = self.mean_v_given_h(h)
-        return mv, self.visible.sample(mv, generator)
+        pre = self.pre_v(h)
+        mv = self.visible.mean(pre)
+        return mv, self.visible.sample(pre, mv, generator)
 
     def gibbs_vhv(self, v, generator):
         """One Gibbs step v -> h -> v'; returns (E[v' | h], v')."""
@@ -129,15 +131,14 @@ class RBMModule(nn.Module):
         -------
         CDStatistics: positive statistics averaged over the batch rows, negative ones over the chains.
         """
-        ph0 = self.prob_h_given_v(v0)
-        h0 = self.hidden.sample(ph0, generator)
-        mv0 = self.mean_v_given_h(h0)
+        ph0, h0 = self.sample_h_given_v(v0, generator)
+        pre_v = self.pre_v(h0)
+        mv0 = self.visible.mean(pre_v)
         squared_error = ((v0 - mv0) ** 2).sum()
         if chain is None:
-            mv = mv0
+            vk = self.visible.sample(pre_v, mv0, generator)
         else:
-            mv = self.mean_v_given_h(self.hidden.sample(self.prob_h_given_v(chain), generator))
-        vk = self.visible.sample(mv, generator)
+            _, vk = self.sample_v_given_h(self.sample_h_given_v(chain, generator)[1], generator)
         for _ in range(k - 1):
             _, vk = self.gibbs_vhv(vk, generator)
         phk = self.prob_h_given_v(vk)

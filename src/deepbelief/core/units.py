@@ -6,6 +6,11 @@ With ``pre = bias + input`` the natural parameter of a unit given the other laye
 
 - Bernoulli units, states {0, 1}: energy ``-bias.x``, mean ``sigmoid(pre)``.
 - Gaussian units with unit variance: energy ``0.5 ||x - bias||^2``, mean ``pre``.
+- Rectified linear units (Nair & Hinton 2010): the stepped-sigmoid model, many copies of a binary unit with
+  biases ``bias - 0.5, bias - 1.5, ...``, whose sum is sampled as ``max(0, pre + N(0, sigmoid(pre)))``, mean
+  ``max(0, pre)``.
+
+``sample(pre, mean, generator)`` takes both the pre-activation and the mean (each unit type needs one of them).
 """
 import math
 
@@ -25,7 +30,7 @@ class BernoulliUnits:
         """E[x | pre] = sigmoid(pre)."""
         return torch.sigmoid(pre)
 
-    def sample(self, mean, generator):
+    def sample(self, pre, mean, generator):
         """x ~ Bernoulli(mean), drawn with ``generator``."""
         noise = torch.rand(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         return (noise < mean).to(mean.dtype)
@@ -49,7 +54,7 @@ class GaussianUnits:
         """E[x | pre] = pre."""
         return pre
 
-    def sample(self, mean, generator):
+    def sample(self, pre, mean, generator):
         """x ~ N(mean, 1), drawn with ``generator``."""
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         return mean + noise
@@ -66,7 +71,33 @@ class GaussianUnits:
         return (0.5 * (pre**2 - bias**2) + _HALF_LOG_2PI).sum(-1)
 
 
-UNITS = {"bernoulli": BernoulliUnits(), "gaussian": GaussianUnits()}
+class ReLUUnits:
+    """Noisy rectified linear units: non-negative real values (Nair & Hinton 2010)."""
+
+    name = "relu"
+    binary = False
+    n_steps = 64  # terms of the stepped-sigmoid sum kept in the free energy: exact for pre below about 60
+
+    def mean(self, pre):
+        """E[x | pre] ~= max(0, pre), the usual approximation of the stepped-sigmoid mean."""
+        return torch.relu(pre)
+
+    def sample(self, pre, mean, generator):
+        """x = max(0, pre + N(0, sigmoid(pre))), drawn with ``generator``."""
+        noise = torch.randn(pre.shape, generator=generator, device=pre.device, dtype=pre.dtype)
+        return torch.relu(pre + noise * torch.sigmoid(pre).sqrt())
+
+    def energy(self, x, bias):
+        """Energy term -bias.x, one value per row (the copies' offsets live in the partition)."""
+        return -(x @ bias)
+
+    def log_marginal(self, pre, bias):
+        """sum_{i=1..n_steps} softplus(pre - i + 0.5): the stepped-sigmoid copies summed out, one value per row."""
+        offsets = torch.arange(self.n_steps, device=pre.device, dtype=pre.dtype) + 0.5
+        return F.softplus(pre[..., None] - offsets).sum((-1, -2))
+
+
+UNITS = {"bernoulli": BernoulliUnits(), "gaussian": GaussianUnits(), "relu": ReLUUnits()}
 
 
 def get_units(name):

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import seeds_from, to_tensor
-from .._validation import check_unit_interval, check_X, per_layer
+from .._validation import check_range, check_X, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
 from ._persist import SaveMixin, json_params, restore_params
@@ -27,9 +27,11 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
     ----------
     hidden_layer_sizes : sequence of int, default=(256, 256)
         Hidden units per layer, bottom to top.
-    visible : {'bernoulli', 'gaussian'}, default='bernoulli'
-        Unit type of the data layer (a Gaussian first layer makes a "continuous DBN"); the hidden layers are
-        Bernoulli.
+    visible : {'bernoulli', 'gaussian', 'relu'}, default='bernoulli'
+        Unit type of the data layer (a Gaussian first layer makes a "continuous DBN").
+    hidden : {'bernoulli', 'relu'}, default='bernoulli'
+        Unit type of every hidden layer: binary, or noisy rectified linear (each RBM above then has rectified
+        visible units).
     learning_rate : float, 'auto', or one per layer, default='auto'
         See :class:`RBM`; 'auto' is 0.1 for Bernoulli and 0.01 for Gaussian visible units.
     n_iter : int or one per layer, default=10
@@ -62,19 +64,22 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions({"bernoulli", "gaussian"})],
+        "visible": [StrOptions({"bernoulli", "gaussian", "relu"})],
+        "hidden": [StrOptions({"bernoulli", "relu"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "propagate": [StrOptions({"mean", "sample"})],
         **CD_PARAMETER_CONSTRAINTS,
     }
 
-    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", learning_rate="auto", batch_size=32,
+    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", hidden="bernoulli", learning_rate="auto",
+                 batch_size=32,
                  n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, propagate="mean",
                  validation_fraction=None, shuffle=True, device="cpu", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
+        self.hidden = hidden
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -109,7 +114,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         shared = {name: getattr(self, name) for name in CD_PARAMETERS if name != "random_state"}
         rbms = []
         for layer, (size, seed) in enumerate(zip(sizes, seeds_from(self.random_state, n))):
-            rbm = RBM(n_components=size, visible=self.visible if layer == 0 else "bernoulli",
+            rbm = RBM(n_components=size, visible=self.visible if layer == 0 else self.hidden, hidden=self.hidden,
                       learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed, **shared)
             rbm._validate_params()
             rbms.append(rbm)
@@ -130,7 +135,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         """
         sizes = self._layer_sizes()
         rbms = self._layer_rbms(sizes)
-        X = check_X(self, X, reset=True, bernoulli=self.visible == "bernoulli")
+        X = check_X(self, X, reset=True, units=self.visible)
         first = rbms[0]
         first._set_scaler(X)
         first.n_features_in_ = X.shape[1]
@@ -144,9 +149,10 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
             rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(rbms)}")
             if layer + 1 < len(rbms):
                 with torch.no_grad():
-                    data = rbm.module_.prob_h_given_v(data)
                     if self.propagate == "sample":
-                        data = rbm.module_.hidden.sample(data, rbm._trainer.generator)
+                        data = rbm.module_.sample_h_given_v(data, rbm._trainer.generator)[1]
+                    else:
+                        data = rbm.module_.prob_h_given_v(data)
         self._set_rbms(rbms)
         return self
 
@@ -167,8 +173,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         rbms : sequence of fitted RBM
-            Sizes must chain (RBM l's ``n_components`` equals RBM l+1's ``n_features_in_``) and every RBM but
-            the first must have Bernoulli visible units.
+            Sizes must chain (RBM l's ``n_components`` equals RBM l+1's ``n_features_in_``), every RBM has the
+            same hidden unit type, and every RBM but the first has visible units of that type.
         **params : other constructor parameters of the DBN.
         """
         rbms = list(rbms)
@@ -178,10 +184,14 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
             if not isinstance(rbm, RBM):
                 raise TypeError(f"from_rbms takes RBM estimators; item {layer} is a {type(rbm).__name__}")
             check_is_fitted(rbm, "module_")
-            if layer > 0 and rbm.visible != "bernoulli":
-                raise ValueError(f"RBM {layer} has visible={rbm.visible!r}; only the first RBM of a DBN may have "
-                                 "non-Bernoulli visible units (the hidden layers below it are Bernoulli)")
-        dbn = cls(hidden_layer_sizes=tuple(rbm.n_components for rbm in rbms), visible=rbms[0].visible, **params)
+            if rbm.hidden != rbms[0].hidden:
+                raise ValueError(f"RBM {layer} has hidden={rbm.hidden!r} but RBM 0 has hidden={rbms[0].hidden!r}; "
+                                 "a DBN has one hidden unit type")
+            if layer > 0 and rbm.visible != rbm.hidden:
+                raise ValueError(f"RBM {layer} has visible={rbm.visible!r}; the layer below it has {rbm.hidden!r} "
+                                 f"units, so its visible units must be {rbm.hidden!r} too")
+        dbn = cls(hidden_layer_sizes=tuple(rbm.n_components for rbm in rbms), visible=rbms[0].visible,
+                  hidden=rbms[0].hidden, **params)
         dbn._set_rbms(rbms)  # DBNModule checks that the sizes chain
         return dbn
 
@@ -207,7 +217,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "rbms_")
         layer = self._check_layer(layer)
-        X = check_X(self, X, reset=False, bernoulli=self.visible == "bernoulli")
+        X = check_X(self, X, reset=False, units=self.visible)
         return self.rbms_[0]._rows(lambda v: self.module_.up(v, layer), X)
 
     @torch.no_grad()
@@ -216,7 +226,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        H : array-like of shape (n_samples, hidden_layer_sizes[layer]), values in [0, 1]
+        H : array-like of shape (n_samples, hidden_layer_sizes[layer]), values in [0, 1] (>= 0 for relu units)
         layer : int, default=-1
 
         Returns
@@ -229,7 +239,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         width = self.rbms_[layer].n_components
         if H.shape[1] != width:
             raise ValueError(f"H has {H.shape[1]} columns but hidden layer {layer} has {width} units")
-        check_unit_interval(H, f"{type(self).__name__}'s hidden layer {layer}", "H")
+        check_range(H, self.hidden, f"{type(self).__name__}'s hidden layer {layer}", "H")
         first = self.rbms_[0]
         return first._decode(self.module_.down(to_tensor(H, first.module_.weight.device), layer))
 
@@ -262,15 +272,17 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         dbn._set_rbms(rbms)
         return dbn
 
-    def to_torch(self, activation="sigmoid"):
-        """The recognition (bottom-up) pass as a plain ``torch.nn.Sequential`` of Linear + activation layers,
-        holding copies of the weights, e.g. to add an output layer and continue in PyTorch. With the default
-        sigmoid it computes ``transform`` (on inputs in model units: standardised for Gaussian visible units)."""
+    def to_torch(self):
+        """The recognition (bottom-up) pass as a plain ``torch.nn.Sequential`` of Linear + activation layers
+        (sigmoid, or ReLU for relu hidden units), holding copies of the weights, e.g. to add an output layer and
+        continue in PyTorch. It computes ``transform`` (on inputs in model units: standardised for Gaussian
+        visible units)."""
         check_is_fitted(self, "rbms_")
+        activation = "relu" if self.hidden == "relu" else "sigmoid"
         return feedforward(recognition_linears(self.module_), activation).eval()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
-        tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.input_tags.positive_only = self.visible != "gaussian"
         return tags

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_unit_interval, check_X
+from .._validation import check_range, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.rbm import RBMModule
 from ..training import CDConfig, CDTrainer, train_rbm
@@ -35,7 +35,7 @@ CD_PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
 }
 CD_PARAMETERS = tuple(CD_PARAMETER_CONSTRAINTS)
-AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.01}
+AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.01, "relu": 0.01}
 INFERENCE_CHUNK = 8192  # rows per inference batch, to bound memory on large inputs
 
 
@@ -52,10 +52,12 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
     ----------
     n_components : int, default=256
         Number of hidden units.
-    visible : {'bernoulli', 'gaussian'}, default='bernoulli'
-        Visible unit type. Bernoulli units need data in [0, 1].
+    visible : {'bernoulli', 'gaussian', 'relu'}, default='bernoulli'
+        Visible unit type. Bernoulli units need data in [0, 1], rectified linear ('relu') units data >= 0.
+    hidden : {'bernoulli', 'relu'}, default='bernoulli'
+        Hidden unit type: binary, or noisy rectified linear (Nair & Hinton 2010) for features >= 0.
     learning_rate : float or 'auto', default='auto'
-        Step size of the updates; 'auto' is 0.1 for Bernoulli and 0.01 for Gaussian visible units.
+        Step size of the updates; 'auto' is 0.1 when both layers are Bernoulli and 0.01 otherwise.
     batch_size : int, default=32
         Rows per update. A batch larger than the data means one update per epoch over all rows.
     n_iter : int, default=10
@@ -114,18 +116,20 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions({"bernoulli", "gaussian"})],
+        "visible": [StrOptions({"bernoulli", "gaussian", "relu"})],
+        "hidden": [StrOptions({"bernoulli", "relu"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         **CD_PARAMETER_CONSTRAINTS,
     }
 
-    def __init__(self, n_components=256, *, visible="bernoulli", learning_rate="auto", batch_size=32, n_iter=10,
+    def __init__(self, n_components=256, *, visible="bernoulli", hidden="bernoulli", learning_rate="auto", batch_size=32, n_iter=10,
                  k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5, weight_decay=1e-4,
                  sparsity_target=0.1, sparsity_cost=0.0, validation_fraction=None, shuffle=True, device="cpu",
                  random_state=None, verbose=False):
         self.n_components = n_components
         self.visible = visible
+        self.hidden = hidden
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -145,7 +149,9 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
 
     # construction -------------------------------------------------------------------------------
     def _cd_config(self):
-        lr = AUTO_LEARNING_RATE[self.visible] if self.learning_rate == "auto" else self.learning_rate
+        lr = self.learning_rate
+        if lr == "auto":
+            lr = min(AUTO_LEARNING_RATE[self.visible], AUTO_LEARNING_RATE[self.hidden])
         return CDConfig(learning_rate=lr, k=self.k, persistent=self.persistent, momentum=self.momentum,
                         final_momentum=self.final_momentum, momentum_switch=self.momentum_switch,
                         weight_decay=self.weight_decay, sparsity_target=self.sparsity_target,
@@ -155,7 +161,7 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer."""
         device = resolve_device(self.device)
         init_seed, shuffle_seed, sample_seed, inference_seed = seeds_from(self.random_state, 4)
-        module = RBMModule(n_features, self.n_components, visible=self.visible, device=device)
+        module = RBMModule(n_features, self.n_components, visible=self.visible, hidden=self.hidden, device=device)
         # Drawn on the CPU so that a seed gives the same initial weights on every device.
         init = make_generator(init_seed, "cpu")
         module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
@@ -167,11 +173,13 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         self._trainer = CDTrainer(module, self._cd_config(), make_generator(sample_seed, device))
 
     def _init_visible_bias(self, data):
-        """Bernoulli visible biases log(p / (1 - p)) of the data's mean activation p (Hinton's guide);
-        Gaussian units keep 0, the mean of standardised data."""
+        """Bernoulli visible biases log(p / (1 - p)) of the data's mean activation p (Hinton's guide), rectified
+        ones the data's mean; Gaussian units keep 0, the mean of standardised data."""
         if self.visible == "bernoulli":
             p = data.mean(0).clamp(1e-3, 1 - 1e-3)
             self.module_.visible_bias.copy_(torch.log(p / (1 - p)))
+        elif self.visible == "relu":
+            self.module_.visible_bias.copy_(data.mean(0))
 
     def _set_scaler(self, X):
         if self.visible == "gaussian":
@@ -246,7 +254,7 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
 
     # training -----------------------------------------------------------------------------------
     def _check(self, X, reset=False):
-        return check_X(self, X, reset=reset, bernoulli=self.visible == "bernoulli")
+        return check_X(self, X, reset=reset, units=self.visible)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -334,7 +342,7 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
 
     @torch.no_grad()
     def transform(self, X):
-        """Hidden activation probabilities P(h=1 | v).
+        """Hidden activation probabilities P(h=1 | v) (for relu hidden units their mean max(0, b + W v)).
 
         Parameters
         ----------
@@ -353,7 +361,7 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        H : array-like of shape (n_samples, n_components), values in [0, 1]
+        H : array-like of shape (n_samples, n_components), values in [0, 1] (>= 0 for relu hidden units)
 
         Returns
         -------
@@ -363,7 +371,7 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         H = check_array(H, dtype=(np.float32, np.float64), input_name="H")
         if H.shape[1] != self.n_components:
             raise ValueError(f"H has {H.shape[1]} columns but the RBM has n_components={self.n_components}")
-        check_unit_interval(H, type(self).__name__ + "'s hidden layer", "H")
+        check_range(H, self.hidden, type(self).__name__ + "'s hidden layer", "H")
         V = self.module_.mean_v_given_h(to_tensor(H, self.module_.weight.device))
         return self._decode(V)
 
@@ -485,5 +493,5 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
-        tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.input_tags.positive_only = self.visible != "gaussian"
         return tags

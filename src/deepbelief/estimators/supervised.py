@@ -11,7 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_unit_interval, check_X
+from .._validation import check_range, check_X
 from ..core.nets import feedforward, linear_from, recognition_linears
 from ..training import FineTuneConfig, fine_tune
 from .. import io
@@ -27,7 +27,7 @@ class _SupervisedDBN(SaveMixin, BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions({"bernoulli", "gaussian"})],
+        "visible": [StrOptions({"bernoulli", "gaussian", "relu"})],
         "pretrain": ["boolean"],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "learning_rate_rbm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
@@ -36,6 +36,7 @@ class _SupervisedDBN(SaveMixin, BaseEstimator):
         "activation": [StrOptions({"sigmoid", "relu"})],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -53,7 +54,7 @@ class _SupervisedDBN(SaveMixin, BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
                  learning_rate_rbm="auto", k=1, persistent=False, activation="sigmoid", optimizer="adam",
-                 learning_rate=1e-3, momentum=0.9, weight_decay=0.0, dropout=0.0, input_dropout=0.0, max_iter=100,
+                 learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0, dropout=0.0, input_dropout=0.0, max_iter=100,
                  batch_size=32, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
                  device="cpu", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -66,6 +67,7 @@ class _SupervisedDBN(SaveMixin, BaseEstimator):
         self.activation = activation
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.dropout = dropout
@@ -85,7 +87,10 @@ class _SupervisedDBN(SaveMixin, BaseEstimator):
 
     # pieces -------------------------------------------------------------------------------------
     def _dbn(self, seed):
-        return DBN(hidden_layer_sizes=self.hidden_layer_sizes, visible=self.visible, learning_rate=self.learning_rate_rbm,
+        # The RBMs' hidden units match the fine-tuning activation, so the pretrained features keep their meaning.
+        hidden = "relu" if self.activation == "relu" else "bernoulli"
+        return DBN(hidden_layer_sizes=self.hidden_layer_sizes, visible=self.visible, hidden=hidden,
+                   learning_rate=self.learning_rate_rbm,
                    n_iter=self.n_iter, k=self.k, persistent=self.persistent, batch_size=self.batch_size,
                    device=self.device, random_state=seed, verbose=self.verbose, **self._pretrain_params)
 
@@ -139,7 +144,7 @@ class _SupervisedDBN(SaveMixin, BaseEstimator):
 
         config = FineTuneConfig(optimizer=self.optimizer, learning_rate=self.learning_rate, momentum=self.momentum,
                                 weight_decay=self.weight_decay, max_iter=self.max_iter, batch_size=self.batch_size,
-                                n_iter_no_change=self.n_iter_no_change, tol=self.tol)
+                                n_iter_no_change=self.n_iter_no_change, tol=self.tol, schedule=self.lr_schedule)
         with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
             result = fine_tune(network, loss_fn, self._encode(X), to_tensor(Y, device, Y.dtype_torch), config,
                                make_generator(shuffle_seed, "cpu"), validation, callback=bar)
@@ -159,7 +164,7 @@ class _SupervisedDBN(SaveMixin, BaseEstimator):
 
     def _check_predict_X(self, X):
         check_is_fitted(self, "network_")
-        return check_X(self, X, reset=False, bernoulli=self.visible == "bernoulli")
+        return check_X(self, X, reset=False, units=self.visible)
 
     def to_torch(self):
         """A plain ``torch.nn.Sequential`` with the fine-tuned weights (standard ``nn.Dropout`` layers), mapping
@@ -210,7 +215,7 @@ class _SupervisedDBN(SaveMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = self.visible == "bernoulli"
+        tags.input_tags.positive_only = self.visible != "gaussian"
         return tags
 
 
@@ -243,10 +248,13 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         Pretraining (CD) learning rate, see :class:`RBM`.
     k, persistent : CD-k steps and persistent CD for pretraining.
     activation : {'sigmoid', 'relu'}, default='sigmoid'
-        Hidden activation during fine-tuning ('sigmoid' keeps the pretrained meaning of the units).
+        Hidden activation during fine-tuning; pretraining uses the matching RBM hidden units (Bernoulli for
+        'sigmoid', noisy rectified linear for 'relu'), so the pretrained features keep their meaning.
     optimizer : {'adam', 'sgd'}, default='adam'
     learning_rate : float, default=1e-3
         Fine-tuning learning rate.
+    lr_schedule : {'constant', 'cosine'}, default='constant'
+        'cosine' decays the learning rate to 0 over ``max_iter`` epochs.
     momentum : float, default=0.9
         SGD momentum.
     weight_decay : float, default=0.0
@@ -310,8 +318,7 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         """
         X, y = validate_data(self, X, y, dtype=(np.float32, np.float64), ensure_min_samples=1)
         check_classification_targets(y)
-        if self.visible == "bernoulli":
-            check_unit_interval(X, type(self).__name__)
+        check_range(X, self.visible, type(self).__name__)
         labelled = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
         if not labelled.any():
             raise ValueError("y has no labelled rows: every label is -1 (unlabelled); fine-tuning needs labels")
@@ -413,8 +420,7 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
         """
         X, y = validate_data(self, X, y, dtype=(np.float32, np.float64), multi_output=True, y_numeric=True,
                              ensure_min_samples=1)
-        if self.visible == "bernoulli":
-            check_unit_interval(X, type(self).__name__)
+        check_range(X, self.visible, type(self).__name__)
         self._single_target = y.ndim == 1
         Y = y.reshape(len(y), -1).astype(np.float64)
         self.y_mean_ = Y.mean(0)
