@@ -69,7 +69,7 @@ def cmd_demo(args):
     X, y, image_shape = _load_dataset("digits")
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
     clf = DBNClassifier(hidden_layer_sizes=args.layers, n_iter=args.epochs, max_iter=args.max_iter,
-                        dropout=args.dropout, device=args.device, random_state=args.seed, verbose=not args.quiet)
+                        device=args.device, random_state=args.seed, verbose=not args.quiet)
     start = time.perf_counter()
     clf.fit(X_train, y_train)
     seconds = time.perf_counter() - start
@@ -84,7 +84,7 @@ def cmd_demo(args):
         print(f"  layer {layer + 1}: {history[0]['reconstruction_error']:.4f} -> "
               f"{history[-1]['reconstruction_error']:.4f}")
     print(f"fine-tuning: {clf.n_iter_} epochs, training loss {clf.loss_curve_[0]:.4f} -> {clf.loss_curve_[-1]:.4f}")
-    print(f"fit time: {seconds:.1f} s on {clf.network_[0].weight.device}")
+    print(f"fit time: {seconds:.1f} s on {next(clf.network_.parameters()).device}")
     print(f"test accuracy: {accuracy:.4f}")
     print("confusion matrix (rows: true digit, columns: predicted):")
     matrix = confusion_matrix(y_test, y_pred)
@@ -111,7 +111,6 @@ def build_parser():
     p.add_argument("--layers", type=_int_list, default=(256, 256), help="hidden layer sizes, e.g. 256,256")
     p.add_argument("--epochs", type=int, default=10, help="pretraining epochs per layer")
     p.add_argument("--max-iter", type=int, default=100, help="fine-tuning epochs")
-    p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="deepbelief-demo", help="output folder")

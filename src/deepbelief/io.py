@@ -2,7 +2,7 @@
 
 The file holds the tensors (float32) and, in the safetensors metadata, ``format`` = 'deepbelief',
 ``format_version``, ``library_version``, ``class``, ``state`` (JSON: hyperparameters and fitted attributes) and
-``sha256``, a checksum of the tensor bytes, the class and the state, so that any corruption is detected on load.
+``sha256``, a checksum of the tensor bytes and of the other metadata, so that corruption is detected on load.
 Writes are atomic: a temporary file in the same folder is written, flushed to disk and renamed over the target,
 so an interrupted save never destroys the previous file.
 """
@@ -82,9 +82,9 @@ def _payload(data):
 
 
 def _checksum(payload, metadata):
+    """sha256 of the tensor bytes and of every metadata entry but the checksum itself."""
     h = hashlib.sha256(payload)
-    h.update(metadata.get("class", "").encode())
-    h.update(metadata.get("state", "").encode())
+    h.update(json.dumps({k: v for k, v in metadata.items() if k != "sha256"}, sort_keys=True).encode())
     return h.hexdigest()
 
 

@@ -12,6 +12,7 @@ from deepbelief import DBN, RBM, DBNClassifier, DBNRegressor
 ESTIMATORS = [
     RBM(n_components=4, n_iter=2),
     RBM(n_components=4, n_iter=2, visible="gaussian"),
+    RBM(n_components=4, n_iter=2, visible="gaussian", hidden="relu"),
     DBN(hidden_layer_sizes=(4, 3), n_iter=2),
     DBN(hidden_layer_sizes=(4, 3), n_iter=2, visible="gaussian"),
     DBNClassifier(hidden_layer_sizes=(8,), n_iter=2, max_iter=20, learning_rate=1e-2),

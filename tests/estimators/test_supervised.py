@@ -89,7 +89,7 @@ def test_semi_supervised_rows_labelled_minus_one_only_pretrain(split):
     clf = DBNClassifier(**FAST).fit(Xtr, y)
     assert list(clf.classes_) == list(range(10))
     np.testing.assert_array_equal(clf.dbn_.rbms_[0].components_,
-                                  DBN(hidden_layer_sizes=(32,), n_iter=2, batch_size=32,
+                                  DBN(hidden_layer_sizes=(32,), hidden="relu", n_iter=2, batch_size=64,
                                       random_state=clf.dbn_.random_state).fit(Xtr).rbms_[0].components_)
 
 
@@ -127,7 +127,7 @@ def test_gaussian_visible_units_take_raw_features():
 
 def test_works_with_pipelines_and_model_selection(split):
     Xtr, _, ytr, _ = split
-    pipe = make_pipeline(MinMaxScaler(clip=True), DBNClassifier(**{**FAST, "learning_rate": 1e-2}))
+    pipe = make_pipeline(MinMaxScaler(clip=True), DBNClassifier(**FAST))
     assert cross_val_score(pipe, Xtr[:300], ytr[:300], cv=2).mean() > 0.5
     grid = GridSearchCV(DBNClassifier(**{**FAST, "max_iter": 5}), {"dropout": [0.0, 0.2]}, cv=2)
     assert grid.fit(Xtr[:300], ytr[:300]).best_params_["dropout"] in (0.0, 0.2)

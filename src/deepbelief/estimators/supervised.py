@@ -247,23 +247,23 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     learning_rate_rbm : float, 'auto', or one per layer, default='auto'
         Pretraining (CD) learning rate, see :class:`RBM`.
     k, persistent : CD-k steps and persistent CD for pretraining.
-    activation : {'sigmoid', 'relu'}, default='sigmoid'
+    activation : {'sigmoid', 'relu'}, default='relu'
         Hidden activation during fine-tuning; pretraining uses the matching RBM hidden units (Bernoulli for
         'sigmoid', noisy rectified linear for 'relu'), so the pretrained features keep their meaning.
-    optimizer : {'adam', 'sgd'}, default='adam'
-    learning_rate : float, default=1e-3
+    optimizer : {'adam', 'sgd'}, default='sgd'
+    learning_rate : float, default=0.2
         Fine-tuning learning rate.
-    lr_schedule : {'constant', 'cosine'}, default='constant'
+    lr_schedule : {'constant', 'cosine'}, default='cosine'
         'cosine' decays the learning rate to 0 over ``max_iter`` epochs.
-    momentum : float, default=0.9
+    momentum : float, default=0.5
         SGD momentum.
     weight_decay : float, default=0.0
         L2 penalty on the weights during fine-tuning.
-    dropout, input_dropout : float, default=0.0
+    dropout, input_dropout : float, default=0.2, 0.2
         Dropout rate after every hidden layer, and on the inputs.
     max_iter : int, default=100
         Fine-tuning epochs (at most, with early stopping).
-    batch_size : int, default=32
+    batch_size : int, default=64
         Rows per update, for pretraining and fine-tuning.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the labelled rows (stratified), stop after ``n_iter_no_change`` epochs
@@ -273,6 +273,10 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     random_state : int, RandomState or None
     verbose : bool
         Progress bars for every pretraining layer and for fine-tuning.
+
+    The defaults differ from :class:`DBNRegressor`'s where a classifier gains: ReLU fine-tuning of rectified-RBM
+    pretraining, SGD with momentum 0.5 and a cosine schedule from 0.2, dropout 0.2 on the inputs and hidden layers,
+    batches of 64 (chosen on scikit-learn's digits with ``benchmarks/digits.py``, see BENCHMARKS.md).
 
     Semi-supervised use: rows whose label is -1 (scikit-learn's convention, numeric labels) are used for
     pretraining only; fine-tuning uses the labelled rows.
@@ -302,6 +306,19 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     >>> clf.predict(X[:3] / 16).shape
     (3,)
     """
+
+    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
+                 learning_rate_rbm="auto", k=1, persistent=False, activation="relu", optimizer="sgd",
+                 learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0, dropout=0.2,
+                 input_dropout=0.2, max_iter=100, batch_size=64, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, tol=1e-4, device="cpu", random_state=None, verbose=False):
+        super().__init__(
+            hidden_layer_sizes, visible=visible, pretrain=pretrain, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
+            k=k, persistent=persistent, activation=activation, optimizer=optimizer, learning_rate=learning_rate,
+            lr_schedule=lr_schedule, momentum=momentum, weight_decay=weight_decay, dropout=dropout,
+            input_dropout=input_dropout, max_iter=max_iter, batch_size=batch_size, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol, device=device,
+            random_state=random_state, verbose=verbose)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -386,7 +403,9 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     """Deep belief network regressor: greedy RBM pretraining, then fine-tuning with a linear output layer and
     squared error. Targets (one or several columns) are standardised internally and mapped back on ``predict``.
 
-    Parameters are those of :class:`DBNClassifier`; early stopping monitors the R^2 of the held-out rows.
+    Parameters are those of :class:`DBNClassifier`, with other defaults: ``activation='sigmoid'``,
+    ``optimizer='adam'``, ``learning_rate=1e-3``, ``lr_schedule='constant'``, ``momentum=0.9`` (SGD only), no dropout,
+    ``batch_size=32``. Early stopping monitors the R^2 of the held-out rows.
 
     Attributes
     ----------
