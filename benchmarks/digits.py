@@ -41,13 +41,17 @@ def rows():
             lambda seed: DBNClassifier(random_state=seed), True),
         7: ("semi-supervised, 10% labels: DBNClassifier(pretrain=False) on the labelled rows",
             lambda seed: DBNClassifier(pretrain=False, random_state=seed), True),
+        8: ("semi-supervised, 10% labels: DBNClassifier(activation='sigmoid', n_iter=30, max_iter=500) pretrained",
+            lambda seed: DBNClassifier(activation="sigmoid", n_iter=30, max_iter=500, random_state=seed), True),
+        9: ("semi-supervised, 10% labels: the same, pretrain=False on the labelled rows",
+            lambda seed: DBNClassifier(activation="sigmoid", pretrain=False, max_iter=500, random_state=seed), True),
     }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--rows", default="1,2,3,4,5,6,7")
+    parser.add_argument("--rows", default="1,2,3,4,5,6,7,8,9")
     args = parser.parse_args()
     X, y = load_digits(return_X_y=True)
     X = (X / 16).astype(np.float32)
