@@ -115,3 +115,78 @@ def plot_predictions(X, y_true, y_pred, image_shape=None, n_images=20, save=None
         ax.set_title(f"label {true}\npred {pred}", fontsize=8, color="black" if true == pred else "red")
         ax.set_axis_off()
     return _save(fig, save)
+
+
+def _image_grid(rows_of_images, shape, row_titles=None, cmap="gray_r"):
+    n_rows, n_cols = len(rows_of_images), max(len(r) for r in rows_of_images)
+    fig = Figure(figsize=(n_cols * 0.9, n_rows * 1.0))
+    for r, images in enumerate(rows_of_images):
+        for c, image in enumerate(images):
+            ax = fig.add_subplot(n_rows, n_cols, r * n_cols + c + 1)
+            ax.imshow(np.asarray(image).reshape(shape), cmap=cmap, interpolation="nearest")
+            ax.set_axis_off()
+            if c == 0 and row_titles is not None:
+                ax.set_title(row_titles[r], fontsize=8, loc="left")
+    return fig
+
+
+def plot_samples(X, image_shape=None, n_cols=10, save=None):
+    """Generated (or any) images in a grid, ``n_cols`` per row.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features), e.g. from ``DBN.generate`` or ``RBM.sample``
+    image_shape : (rows, cols) or None for square images
+    n_cols : int
+    save : path or None
+    """
+    X = np.asarray(X)
+    shape = _image_shape(X.shape[1], image_shape)
+    rows = [X[i:i + n_cols] for i in range(0, len(X), n_cols)]
+    return _save(_image_grid(rows, shape), save)
+
+
+def plot_reconstructions(model, X, image_shape=None, n_images=10, save=None, **reconstruct_params):
+    """Originals (top row) above their reconstructions by ``model.reconstruct`` (bottom row).
+
+    Parameters
+    ----------
+    model : fitted RBM or DBN
+    X : array of shape (n_samples, n_features)
+    image_shape : (rows, cols) or None for square images
+    n_images : int
+    save : path or None
+    **reconstruct_params : passed to ``model.reconstruct``
+    """
+    X = np.asarray(X)[:n_images]
+    shape = _image_shape(X.shape[1], image_shape)
+    fig = _image_grid([X, model.reconstruct(X, **reconstruct_params)], shape, ["data", "reconstruction"])
+    return _save(fig, save)
+
+
+def plot_embedding(Z, labels=None, save=None):
+    """A 2-D scatter of codes ``Z`` (e.g. a DBN's 2-unit top layer, or a TSNE of its features), coloured by label.
+
+    Parameters
+    ----------
+    Z : array of shape (n_samples, 2)
+    labels : array of shape (n_samples,) or None
+    save : path or None
+    """
+    Z = np.asarray(Z)
+    if Z.ndim != 2 or Z.shape[1] != 2:
+        raise ValueError(f"plot_embedding needs codes of shape (n_samples, 2); got {Z.shape}. Reduce them first, "
+                         "e.g. with sklearn.manifold.TSNE(n_components=2)")
+    fig = Figure(figsize=(6, 5))
+    ax = fig.add_subplot(1, 1, 1)
+    if labels is None:
+        ax.scatter(Z[:, 0], Z[:, 1], s=6)
+    else:
+        labels = np.asarray(labels)
+        for value in np.unique(labels):
+            chosen = labels == value
+            ax.scatter(Z[chosen, 0], Z[chosen, 1], s=6, label=str(value))
+        ax.legend(markerscale=3, fontsize=8, loc="best")
+    ax.set_xlabel("code 1")
+    ax.set_ylabel("code 2")
+    return _save(fig, save)

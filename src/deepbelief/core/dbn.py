@@ -31,6 +31,35 @@ class DBNModule(nn.Module):
             h = rbm.prob_h_given_v(h)
         return h
 
+    def sample_down(self, h, generator, layer=-1):
+        """Ancestral sampling from hidden layer ``layer`` to the visible layer through the directed layers.
+
+        Returns the list of (mean, sample) pairs of the layers below ``layer``, top to bottom: the last pair is
+        the visible layer's E[v | h^1] and its sample.
+        """
+        last = layer % len(self.rbms)
+        steps = []
+        for rbm in reversed(self.rbms[: last + 1]):
+            mean, h = rbm.sample_v_given_h(h, generator)
+            steps.append((mean, h))
+        return steps
+
+    def generate(self, chains, n_gibbs, generator):
+        """Run ``n_gibbs`` Gibbs steps in the top RBM from ``chains`` (its visible states, i.e. the penultimate
+        layer), then sample down through the directed layers.
+
+        Returns (new chains, E[v | h^1], v): the top RBM's visible states to continue from, and the generated
+        visible means and samples.
+        """
+        top = self.rbms[-1]
+        mean = top.visible.mean(chains)
+        for _ in range(n_gibbs):
+            mean, chains = top.gibbs_vhv(chains, generator)
+        if len(self.rbms) == 1:
+            return chains, mean, chains
+        mean, v = self.sample_down(chains, generator, layer=-2)[-1]
+        return chains, mean, v
+
     def down(self, h, layer=-1):
         """Mean-field top-down pass from hidden layer ``layer`` to the visible layer: E[v | h^layer]."""
         last = layer % len(self.rbms)

@@ -8,7 +8,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._runtime import seeds_from, to_tensor
+from .._runtime import make_generator, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, check_X, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
@@ -242,6 +242,92 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         check_range(H, self.hidden, f"{type(self).__name__}'s hidden layer {layer}", "H")
         first = self.rbms_[0]
         return first._decode(self.module_.down(to_tensor(H, first.module_.weight.device), layer))
+
+    def _generator(self, random_state):
+        top = self.rbms_[-1]
+        return top._generator(random_state)
+
+    @torch.no_grad()
+    def generate(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
+                 return_probabilities=False):
+        """Samples from the DBN as a generative model: Gibbs sampling in the top RBM, then one top-down pass
+        through the directed layers (layer l-1 drawn from RBM l's visible conditional).
+
+        The top RBM's chains are persistent: a call continues the chains of the previous call with ``n_gibbs``
+        more steps. New chains are started, and run ``burn_in`` steps first, on the first call, when
+        ``n_samples`` changes, with ``init``, or with a ``random_state`` (which makes the call reproducible).
+
+        Parameters
+        ----------
+        n_samples : int
+        n_gibbs : int, default=100
+            Gibbs steps in the top RBM before the samples are read out.
+        burn_in : int, default=1000
+            Extra Gibbs steps for new chains.
+        init : array-like of shape (n_samples, n_features) or None
+            Start the chains from the top-level representation of these data rows instead of from the top RBM's
+            visible biases.
+        random_state : int, RandomState or None
+        return_probabilities : bool, default=False
+            Return E[v | h^1] (probabilities for Bernoulli units) instead of samples.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features), in the data's units; {0, 1} samples for Bernoulli units
+        """
+        check_is_fitted(self, "rbms_")
+        if not (isinstance(n_samples, Integral) and n_samples >= 1):
+            raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}")
+        for name, value in (("n_gibbs", n_gibbs), ("burn_in", burn_in)):
+            if not (isinstance(value, Integral) and value >= 0):
+                raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+        generator = self._generator(random_state)
+        top = self.rbms_[-1].module_
+        chains = getattr(self, "_chains", None)
+        fresh = init is not None or random_state is not None or chains is None or chains.shape[0] != n_samples
+        if fresh:
+            if init is not None:
+                X = check_X(self, init, reset=False, units=self.visible)
+                if X.shape[0] != n_samples:
+                    raise ValueError(f"init has {X.shape[0]} rows but n_samples={n_samples}")
+                v = self.rbms_[0]._encode(X)
+                chains = self.module_.up(v, len(self.rbms_) - 2) if len(self.rbms_) > 1 else v
+            else:
+                pre = top.visible_bias.expand(n_samples, -1)
+                chains = top.visible.sample(pre, top.visible.mean(pre), generator)
+            chains, _, _ = self.module_.generate(chains, burn_in, generator)
+        chains, mean, v = self.module_.generate(chains, n_gibbs, generator)
+        self._chains = chains
+        return self.rbms_[0]._decode(mean if return_probabilities else v)
+
+    @torch.no_grad()
+    def sample_down(self, H, layer=-1, random_state=None, return_probabilities=False):
+        """Top-down ancestral sampling from given states of hidden layer ``layer`` to the visible layer.
+
+        Parameters
+        ----------
+        H : array-like of shape (n_samples, hidden_layer_sizes[layer])
+        layer : int, default=-1
+        random_state : int, RandomState or None
+        return_probabilities : bool, default=False
+            Return E[v | h^1] of the last step instead of the visible samples.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self, "rbms_")
+        layer = self._check_layer(layer)
+        H = check_array(H, dtype=(np.float32, np.float64), input_name="H")
+        if H.shape[1] != self.rbms_[layer].n_components:
+            raise ValueError(f"H has {H.shape[1]} columns but hidden layer {layer} has "
+                             f"{self.rbms_[layer].n_components} units")
+        check_range(H, self.hidden, f"{type(self).__name__}'s hidden layer {layer}", "H")
+        first = self.rbms_[0]
+        steps = self.module_.sample_down(to_tensor(H, first.module_.weight.device), self._generator(random_state),
+                                         layer)
+        mean, v = steps[-1]
+        return first._decode(mean if return_probabilities else v)
 
     def reconstruct(self, X):
         """Mean-field reconstruction through the whole stack: up to the top layer and back down.

@@ -427,6 +427,33 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         return self._decode(state)
 
     @torch.no_grad()
+    def sample(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
+               return_probabilities=False):
+        """Samples from the RBM by block Gibbs sampling, with persistent chains (see :meth:`DBN.generate`).
+
+        Parameters
+        ----------
+        n_samples : int
+        n_gibbs, burn_in : int, default=100, 1000
+            Steps before read-out, and extra steps for new chains.
+        init : array-like of shape (n_samples, n_features) or None
+            Start new chains from these rows instead of from the visible biases.
+        random_state : int, RandomState or None
+        return_probabilities : bool, default=False
+            Return E[v | h] of the last step instead of samples.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features), in the data's units
+        """
+        from .dbn import DBN
+
+        check_is_fitted(self, "module_")
+        if getattr(self, "_sampler", None) is None:
+            self._sampler = DBN.from_rbms([self])  # a one-layer DBN, which keeps the persistent chains
+        return self._sampler.generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities)
+
+    @torch.no_grad()
     def free_energy(self, X):
         """Free energy F(v) = -a.v - sum_j softplus(b_j + W_j.v) of each row (in standardised units for
         Gaussian visible units, where -a.v becomes 0.5 ||v - a||^2).

@@ -1,0 +1,109 @@
+"""Sampling and generation, checked against exact distributions computed by enumeration."""
+import numpy as np
+import pytest
+from scipy.special import expit, logsumexp
+
+from deepbelief import DBN, RBM
+
+from tests.helpers import B1, B2, W1, W2, all_binary
+
+
+def random_params(n_visible, n_hidden, seed):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n_visible, n_hidden)), rng.normal(size=n_visible), rng.normal(size=n_hidden)
+
+
+def exact_visible_marginal(W, a, b):
+    """P(v) of a binary RBM over all 2^n_visible states (textbook orientation), by enumeration."""
+    V = all_binary(len(a))
+    neg_free_energy = V @ a + np.logaddexp(0, V @ W + b).sum(1)
+    return np.exp(neg_free_energy - logsumexp(neg_free_energy))
+
+
+def empirical(samples):
+    codes = samples.astype(int) @ (2 ** np.arange(samples.shape[1] - 1, -1, -1))
+    return np.bincount(codes, minlength=2 ** samples.shape[1]) / len(samples)
+
+
+def total_variation(p, q):
+    return 0.5 * np.abs(p - q).sum()
+
+
+def test_rbm_samples_follow_the_exact_distribution():
+    W, a, b = random_params(6, 4, seed=0)
+    rbm = RBM.from_weights(W, a, b)
+    samples = rbm.sample(50000, n_gibbs=20, burn_in=200, random_state=0)
+    assert set(np.unique(samples)) <= {0.0, 1.0}
+    # 50,000 independent chains: the sampling error of the TV distance over 64 states is below about 0.015
+    assert total_variation(empirical(samples), exact_visible_marginal(W, a, b)) < 0.03
+
+
+def test_dbn_top_down_distribution_matches_enumeration():
+    W_1, a_1, b_1 = random_params(4, 3, seed=1)
+    W_2, _, b_2 = random_params(3, 2, seed=2)
+    a_2 = b_1  # any visible bias for the top RBM; the generative layer below uses RBM 2's
+    dbn = DBN.from_rbms([RBM.from_weights(W_1, a_1, b_1), RBM.from_weights(W_2, a_2, b_2)])
+    # P(v) = sum_h1 P_top(h1) P(v | h1), with P_top the top RBM's marginal over its visible layer h1
+    H1 = all_binary(3)
+    p_h1 = exact_visible_marginal(W_2, a_2, b_2)
+    pv_given_h1 = expit(a_1 + H1 @ W_1.T)  # (8, 4)
+    V = all_binary(4)
+    p_v = np.array([(p_h1 * np.prod(np.where(v == 1, pv_given_h1, 1 - pv_given_h1), axis=1)).sum() for v in V])
+    samples = dbn.generate(50000, n_gibbs=20, burn_in=200, random_state=0)
+    assert total_variation(empirical(samples), p_v) < 0.03
+
+
+def test_generate_is_reproducible_and_in_range(digits):
+    X, _ = digits
+    dbn = DBN(hidden_layer_sizes=(32, 16), n_iter=3, random_state=0).fit(X)
+    a = dbn.generate(10, n_gibbs=5, burn_in=10, random_state=3)
+    np.testing.assert_array_equal(a, dbn.generate(10, n_gibbs=5, burn_in=10, random_state=3))
+    assert set(np.unique(a)) <= {0.0, 1.0} and a.shape == (10, 64)
+    p = dbn.generate(10, n_gibbs=5, burn_in=10, random_state=3, return_probabilities=True)
+    assert 0 <= p.min() and p.max() <= 1 and len(np.unique(p)) > 2
+
+
+def test_chains_persist_between_calls(digits):
+    X, _ = digits
+    rbm = RBM(n_components=16, n_iter=2, random_state=0).fit(X)
+    rbm.sample(4, n_gibbs=1, burn_in=0, random_state=1)
+    chains = rbm._sampler._chains.clone()
+    rbm.sample(4, n_gibbs=1)  # continues from those chains
+    assert not np.array_equal(rbm._sampler._chains.numpy(), chains.numpy())
+    again = RBM(n_components=16, n_iter=2, random_state=0).fit(X)
+    again.sample(4, n_gibbs=1, burn_in=0, random_state=1)
+    np.testing.assert_array_equal(again._sampler._chains.numpy(), chains.numpy())
+
+
+def test_init_starts_the_chains_from_data(digits):
+    X, _ = digits
+    dbn = DBN(hidden_layer_sizes=(64, 32), n_iter=10, random_state=0).fit(X)
+    # With no Gibbs steps the chains are the data's top-level representation, passed down once.
+    p = dbn.generate(20, n_gibbs=0, burn_in=0, init=X[:20], random_state=0, return_probabilities=True)
+    far = dbn.generate(20, n_gibbs=0, burn_in=0, random_state=0, return_probabilities=True)
+    assert ((p - X[:20]) ** 2).mean() < ((far - X[:20]) ** 2).mean()
+    with pytest.raises(ValueError, match="init has 20 rows but n_samples=5"):
+        dbn.generate(5, init=X[:20])
+
+
+def test_seed_example_3_through_the_top_down_sampler():
+    dbn = DBN.from_rbms([RBM.from_weights(W1, np.zeros(4), B1), RBM.from_weights(W2, B1, B2)])
+    np.testing.assert_allclose(dbn.rbms_[1].inverse_transform([[1, 0]]), [[0.599, 0.599, 0.426]], atol=5e-4)
+    p = dbn.sample_down([[1, 1, 0]], layer=0, random_state=0, return_probabilities=True)
+    np.testing.assert_allclose(p, [[0.550, 0.646, 0.622, 0.550]], atol=5e-4)
+    # From h2 = [1, 0] the sampled h1 is one of the 8 states, weighted by [0.599, 0.599, 0.426]: over many
+    # rows, the visible probabilities average to sum_h1 P(h1 | h2) P(v | h1).
+    probs = dbn.sample_down(np.tile([[1.0, 0.0]], (40000, 1)), random_state=0, return_probabilities=True)
+    H1 = all_binary(3)
+    p_h1 = np.prod(np.where(H1 == 1, [0.5987, 0.5987, 0.4256], [0.4013, 0.4013, 0.5744]), axis=1)
+    np.testing.assert_allclose(probs.mean(0), p_h1 @ expit(H1 @ W1.T), atol=3e-3)
+
+
+def test_bad_generation_arguments(digits):
+    dbn = DBN(hidden_layer_sizes=(8,), n_iter=1, random_state=0).fit(digits[0])
+    with pytest.raises(ValueError, match="n_samples must be an integer >= 1"):
+        dbn.generate(0)
+    with pytest.raises(ValueError, match="burn_in must be an integer >= 0"):
+        dbn.generate(3, burn_in=-1)
+    with pytest.raises(ValueError, match="H has 3 columns but hidden layer 0 has 8 units"):
+        dbn.sample_down(np.zeros((1, 3)))
