@@ -175,3 +175,39 @@ def test_relu_hidden_free_energy_sums_out_the_stepped_copies():
     W, a, b = numpy_params(rbm)
     expected = -(v.numpy() @ a) - sum(np.logaddexp(0, pre - i + 0.5).sum(1) for i in range(1, 65))
     np.testing.assert_allclose(relu.free_energy(v).numpy(), expected, rtol=1e-12)
+
+
+def labelled_rbm(seed=13):
+    from deepbelief.core.units import LabelledUnits
+    base = random_rbm(6, 4, seed=seed)  # a 6-wide visible layer: 4 data units, then 2 label units
+    rbm = RBMModule(6, 4, visible=LabelledUnits("bernoulli", 4, 2), dtype=torch.float64)
+    rbm.load_state_dict(base.state_dict())
+    return rbm
+
+
+def labelled_states():
+    """Every [x, one-hot y] of 4 binary data units and 2 labels."""
+    X = all_binary(4)
+    return np.concatenate([np.c_[X, np.tile([1.0, 0.0], (16, 1))], np.c_[X, np.tile([0.0, 1.0], (16, 1))]])
+
+
+def test_labelled_free_energy_and_log_partition_by_enumeration():
+    rbm = labelled_rbm()
+    W, a, b = numpy_params(rbm)
+    V, H = labelled_states(), all_binary(4)
+    neg_energy = (V @ a)[:, None] + (H @ b)[None, :] + V @ W @ H.T
+    np.testing.assert_allclose(rbm.free_energy(torch.tensor(V)).numpy(), -logsumexp(neg_energy, 1), rtol=1e-10)
+    log_z = torch.logsumexp(-rbm.free_energy_hidden(torch.tensor(H)), 0).item()
+    assert log_z == pytest.approx(logsumexp(neg_energy), abs=1e-9)
+
+
+def test_labelled_units_sample_one_hot_labels_with_the_softmax_probabilities():
+    rbm = labelled_rbm()
+    h = torch.tensor([[1.0, 0.0, 1.0, 1.0]], dtype=torch.float64).expand(40000, 4)
+    mean, v = rbm.sample_v_given_h(h, torch.Generator().manual_seed(0))
+    labels = v[:, 4:]
+    assert torch.all(labels.sum(1) == 1) and set(labels.unique().tolist()) == {0.0, 1.0}
+    W, a, b = numpy_params(rbm)
+    pre_y = a[4:] + h[0].numpy() @ W[4:].T
+    np.testing.assert_allclose(mean[0, 4:].numpy(), np.exp(pre_y) / np.exp(pre_y).sum(), rtol=1e-10)
+    np.testing.assert_allclose(labels.mean(0).numpy(), mean[0, 4:].numpy(), atol=0.01)

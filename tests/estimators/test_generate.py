@@ -107,3 +107,63 @@ def test_bad_generation_arguments(digits):
         dbn.generate(3, burn_in=-1)
     with pytest.raises(ValueError, match="H has 3 columns but hidden layer 0 has 8 units"):
         dbn.sample_down(np.zeros((1, 3)))
+
+
+@pytest.fixture(scope="module")
+def labelled_dbn(digits):
+    X, y = digits
+    names = np.array(list("abcdefghij"))[y]
+    return DBN(hidden_layer_sizes=(128, 128), n_labels=10, n_iter=30, random_state=0).fit(X[:1400], names[:1400])
+
+
+def test_labelled_dbn_is_a_generative_classifier(labelled_dbn, digits):
+    X, y = digits
+    names = np.array(list("abcdefghij"))[y]
+    assert list(labelled_dbn.classes_) == list("abcdefghij")
+    assert (labelled_dbn.predict(X[1400:]) == names[1400:]).mean() > 0.85  # measured 0.88-0.92
+    np.testing.assert_allclose(labelled_dbn.predict_proba(X[:5]).sum(1), 1.0, rtol=1e-6)
+    assert labelled_dbn.transform(X[:5]).shape == (5, 128)
+    assert labelled_dbn.inverse_transform(labelled_dbn.transform(X[:5])).shape == (5, 64)
+
+
+def test_clamped_labels_steer_generation(labelled_dbn, digits):
+    X, y = digits
+    names = np.array(list("abcdefghij"))[y]
+    judge = DBN(hidden_layer_sizes=(128, 128), n_labels=10, n_iter=30, random_state=1).fit(X, names)
+    agreement = [(judge.predict(labelled_dbn.generate(50, label=c, n_gibbs=100, burn_in=300, random_state=i,
+                                                      return_probabilities=True)) == c).mean()
+                 for i, c in enumerate("abcdefghij")]
+    assert np.mean(agreement) > 0.5  # chance is 0.1; see BENCHMARKS.md for the rate against a DBNClassifier
+    per_chain = labelled_dbn.generate(10, label=list("abcdeabcde"), n_gibbs=5, burn_in=5, random_state=0)
+    assert per_chain.shape == (10, 64)
+
+
+def test_label_errors(labelled_dbn, digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="label 'z' is not one of the classes"):
+        labelled_dbn.generate(3, label="z")
+    with pytest.raises(ValueError, match="needs a DBN fitted with n_labels"):
+        DBN(hidden_layer_sizes=(8,), n_iter=1).fit(X).generate(3, label=1)
+    with pytest.raises(ValueError, match="n_labels=10 needs labels"):
+        DBN(hidden_layer_sizes=(8,), n_labels=10, n_iter=1).fit(X)
+    with pytest.raises(ValueError, match="only the top RBM of a DBN may have them"):
+        DBN.from_rbms([RBM(n_components=8, n_labels=10, n_iter=1).fit(X, y), RBM(n_components=4, n_iter=1).fit(
+            np.random.default_rng(0).random((20, 8)))])
+
+
+def test_semi_supervised_labels_train_the_layers_below_on_every_row(digits):
+    X, y = digits
+    y_semi = np.where(np.arange(len(y)) < 300, y, -1)
+    dbn = DBN(hidden_layer_sizes=(16, 8), n_labels=10, n_iter=2, random_state=0).fit(X, y_semi)
+    alone = DBN(hidden_layer_sizes=(16,), n_iter=2, random_state=dbn.random_state).fit(X)
+    assert dbn.rbms_[0].n_iter_ == 2 and len(dbn.classes_) == 10
+    assert dbn.rbms_[0].components_.shape == alone.rbms_[0].components_.shape
+
+
+def test_labelled_models_round_trip(labelled_dbn, digits, tmp_path):
+    import deepbelief
+    X, _ = digits
+    labelled_dbn.save(tmp_path / "m.dbn")
+    loaded = deepbelief.load(tmp_path / "m.dbn")
+    np.testing.assert_array_equal(loaded.predict_proba(X[:50]), labelled_dbn.predict_proba(X[:50]))
+    np.testing.assert_array_equal(loaded.classes_, labelled_dbn.classes_)

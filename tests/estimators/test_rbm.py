@@ -2,6 +2,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.datasets import load_wine
 from sklearn.exceptions import NotFittedError
@@ -209,3 +210,45 @@ def test_relu_visible_units_take_non_negative_data(digits):
     assert rbm.reconstruct(X * 4).min() >= 0
     with pytest.raises(ValueError, match="rectified linear \\(relu\\) units, which take values >= 0.*minimum of -1"):
         rbm.transform(X * 4 - 1)
+
+
+def test_label_rbm_posterior_matches_enumeration():
+    from scipy.special import logsumexp
+    from tests.helpers import all_binary
+    rng = np.random.default_rng(0)
+    W, a, b = rng.normal(size=(6, 4)), rng.normal(size=6), rng.normal(size=4)
+    rbm = RBM(n_components=4, n_labels=2, n_iter=0).fit(all_binary(4), [0, 1] * 8)  # builds the shapes
+    rbm.module_.weight.copy_(torch.as_tensor(W.T))
+    rbm.module_.visible_bias.copy_(torch.as_tensor(a))
+    rbm.module_.hidden_bias.copy_(torch.as_tensor(b))
+    X = all_binary(4)
+    # independent: log sum_h exp(-E([x, y], h)) for each label by enumerating h
+    H = all_binary(4)
+    log_joint = np.stack([logsumexp((np.c_[X, np.tile(y, (16, 1))] @ a)[:, None] + (H @ b)[None]
+                                    + np.c_[X, np.tile(y, (16, 1))] @ W @ H.T, axis=1) for y in np.eye(2)], 1)
+    expected = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+    np.testing.assert_allclose(rbm.predict_proba(X), expected, rtol=1e-5)
+    np.testing.assert_allclose(rbm.free_energy(X), -logsumexp(log_joint, axis=1), rtol=1e-5)
+    # transform is E[h | x] with the label summed out
+    ph = 1 / (1 + np.exp(-(b + np.c_[X, np.zeros((16, 2))] @ W)[:, None, :] - W[4:][None]))  # (16, 2, 4)
+    np.testing.assert_allclose(rbm.transform(X), (expected[..., None] * ph).sum(1), rtol=1e-5)
+
+
+def test_label_rbm_is_a_generative_classifier(digits):
+    X, y = digits
+    names = np.array(list("abcdefghij"))[y]
+    rbm = RBM(n_components=100, n_labels=10, n_iter=30, random_state=0).fit(X[:1400], names[:1400])
+    assert list(rbm.classes_) == list("abcdefghij")
+    assert (rbm.predict(X[1400:]) == names[1400:]).mean() > 0.85
+    assert rbm.components_.shape == (100, 64) and rbm.label_components_.shape == (100, 10)
+    np.testing.assert_allclose(rbm.predict_proba(X[:5]).sum(1), 1.0, rtol=1e-6)
+
+
+def test_label_rbm_errors(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="n_labels=10 needs labels: call fit\\(X, y\\)"):
+        RBM(n_labels=10, n_iter=1).fit(X)
+    with pytest.raises(ValueError, match="n_labels=3 but the labelled rows of y have 10 classes"):
+        RBM(n_labels=3, n_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="partial_fit does not take labels"):
+        RBM(n_labels=10).partial_fit(X)

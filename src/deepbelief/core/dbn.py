@@ -15,9 +15,10 @@ class DBNModule(nn.Module):
         super().__init__()
         rbms = list(rbms)
         for lower, upper in zip(rbms, rbms[1:]):
-            if lower.n_hidden != upper.n_visible:
+            n_data = getattr(upper.visible, "n_features", upper.n_visible)  # label units come on top of these
+            if lower.n_hidden != n_data:
                 raise ValueError(f"layer sizes do not chain: an RBM with {lower.n_hidden} hidden units is "
-                                 f"followed by one with {upper.n_visible} visible units")
+                                 f"followed by one with {n_data} visible units")
         self.rbms = nn.ModuleList(rbms)
 
     def __len__(self):
@@ -44,20 +45,28 @@ class DBNModule(nn.Module):
             steps.append((mean, h))
         return steps
 
-    def generate(self, chains, n_gibbs, generator):
-        """Run ``n_gibbs`` Gibbs steps in the top RBM from ``chains`` (its visible states, i.e. the penultimate
-        layer), then sample down through the directed layers.
+    def generate(self, chains, n_gibbs, generator, labels=None):
+        """Run ``n_gibbs`` Gibbs steps in the top RBM from ``chains`` (its visible states: the penultimate layer,
+        and the label units when the top RBM has them), then sample down through the directed layers.
+
+        ``labels`` (one-hot rows, or None) clamps the label units of a labelled top RBM at every step.
 
         Returns (new chains, E[v | h^1], v): the top RBM's visible states to continue from, and the generated
         visible means and samples.
         """
         top = self.rbms[-1]
-        mean = top.visible.mean(chains)
+        n_data = getattr(top.visible, "n_features", top.n_visible)  # label units, if any, come after
+        if labels is not None:
+            chains[:, n_data:] = labels
+        mean = chains
         for _ in range(n_gibbs):
             mean, chains = top.gibbs_vhv(chains, generator)
+            if labels is not None:
+                chains[:, n_data:] = labels
+        mean, state = mean[:, :n_data], chains[:, :n_data]
         if len(self.rbms) == 1:
-            return chains, mean, chains
-        mean, v = self.sample_down(chains, generator, layer=-2)[-1]
+            return chains, mean, state
+        mean, v = self.sample_down(state, generator, layer=-2)[-1]
         return chains, mean, v
 
     def down(self, h, layer=-1):

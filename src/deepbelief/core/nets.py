@@ -79,5 +79,10 @@ def feedforward(linears, activation="sigmoid", dropout=0.0, input_dropout=0.0, h
 
 
 def recognition_linears(dbn):
-    """The bottom-up layers of a DBNModule as ``nn.Linear`` copies: W_l and the hidden biases b_l."""
-    return [linear_from(rbm.weight, rbm.hidden_bias) for rbm in dbn.rbms]
+    """The bottom-up layers of a DBNModule as ``nn.Linear`` copies: W_l and the hidden biases b_l (for a top RBM
+    with label units, the weights of its data units only: the labels count as off)."""
+    linears = []
+    for rbm in dbn.rbms:
+        n_data = getattr(rbm.visible, "n_features", rbm.n_visible)
+        linears.append(linear_from(rbm.weight[:, :n_data], rbm.hidden_bias))
+    return linears

@@ -31,7 +31,7 @@ class RBMModule(nn.Module):
     ----------
     n_visible, n_hidden : int
         Layer sizes.
-    visible, hidden : {'bernoulli', 'gaussian'}
+    visible, hidden : {'bernoulli', 'gaussian', 'relu'} or a unit object (e.g. ``LabelledUnits``)
         Unit types. Gaussian units have unit variance.
     dtype, device : torch dtype and device of the parameters.
     """
@@ -39,8 +39,8 @@ class RBMModule(nn.Module):
     def __init__(self, n_visible, n_hidden, visible="bernoulli", hidden="bernoulli", dtype=torch.float32,
                  device=None):
         super().__init__()
-        self.visible = get_units(visible)
-        self.hidden = get_units(hidden)
+        self.visible = get_units(visible) if isinstance(visible, str) else visible
+        self.hidden = get_units(hidden) if isinstance(hidden, str) else hidden
         # Updates are hand-computed (CD is not the gradient of any loss), so autograd stays off.
         kw = dict(dtype=dtype, device=device)
         self.weight = nn.Parameter(torch.zeros(n_hidden, n_visible, **kw), requires_grad=False)

@@ -100,6 +100,48 @@ class ReLUUnits:
 UNITS = {"bernoulli": BernoulliUnits(), "gaussian": GaussianUnits(), "relu": ReLUUnits()}
 
 
+class LabelledUnits:
+    """A visible layer of ``n_features`` units of type ``base`` followed by ``n_labels`` softmax (one-hot) label
+    units, the top layer of a DBN with labels (Hinton, Osindero & Teh 2006). Rows are [x, y] with y one-hot.
+
+    With clamped labels a Gibbs step keeps the label part fixed; see ``clamp``.
+    """
+
+    binary = False
+
+    def __init__(self, base, n_features, n_labels):
+        self.base = get_units(base) if isinstance(base, str) else base
+        self.n_features = n_features
+        self.n_labels = n_labels
+        self.name = f"{self.base.name}+softmax({n_labels})"
+
+    def split(self, x):
+        return x[..., : self.n_features], x[..., self.n_features:]
+
+    def mean(self, pre):
+        """[E[x | pre_x], softmax(pre_y)]."""
+        pre_x, pre_y = self.split(pre)
+        return torch.cat([self.base.mean(pre_x), torch.softmax(pre_y, -1)], -1)
+
+    def sample(self, pre, mean, generator):
+        """[x ~ base units, y ~ one-hot categorical(softmax(pre_y))]."""
+        pre_x, _ = self.split(pre)
+        mean_x, p_y = self.split(mean)
+        draws = torch.multinomial(p_y.reshape(-1, self.n_labels), 1, generator=generator)
+        y = torch.zeros_like(p_y).reshape(-1, self.n_labels).scatter_(1, draws, 1.0).reshape(p_y.shape)
+        return torch.cat([self.base.sample(pre_x, mean_x, generator), y], -1)
+
+    def energy(self, x, bias):
+        """E_base(x; a) - c.y, one value per row."""
+        (x_part, y), (a, c) = self.split(x), self.split(bias)
+        return self.base.energy(x_part, a) - y @ c
+
+    def log_marginal(self, pre, bias):
+        """log of the sum over x and the K one-hot states of y: base part + logsumexp(pre_y)."""
+        (pre_x, pre_y), (a, _) = self.split(pre), self.split(bias)
+        return self.base.log_marginal(pre_x, a) + torch.logsumexp(pre_y, -1)
+
+
 def get_units(name):
     """The unit object for ``name`` ('bernoulli' or 'gaussian')."""
     try:

@@ -6,6 +6,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, seeds_from, to_numpy, to_tensor
@@ -13,7 +14,7 @@ from .._validation import check_range, check_X, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
 from ._persist import SaveMixin, json_params, restore_params
-from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM
+from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
 
 
 class DBN(SaveMixin, TransformerMixin, BaseEstimator):
@@ -38,6 +39,10 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         Pretraining epochs of each layer.
     propagate : {'mean', 'sample'}, default='mean'
         What the layer above is trained on: the probabilities, or binary samples of them.
+    n_labels : int or None, default=None
+        With K labels the top RBM models the penultimate layer jointly with K one-hot label units (Hinton,
+        Osindero & Teh 2006): fit with ``fit(X, y)``; ``generate(n, label=c)`` clamps the label, and ``predict`` /
+        ``predict_proba`` classify by the top RBM's free energies. Rows labelled -1 train the layers below only.
     batch_size, k, persistent, momentum, final_momentum, momentum_switch, weight_decay, sparsity_target,
     sparsity_cost, validation_fraction, shuffle, device, random_state, verbose
         As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
@@ -69,13 +74,14 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "propagate": [StrOptions({"mean", "sample"})],
+        "n_labels": [Interval(Integral, 2, None, closed="left"), None],
         **CD_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", hidden="bernoulli", learning_rate="auto",
                  batch_size=32,
                  n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
-                 weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, propagate="mean",
+                 weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, propagate="mean", n_labels=None,
                  validation_fraction=None, shuffle=True, device="cpu", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
@@ -92,6 +98,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
         self.propagate = propagate
+        self.n_labels = n_labels
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.device = device
@@ -115,7 +122,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         rbms = []
         for layer, (size, seed) in enumerate(zip(sizes, seeds_from(self.random_state, n))):
             rbm = RBM(n_components=size, visible=self.visible if layer == 0 else self.hidden, hidden=self.hidden,
-                      learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed, **shared)
+                      learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed,
+                      n_labels=self.n_labels if layer == n - 1 else None, **shared)
             rbm._validate_params()
             rbms.append(rbm)
         return rbms
@@ -127,7 +135,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : ignored
+        y : ignored, or with ``n_labels`` the labels, array-like of shape (n_samples,); -1 marks unlabelled rows
 
         Returns
         -------
@@ -136,6 +144,9 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         sizes = self._layer_sizes()
         rbms = self._layer_rbms(sizes)
         X = check_X(self, X, reset=True, units=self.visible)
+        top = rbms[-1]
+        if self.n_labels is not None:
+            labels, labelled = top._set_classes(y, len(X))
         first = rbms[0]
         first._set_scaler(X)
         first.n_features_in_ = X.shape[1]
@@ -146,6 +157,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                 rbm.data_mean_ = rbm.data_scale_ = None
                 rbm.n_features_in_ = data.shape[1]
                 rbm._build(data.shape[1])
+            if rbm is top and self.n_labels is not None:  # the label RBM learns from the labelled rows
+                data = torch.cat([data[torch.as_tensor(labelled, device=data.device)], rbm._one_hot(labels)], 1)
             rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(rbms)}")
             if layer + 1 < len(rbms):
                 with torch.no_grad():
@@ -184,6 +197,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
             if not isinstance(rbm, RBM):
                 raise TypeError(f"from_rbms takes RBM estimators; item {layer} is a {type(rbm).__name__}")
             check_is_fitted(rbm, "module_")
+            if rbm.n_labels is not None and layer != len(rbms) - 1:
+                raise ValueError(f"RBM {layer} has label units; only the top RBM of a DBN may have them")
             if rbm.hidden != rbms[0].hidden:
                 raise ValueError(f"RBM {layer} has hidden={rbm.hidden!r} but RBM 0 has hidden={rbms[0].hidden!r}; "
                                  "a DBN has one hidden unit type")
@@ -191,7 +206,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"RBM {layer} has visible={rbm.visible!r}; the layer below it has {rbm.hidden!r} "
                                  f"units, so its visible units must be {rbm.hidden!r} too")
         dbn = cls(hidden_layer_sizes=tuple(rbm.n_components for rbm in rbms), visible=rbms[0].visible,
-                  hidden=rbms[0].hidden, **params)
+                  hidden=rbms[0].hidden, n_labels=rbms[-1].n_labels, **params)
         dbn._set_rbms(rbms)  # DBNModule checks that the sizes chain
         return dbn
 
@@ -218,7 +233,17 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "rbms_")
         layer = self._check_layer(layer)
         X = check_X(self, X, reset=False, units=self.visible)
-        return self.rbms_[0]._rows(lambda v: self.module_.up(v, layer), X)
+        return self.rbms_[0]._rows(lambda v: self._up(v, layer), X)
+
+    def _below_top(self, v):
+        """The top RBM's data input: the penultimate layer's activations (v itself for a one-layer DBN)."""
+        return self.module_.up(v, len(self.rbms_) - 2) if len(self.rbms_) > 1 else v
+
+    def _up(self, v, layer):
+        top = self.rbms_[-1]
+        if layer == len(self.rbms_) - 1 and top.n_labels is not None:
+            return top._hidden_mean(self._below_top(v))  # the label summed out
+        return self.module_.up(v, layer)
 
     @torch.no_grad()
     def inverse_transform(self, H, layer=-1):
@@ -241,7 +266,12 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"H has {H.shape[1]} columns but hidden layer {layer} has {width} units")
         check_range(H, self.hidden, f"{type(self).__name__}'s hidden layer {layer}", "H")
         first = self.rbms_[0]
-        return first._decode(self.module_.down(to_tensor(H, first.module_.weight.device), layer))
+        h = to_tensor(H, first.module_.weight.device)
+        if layer == len(self.rbms_) - 1 and self.rbms_[-1].n_labels is not None:
+            top = self.rbms_[-1]
+            h = top._data_part(top.module_.mean_v_given_h(h))
+            return first._decode(h if layer == 0 else self.module_.down(h, layer - 1))
+        return first._decode(self.module_.down(h, layer))
 
     def _generator(self, random_state):
         top = self.rbms_[-1]
@@ -249,7 +279,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
 
     @torch.no_grad()
     def generate(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
-                 return_probabilities=False):
+                 return_probabilities=False, label=None):
         """Samples from the DBN as a generative model: Gibbs sampling in the top RBM, then one top-down pass
         through the directed layers (layer l-1 drawn from RBM l's visible conditional).
 
@@ -270,6 +300,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         random_state : int, RandomState or None
         return_probabilities : bool, default=False
             Return E[v | h^1] (probabilities for Bernoulli units) instead of samples.
+        label : a class label, an array of n_samples labels, or None
+            With ``n_labels``: clamp the top RBM's label units to this class (or each chain to its own).
 
         Returns
         -------
@@ -281,6 +313,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         for name, value in (("n_gibbs", n_gibbs), ("burn_in", burn_in)):
             if not (isinstance(value, Integral) and value >= 0):
                 raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+        labels = self._clamped_labels(label, n_samples)
         generator = self._generator(random_state)
         top = self.rbms_[-1].module_
         chains = getattr(self, "_chains", None)
@@ -290,15 +323,50 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                 X = check_X(self, init, reset=False, units=self.visible)
                 if X.shape[0] != n_samples:
                     raise ValueError(f"init has {X.shape[0]} rows but n_samples={n_samples}")
-                v = self.rbms_[0]._encode(X)
-                chains = self.module_.up(v, len(self.rbms_) - 2) if len(self.rbms_) > 1 else v
+                chains = self.rbms_[-1]._complete(self._below_top(self.rbms_[0]._encode(X)))
             else:
                 pre = top.visible_bias.expand(n_samples, -1)
                 chains = top.visible.sample(pre, top.visible.mean(pre), generator)
-            chains, _, _ = self.module_.generate(chains, burn_in, generator)
-        chains, mean, v = self.module_.generate(chains, n_gibbs, generator)
+            chains, _, _ = self.module_.generate(chains, burn_in, generator, labels)
+        chains, mean, v = self.module_.generate(chains, n_gibbs, generator, labels)
         self._chains = chains
         return self.rbms_[0]._decode(mean if return_probabilities else v)
+
+    def _clamped_labels(self, label, n_samples):
+        """One-hot rows for ``label`` (one class or one per sample), or None."""
+        if label is None:
+            return None
+        top = self.rbms_[-1]
+        if top.n_labels is None:
+            raise ValueError("label= needs a DBN fitted with n_labels (label units in the top RBM)")
+        wanted = np.broadcast_to(np.asarray(label, dtype=top.classes_.dtype), (n_samples,))
+        index = np.searchsorted(top.classes_, wanted).clip(0, len(top.classes_) - 1)
+        unknown = top.classes_[index] != wanted
+        if unknown.any():
+            raise ValueError(f"label {wanted[unknown][0].item()!r} is not one of the classes {top.classes_.tolist()}")
+        return top._one_hot(index)
+
+    @property
+    def classes_(self):
+        """The labels of a DBN fitted with ``n_labels``."""
+        check_is_fitted(self, "rbms_")
+        return self.rbms_[-1].classes_
+
+    @available_if(_has_labels)
+    @torch.no_grad()
+    def predict_proba(self, X):
+        """P(y | x) from the top RBM's free energies F(h, y) of the penultimate features h (``n_labels`` models):
+        a purely generative classifier. Shape (n_samples, n_labels)."""
+        check_is_fitted(self, "rbms_")
+        top = self.rbms_[-1]
+        X = check_X(self, X, reset=False, units=self.visible)
+        return self.rbms_[0]._rows(
+            lambda v: torch.softmax(-top._label_free_energies(self._below_top(v)), 1), X).astype(np.float64)
+
+    @available_if(_has_labels)
+    def predict(self, X):
+        """The label whose free energy in the top RBM is lowest (``n_labels`` models)."""
+        return self.classes_[self.predict_proba(X).argmax(1)]
 
     @torch.no_grad()
     def sample_down(self, H, layer=-1, random_state=None, return_probabilities=False):

@@ -6,12 +6,15 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.rbm import RBMModule
+from ..core.units import LabelledUnits
 from ..training import CDConfig, CDTrainer, train_rbm
 from .. import io
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
@@ -37,6 +40,11 @@ CD_PARAMETER_CONSTRAINTS = {
 CD_PARAMETERS = tuple(CD_PARAMETER_CONSTRAINTS)
 AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.01, "relu": 0.01}
 INFERENCE_CHUNK = 8192  # rows per inference batch, to bound memory on large inputs
+
+
+def _has_labels(estimator):
+    """predict / predict_proba exist only for models with label units."""
+    return estimator.n_labels is not None
 
 
 class RBM(SaveMixin, TransformerMixin, BaseEstimator):
@@ -75,6 +83,10 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         L2 penalty on the weights.
     sparsity_target, sparsity_cost : float, default=0.1, 0.0
         Target mean activation of the hidden units and the strength of the penalty (0 disables it).
+    n_labels : int or None, default=None
+        With K labels, the visible layer also holds K one-hot (softmax) label units and ``fit(X, y)`` learns the
+        joint distribution of data and labels (a generative classifier; the top layer of a labelled DBN).
+        ``predict`` and ``predict_proba`` then give P(y | x) from the free energies; rows labelled -1 are left out.
     validation_fraction : float or None, default=None
         Fraction of the rows held out to monitor the free-energy gap between held-out and training data.
     shuffle : bool, default=True
@@ -120,13 +132,14 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         "hidden": [StrOptions({"bernoulli", "relu"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_labels": [Interval(Integral, 2, None, closed="left"), None],
         **CD_PARAMETER_CONSTRAINTS,
     }
 
-    def __init__(self, n_components=256, *, visible="bernoulli", hidden="bernoulli", learning_rate="auto", batch_size=32, n_iter=10,
-                 k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5, weight_decay=1e-4,
-                 sparsity_target=0.1, sparsity_cost=0.0, validation_fraction=None, shuffle=True, device="cpu",
-                 random_state=None, verbose=False):
+    def __init__(self, n_components=256, *, visible="bernoulli", hidden="bernoulli", learning_rate="auto",
+                 batch_size=32, n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
+                 weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, n_labels=None, validation_fraction=None,
+                 shuffle=True, device="cpu", random_state=None, verbose=False):
         self.n_components = n_components
         self.visible = visible
         self.hidden = hidden
@@ -141,6 +154,7 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
+        self.n_labels = n_labels
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.device = device
@@ -161,7 +175,10 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer."""
         device = resolve_device(self.device)
         init_seed, shuffle_seed, sample_seed, inference_seed = seeds_from(self.random_state, 4)
-        module = RBMModule(n_features, self.n_components, visible=self.visible, hidden=self.hidden, device=device)
+        visible, n_visible = self.visible, n_features
+        if self.n_labels is not None:
+            visible, n_visible = LabelledUnits(self.visible, n_features, self.n_labels), n_features + self.n_labels
+        module = RBMModule(n_visible, self.n_components, visible=visible, hidden=self.hidden, device=device)
         # Drawn on the CPU so that a seed gives the same initial weights on every device.
         init = make_generator(init_seed, "cpu")
         module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
@@ -175,11 +192,16 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
     def _init_visible_bias(self, data):
         """Bernoulli visible biases log(p / (1 - p)) of the data's mean activation p (Hinton's guide), rectified
         ones the data's mean; Gaussian units keep 0, the mean of standardised data."""
+        mean = data.mean(0)
+        bias = self.module_.visible_bias
+        n = self.n_features_in_
         if self.visible == "bernoulli":
-            p = data.mean(0).clamp(1e-3, 1 - 1e-3)
-            self.module_.visible_bias.copy_(torch.log(p / (1 - p)))
+            p = mean[:n].clamp(1e-3, 1 - 1e-3)
+            bias[:n].copy_(torch.log(p / (1 - p)))
         elif self.visible == "relu":
-            self.module_.visible_bias.copy_(data.mean(0))
+            bias[:n].copy_(mean[:n])
+        if self.n_labels is not None:  # label biases: the log class frequencies
+            bias[n:].copy_(torch.log(mean[n:].clamp_min(1e-3)))
 
     def _set_scaler(self, X):
         if self.visible == "gaussian":
@@ -240,7 +262,7 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
     @property
     def components_(self):
         check_is_fitted(self, "module_")
-        return to_numpy(self.module_.weight)
+        return to_numpy(self.module_.weight[:, : self.n_features_in_])
 
     @property
     def intercept_hidden_(self):
@@ -250,7 +272,19 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
     @property
     def intercept_visible_(self):
         check_is_fitted(self, "module_")
-        return to_numpy(self.module_.visible_bias)
+        return to_numpy(self.module_.visible_bias[: self.n_features_in_])
+
+    @property
+    def label_components_(self):
+        """Weights of the label units, shape (n_components, n_labels) (label models only)."""
+        check_is_fitted(self, "classes_")
+        return to_numpy(self.module_.weight[:, self.n_features_in_:])
+
+    @property
+    def intercept_label_(self):
+        """Biases of the label units, shape (n_labels,) (label models only)."""
+        check_is_fitted(self, "classes_")
+        return to_numpy(self.module_.visible_bias[self.n_features_in_:])
 
     # training -----------------------------------------------------------------------------------
     def _check(self, X, reset=False):
@@ -263,17 +297,43 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : ignored
+        y : ignored, or with ``n_labels`` the labels, array-like of shape (n_samples,); -1 marks unlabelled rows,
+            which are left out
 
         Returns
         -------
         self
         """
         X = self._check(X, reset=True)
+        data_rows = slice(None)
+        if self.n_labels is not None:
+            labels, data_rows = self._set_classes(y, len(X))
         self._set_scaler(X)
         self._build(X.shape[1])
-        self._fit_tensor(self._encode(X))
+        data = self._encode(X[data_rows])
+        if self.n_labels is not None:
+            data = torch.cat([data, self._one_hot(labels)], 1)
+        self._fit_tensor(data)
         return self
+
+    def _set_classes(self, y, n_rows):
+        """Validate labels for a label model; set ``classes_``; return (label indices, labelled rows)."""
+        if y is None:
+            raise ValueError(f"n_labels={self.n_labels} needs labels: call fit(X, y)")
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != n_rows:
+            raise ValueError(f"y must be a 1-D array with one label per row of X ({n_rows}); got shape {y.shape}")
+        check_classification_targets(y)
+        labelled = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
+        self.classes_, labels = np.unique(y[labelled], return_inverse=True)
+        if len(self.classes_) != self.n_labels:
+            raise ValueError(f"n_labels={self.n_labels} but the labelled rows of y have {len(self.classes_)} classes "
+                             f"({self.classes_[:10].tolist()}); set n_labels to the number of classes")
+        return labels, np.flatnonzero(labelled)
+
+    def _one_hot(self, labels):
+        return torch.nn.functional.one_hot(torch.as_tensor(labels, dtype=torch.long), self.n_labels).to(
+            self.module_.weight)
 
     def _fit_tensor(self, data, desc="RBM"):
         """Train on ``data``, a tensor in model units on the module's device (``_build`` done)."""
@@ -319,6 +379,8 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         first = not hasattr(self, "module_")
         if first:
             self._validate_params()
+        if self.n_labels is not None:
+            raise ValueError("partial_fit does not take labels; train a model with n_labels using fit(X, y)")
         X = self._check(X, reset=first)
         if first:
             self._set_scaler(X)
@@ -340,6 +402,47 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
             return self._inference_generator
         return make_generator(seeds_from(random_state, 1)[0], self.module_.weight.device)
 
+    def _label_free_energies(self, v):
+        """F(x, y) for every label y, shape (n, n_labels), for data rows ``v`` in model units (label models)."""
+        rbm, n = self.module_, self.n_features_in_
+        pre = rbm.hidden_bias + v @ rbm.weight[:, :n].t()  # (n, H), then + U_y for each label
+        pre_y = pre[:, None, :] + rbm.weight[:, n:].t()[None]  # (n, K, H)
+        a, c = rbm.visible_bias[:n], rbm.visible_bias[n:]
+        return (rbm.visible.base.energy(v, a)[:, None] - c[None]
+                - rbm.hidden.log_marginal(pre_y, rbm.hidden_bias))
+
+    def _complete(self, v):
+        """Data rows -> full visible rows: [v, P(y | v)] for label models (the label part as probabilities,
+        which P(h | v, y) handles since it is linear in y), else v."""
+        if self.n_labels is None:
+            return v
+        return torch.cat([v, torch.softmax(-self._label_free_energies(v), 1)], 1)
+
+    def _data_part(self, V):
+        return V[:, : self.n_features_in_]
+
+    def _hidden_mean(self, v):
+        """E[h | v]; for label models the expectation over the unknown label, sum_y P(y | v) E[h | v, y]."""
+        if self.n_labels is None:
+            return self.module_.prob_h_given_v(v)
+        rbm, n = self.module_, self.n_features_in_
+        p_y = torch.softmax(-self._label_free_energies(v), 1)  # (n, K)
+        pre_y = (rbm.hidden_bias + v @ rbm.weight[:, :n].t())[:, None, :] + rbm.weight[:, n:].t()[None]
+        return (p_y[..., None] * rbm.hidden.mean(pre_y)).sum(1)
+
+    @available_if(_has_labels)
+    @torch.no_grad()
+    def predict_proba(self, X):
+        """P(y | x) = softmax over labels of -F(x, y) (label models), shape (n_samples, n_labels)."""
+        check_is_fitted(self, "classes_")
+        return self._rows(lambda v: torch.softmax(-self._label_free_energies(v), 1), self._check(X)).astype(
+            np.float64)
+
+    @available_if(_has_labels)
+    def predict(self, X):
+        """The label with the lowest free energy F(x, y) (label models)."""
+        return self.classes_[self.predict_proba(X).argmax(1)]
+
     @torch.no_grad()
     def transform(self, X):
         """Hidden activation probabilities P(h=1 | v) (for relu hidden units their mean max(0, b + W v)).
@@ -353,7 +456,7 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         H : ndarray of shape (n_samples, n_components), float32
         """
         check_is_fitted(self, "module_")
-        return self._rows(self.module_.prob_h_given_v, self._check(X))
+        return self._rows(self._hidden_mean, self._check(X))
 
     @torch.no_grad()
     def inverse_transform(self, H):
@@ -373,7 +476,7 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"H has {H.shape[1]} columns but the RBM has n_components={self.n_components}")
         check_range(H, self.hidden, type(self).__name__ + "'s hidden layer", "H")
         V = self.module_.mean_v_given_h(to_tensor(H, self.module_.weight.device))
-        return self._decode(V)
+        return self._decode(self._data_part(V))
 
     @torch.no_grad()
     def reconstruct(self, X, n_gibbs=0, random_state=None):
@@ -395,12 +498,12 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         X = self._check(X)
         rbm = self.module_
         if n_gibbs == 0:
-            return self._decode(rbm.mean_v_given_h(rbm.prob_h_given_v(self._encode(X))))
+            return self._decode(self._data_part(rbm.mean_v_given_h(self._hidden_mean(self._encode(X)))))
         generator = self._generator(random_state)
-        v = self._encode(X)
+        v = self._complete(self._encode(X))
         for _ in range(n_gibbs):
             mv, v = rbm.gibbs_vhv(v, generator)
-        return self._decode(mv)
+        return self._decode(self._data_part(mv))
 
     @torch.no_grad()
     def gibbs(self, v, k=1, random_state=None):
@@ -421,10 +524,10 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"k must be an integer >= 1; got {k!r}")
         X = self._check(v)
         generator = self._generator(random_state)
-        state = self._encode(X)
+        state = self._complete(self._encode(X))
         for _ in range(k):
             _, state = self.module_.gibbs_vhv(state, generator)
-        return self._decode(state)
+        return self._decode(self._data_part(state))
 
     @torch.no_grad()
     def sample(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
@@ -463,14 +566,21 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         F : ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "module_")
-        return self._rows(self.module_.free_energy, self._check(X))
+        return self._rows(self._free_energy, self._check(X))
+
+    def _free_energy(self, v):
+        """F(v), or for label models the free energy with the label summed out, -log sum_y exp(-F(v, y))."""
+        if self.n_labels is None:
+            return self.module_.free_energy(v)
+        return -torch.logsumexp(-self._label_free_energies(v), 1)
 
     @torch.no_grad()
     def score_samples(self, X):
         """Pseudo-log-likelihood sum_i log P(v_i | v_-i) of each row, computed exactly over all features.
 
         (scikit-learn's BernoulliRBM estimates the same quantity from one random feature.) For Gaussian
-        visible units, where these conditionals have no closed form, the unnormalised log-density -F(v).
+        visible units, where these conditionals have no closed form, and for label models, the unnormalised
+        log-density -F(v) (with the label summed out).
 
         Returns
         -------
@@ -478,21 +588,26 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "module_")
         X = self._check(X)
-        if self.visible == "bernoulli":
+        if self.visible == "bernoulli" and self.n_labels is None:
             return self._rows(lambda v: pseudo_log_likelihood(self.module_, v), X)
-        return -self._rows(self.module_.free_energy, X)
+        return -self._rows(self._free_energy, X)
 
     @torch.no_grad()
     def reconstruction_error(self, X):
         """Mean-field reconstruction error per row, sum_i (v_i - E[v_i | E[h | v]])^2 in model units."""
         check_is_fitted(self, "module_")
-        return self._rows(lambda v: reconstruction_error(self.module_, v), self._check(X))
+        if self.n_labels is None:
+            return self._rows(lambda v: reconstruction_error(self.module_, v), self._check(X))
+        X = self._check(X)
+        scale = 1.0 if self.data_mean_ is None else self.data_scale_
+        return (((self.reconstruct(X) - X) / scale) ** 2).sum(1)
 
     # persistence --------------------------------------------------------------------------------
     def _get_state(self, prefix=""):
         check_is_fitted(self, "module_")
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "n_iter": self.n_iter_,
-                 "history": self.history_, "data_mean": None, "data_scale": None}
+                 "history": self.history_, "data_mean": None, "data_scale": None,
+                 "classes": io.encode_array(self.classes_) if self.n_labels is not None else None}
         if self.data_mean_ is not None:
             state.update(data_mean=io.encode_array(self.data_mean_), data_scale=io.encode_array(self.data_scale_))
         m = self.module_
@@ -510,6 +625,10 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         rbm.n_features_in_ = n_features
         rbm.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
         rbm.history_ = list(state["history"])
+        if rbm.n_labels is not None:
+            rbm.classes_ = io.decode_array(state["classes"])
+            if rbm.classes_.shape != (rbm.n_labels,):
+                raise ValueError("the saved classes do not match n_labels")
         rbm.data_mean_ = io.decode_array(state["data_mean"])
         rbm.data_scale_ = io.decode_array(state["data_scale"])
         if (rbm.data_mean_ is None) != (rbm.visible == "bernoulli") or (
