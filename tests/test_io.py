@@ -175,3 +175,16 @@ def test_interrupted_save_keeps_the_previous_file(data, tmp_path, monkeypatch):
         db.RBM(n_components=4, n_iter=1, random_state=1).fit(X).save(path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.dbn"]  # no temporary file left
+
+
+def test_extra_tensors_are_refused_for_every_model(data, tmp_path):
+    import torch
+    from safetensors.torch import load as load_bytes
+    X, y = data
+    for model, _ in fitted_models(X, y)[:3]:
+        model.save(tmp_path / "m.dbn")
+        raw = (tmp_path / "m.dbn").read_bytes()
+        rewrite(raw, tmp_path / "extra.dbn", tensors_extra={"payload": torch.zeros(3)})
+        assert "payload" in load_bytes((tmp_path / "extra.dbn").read_bytes())
+        with pytest.raises(ModelFileError, match="tensors do not match the model.*'payload'"):
+            db.load(tmp_path / "extra.dbn")

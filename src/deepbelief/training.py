@@ -63,6 +63,7 @@ class CDTrainer:
         if c.persistent and self.chain is None:
             self.chain = self._start_chains(v0.shape[0])
         stats = rbm.cd_statistics(v0, c.k, self.generator, self.chain if c.persistent else None)
+        self.chain_end = stats.chain  # the negative phase's visible state (used by up-down fine-tuning)
         if c.persistent:
             self.chain = stats.chain
         grads = [stats.grad_weight, stats.grad_visible_bias, stats.grad_hidden_bias]
@@ -291,3 +292,42 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
     network.eval()
     return {"loss_curve": loss_curve, "validation_scores": scores,
             "best_validation_score": best_score if scores else None, "n_iter": len(loss_curve)}
+
+
+def up_down_step(dbn, top_trainer, v0, labels, learning_rate, generator):
+    """One update of up-down (contrastive wake-sleep) fine-tuning, Hinton, Osindero & Teh (2006), on batch ``v0``.
+
+    Wake: a stochastic bottom-up pass through the recognition weights; each untied generative layer learns to
+    predict the state below from the state above (delta rule). Top: a CD-k update of the top RBM (``top_trainer``)
+    on the penultimate state, joined with the one-hot ``labels`` when the top RBM has label units. Sleep: from the
+    end of the top RBM's chain, a stochastic top-down pass through the generative weights; each recognition layer
+    learns to predict the state above from the state below. ``dbn`` must be untied (``DBNModule.untie``).
+
+    Parameters
+    ----------
+    dbn : DBNModule with untied generative layers
+    top_trainer : CDTrainer of the top RBM
+    v0 : tensor (batch, n_visible); labels : one-hot tensor (batch, n_labels) or None
+    learning_rate : float, for the directed layers (the top RBM uses its trainer's)
+    generator : torch.Generator
+    """
+    lower = dbn.rbms[:-1]
+    wake = [v0]
+    for rbm in lower:
+        wake.append(rbm.sample_h_given_v(wake[-1], generator)[1])
+    top_input = wake[-1] if labels is None else torch.cat([wake[-1], labels], 1)
+    top_trainer.step(top_input)
+    sleep = [top_trainer.chain_end[:, : wake[-1].shape[1]]]
+    for index in reversed(range(len(lower))):
+        sleep.append(dbn.generative[index].sample_v_given_h(sleep[-1], generator)[1])
+    sleep.reverse()  # sleep[l] is the state of layer l, like wake[l]
+    n = v0.shape[0]
+    for index, (rbm, gen) in enumerate(zip(lower, dbn.generative)):
+        above, below = wake[index + 1], wake[index]
+        error = below - gen.mean_v_given_h(above)
+        gen.weight.addmm_(above.t(), error, alpha=learning_rate / n)
+        gen.visible_bias.add_(error.mean(0), alpha=learning_rate)
+        above, below = sleep[index + 1], sleep[index]
+        error = above - rbm.prob_h_given_v(below)
+        rbm.weight.addmm_(error.t(), below, alpha=learning_rate / n)
+        rbm.hidden_bias.add_(error.mean(0), alpha=learning_rate)

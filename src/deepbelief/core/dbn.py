@@ -3,6 +3,7 @@
 Bottom-up (recognition) passes use P(h^l | h^(l-1)) of RBM l. Top-down (generative) passes use
 P(h^(l-1) | h^l) of RBM l, i.e. RBM l's weights transposed and RBM l's visible bias.
 """
+import torch
 from torch import nn
 
 from .rbm import RBMModule
@@ -20,6 +21,17 @@ class DBNModule(nn.Module):
                 raise ValueError(f"layer sizes do not chain: an RBM with {lower.n_hidden} hidden units is "
                                  f"followed by one with {n_data} visible units")
         self.rbms = nn.ModuleList(rbms)
+        self.generative = None  # after up-down fine-tuning: untied top-down layers, see untie()
+
+    def untie(self):
+        """Give every layer below the top RBM its own generative (top-down) weights and biases, initialised as
+        copies of the RBM's (weight, visible_bias); recognition keeps using the RBMs' (weight, hidden_bias)."""
+        if self.generative is None:
+            self.generative = nn.ModuleList(GenerativeLayer(rbm) for rbm in self.rbms[:-1])
+
+    def _down_layer(self, index):
+        """The top-down conditional of layer ``index``: its untied generative layer, or the RBM itself."""
+        return self.generative[index] if self.generative is not None else self.rbms[index]
 
     def __len__(self):
         return len(self.rbms)
@@ -40,8 +52,8 @@ class DBNModule(nn.Module):
         """
         last = layer % len(self.rbms)
         steps = []
-        for rbm in reversed(self.rbms[: last + 1]):
-            mean, h = rbm.sample_v_given_h(h, generator)
+        for index in reversed(range(last + 1)):
+            mean, h = self._down_layer(index).sample_v_given_h(h, generator)
             steps.append((mean, h))
         return steps
 
@@ -72,6 +84,25 @@ class DBNModule(nn.Module):
     def down(self, h, layer=-1):
         """Mean-field top-down pass from hidden layer ``layer`` to the visible layer: E[v | h^layer]."""
         last = layer % len(self.rbms)
-        for rbm in reversed(self.rbms[: last + 1]):
-            h = rbm.mean_v_given_h(h)
+        for index in reversed(range(last + 1)):
+            h = self._down_layer(index).mean_v_given_h(h)
         return h
+
+
+class GenerativeLayer(nn.Module):
+    """Untied top-down weights of one directed layer: P(v | h) with weight (n_hidden, n_visible) and bias."""
+
+    def __init__(self, rbm):
+        super().__init__()
+        self.visible = rbm.visible
+        self.weight = nn.Parameter(rbm.weight.detach().clone(), requires_grad=False)
+        self.visible_bias = nn.Parameter(rbm.visible_bias.detach().clone(), requires_grad=False)
+
+    def mean_v_given_h(self, h):
+        """E[v | h] = mean(a + h G)."""
+        return self.visible.mean(torch.addmm(self.visible_bias, h, self.weight))
+
+    def sample_v_given_h(self, h, generator):
+        pre = torch.addmm(self.visible_bias, h, self.weight)
+        mean = self.visible.mean(pre)
+        return mean, self.visible.sample(pre, mean, generator)

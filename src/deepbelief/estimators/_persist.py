@@ -87,7 +87,12 @@ def load(path, device=None):
     if name not in classes:
         raise ModelFileError(f"{str(path)!r} holds an unknown model class {name!r}; known: {sorted(classes)}")
     try:
-        return classes[name]._from_state(state, tensors, device)
+        estimator = classes[name]._from_state(state, tensors, device)
+        expected = set(estimator._get_state()[0])
+        if set(tensors) != expected:
+            unexpected = sorted(set(tensors) - expected) or sorted(expected - set(tensors))
+            raise ModelFileError(f"its tensors do not match the model (e.g. {unexpected[0]!r})")
+        return estimator
     except ModelFileError as exc:
         raise ModelFileError(f"{str(path)!r} holds an inconsistent {name}: {exc}") from None
     except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as exc:

@@ -10,10 +10,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, seeds_from, to_numpy, to_tensor
+from ..training import CDConfig, CDTrainer, up_down_step
+from ._progress import EpochBar
 from .._validation import check_range, check_X, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
-from ._persist import SaveMixin, json_params, restore_params
+from ._persist import SaveMixin, copy_tensor, json_params, restore_params
 from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
 
 
@@ -332,6 +334,72 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         self._chains = chains
         return self.rbms_[0]._decode(mean if return_probabilities else v)
 
+    @torch.no_grad()
+    def fine_tune_up_down(self, X, y=None, n_iter=10, learning_rate=0.01, k=10, batch_size=None, random_state=None):
+        """Up-down (contrastive wake-sleep) fine-tuning after greedy pretraining (Hinton, Osindero & Teh 2006).
+
+        The layers below the top RBM get untied generative (top-down) weights; recognition weights learn from
+        "sleep" samples generated top-down, generative weights from "wake" states inferred bottom-up, and the
+        top RBM continues with CD-k (with its label units clamped in the positive phase when it has them).
+        Afterwards ``transform`` uses the recognition weights and ``generate``, ``sample_down`` and
+        ``inverse_transform`` the generative ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : labels, required with ``n_labels`` (rows labelled -1 are left out)
+        n_iter : int, default=10
+            Epochs.
+        learning_rate : float, default=0.01
+            For the directed layers and the top RBM (no momentum).
+        k : int, default=10
+            Gibbs steps of the top RBM's CD.
+        batch_size : int or None
+            None uses the DBN's ``batch_size``.
+        random_state : int, RandomState or None
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "rbms_")
+        X = check_X(self, X, reset=False, units=self.visible)
+        top = self.rbms_[-1]
+        labels = None
+        if top.n_labels is not None:
+            if y is None:
+                raise ValueError("this DBN has label units: call fine_tune_up_down(X, y)")
+            y = np.asarray(y)
+            keep = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
+            X, y = X[keep], y[keep]
+            index = np.searchsorted(top.classes_, y).clip(0, len(top.classes_) - 1)
+            if (top.classes_[index] != y).any():
+                raise ValueError(f"y has labels that are not among the classes {top.classes_.tolist()}")
+            labels = top._one_hot(index)
+        for name, value in (("n_iter", n_iter), ("k", k)):
+            if not (isinstance(value, Integral) and value >= 1):
+                raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+        if not (isinstance(learning_rate, Real) and learning_rate > 0):
+            raise ValueError(f"learning_rate must be a number > 0; got {learning_rate!r}")
+        batch = self.batch_size if batch_size is None else batch_size
+        shuffle_seed, sample_seed = seeds_from(random_state, 2)
+        device = top.module_.weight.device
+        generator, order_generator = make_generator(sample_seed, device), make_generator(shuffle_seed, "cpu")
+        config = CDConfig(learning_rate=learning_rate, k=k, momentum=0.0, final_momentum=0.0)
+        trainer = CDTrainer(top.module_, config, generator)
+        self.module_.untie()
+        data = self.rbms_[0]._encode(X)
+        with EpochBar(n_iter, "up-down", self.verbose) as bar:
+            for epoch in range(n_iter):
+                order = torch.randperm(len(data), generator=order_generator).to(device)
+                for start in range(0, len(data), batch):
+                    rows = order[start:start + batch]
+                    up_down_step(self.module_, trainer, data[rows], None if labels is None else labels[rows],
+                                 learning_rate, generator)
+                bar(epoch, {})
+        self.up_down_epochs_ = getattr(self, "up_down_epochs_", 0) + n_iter
+        return self
+
     def _clamped_labels(self, label, n_samples):
         """One-hot rows for ``label`` (one class or one per sample), or None."""
         if label is None:
@@ -413,7 +481,13 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
             t, state = rbm._get_state(prefix=f"{prefix}rbm{layer}.")
             tensors.update(t)
             layers.append(state)
-        return tensors, {"params": json_params(self), "layers": layers}
+        state = {"params": json_params(self), "layers": layers, "untied": self.module_.generative is not None}
+        if state["untied"]:
+            for index, gen in enumerate(self.module_.generative):
+                tensors[f"{prefix}gen{index}.weight"] = gen.weight
+                tensors[f"{prefix}gen{index}.visible_bias"] = gen.visible_bias
+            state["up_down_epochs"] = self.up_down_epochs_
+        return tensors, state
 
     @classmethod
     def _from_state(cls, state, tensors, device=None, prefix=""):
@@ -424,6 +498,12 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         if [r.n_components for r in rbms] != dbn._layer_sizes():
             raise ValueError("the saved layers do not match hidden_layer_sizes")
         dbn._set_rbms(rbms)
+        if state.get("untied"):
+            dbn.module_.untie()
+            for index, gen in enumerate(dbn.module_.generative):
+                copy_tensor(gen.weight, tensors, f"{prefix}gen{index}.weight")
+                copy_tensor(gen.visible_bias, tensors, f"{prefix}gen{index}.visible_bias")
+            dbn.up_down_epochs_ = state["up_down_epochs"]
         return dbn
 
     def to_torch(self):
