@@ -40,6 +40,9 @@ UNBOUNDED_DATA_CHECKS = {
 MINUS_ONE_LABEL_CHECKS = {"check_classifiers_classes"}
 
 
+RANGE_ERROR = r"Bernoulli visible units, which need values in \[0, 1\]"
+
+
 def _name(check):
     return getattr(check, "func", check).__name__
 
@@ -48,7 +51,7 @@ def _name(check):
 def test_sklearn_estimator_checks(estimator, check):
     if getattr(estimator, "visible", None) == "bernoulli" and _name(check) in UNBOUNDED_DATA_CHECKS:
         # some checks re-raise the estimator's error inside an AssertionError that quotes it
-        with pytest.raises((ValueError, AssertionError), match=r"Bernoulli visible units, which need values in \[0, 1\]"):
+        with pytest.raises((ValueError, AssertionError), match=RANGE_ERROR):
             check(estimator)
     elif isinstance(estimator, DBNClassifier) and _name(check) in MINUS_ONE_LABEL_CHECKS:
         with pytest.raises(ValueError, match="labels of -1 mark unlabelled rows"):

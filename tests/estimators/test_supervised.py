@@ -112,9 +112,10 @@ def test_to_torch_reproduces_predictions(split):
 def test_regressor_multi_output_and_single_output():
     X, y = make_regression(n_samples=300, n_features=8, n_targets=2, noise=1.0, random_state=0)
     X = MinMaxScaler().fit_transform(X)
-    reg = DBNRegressor(hidden_layer_sizes=(32,), n_iter=2, max_iter=100, learning_rate=1e-2, random_state=0).fit(X, y)
+    params = dict(hidden_layer_sizes=(32,), n_iter=2, max_iter=100, learning_rate=1e-2, random_state=0)
+    reg = DBNRegressor(**params).fit(X, y)
     assert reg.predict(X).shape == (300, 2) and reg.score(X, y) > 0.9
-    single = DBNRegressor(hidden_layer_sizes=(32,), n_iter=2, max_iter=100, learning_rate=1e-2, random_state=0).fit(X, y[:, 0])
+    single = DBNRegressor(**params).fit(X, y[:, 0])
     assert single.predict(X).shape == (300,) and single.score(X, y[:, 0]) > 0.9
 
 

@@ -6,7 +6,6 @@ P(h^(l-1) | h^l) of RBM l, i.e. RBM l's weights transposed and RBM l's visible b
 import torch
 from torch import nn
 
-from .rbm import RBMModule
 
 
 class DBNModule(nn.Module):

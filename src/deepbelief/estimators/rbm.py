@@ -19,6 +19,7 @@ from ..training import CDConfig, CDTrainer, train_rbm
 from .. import io
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
+from ._scaling import GaussianScalingMixin
 
 # Hyperparameters of CD training, shared with the DBN estimator, which passes them on to each layer.
 CD_PARAMETER_CONSTRAINTS = {
@@ -47,7 +48,7 @@ def _has_labels(estimator):
     return estimator.n_labels is not None
 
 
-class RBM(SaveMixin, TransformerMixin, BaseEstimator):
+class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     """Restricted Boltzmann machine trained with contrastive divergence (CD-k) or persistent CD.
 
     Energy E(v, h) = -a.v - b.h - v^T W h for Bernoulli visible units; Gaussian visible units
@@ -203,19 +204,9 @@ class RBM(SaveMixin, TransformerMixin, BaseEstimator):
         if self.n_labels is not None:  # label biases: the log class frequencies
             bias[n:].copy_(torch.log(mean[n:].clamp_min(1e-3)))
 
-    def _set_scaler(self, X):
-        if self.visible == "gaussian":
-            self.data_mean_ = X.mean(0)
-            scale = X.std(0)
-            self.data_scale_ = np.where(scale > 1e-8, scale, 1.0).astype(X.dtype)
-        else:
-            self.data_mean_ = self.data_scale_ = None
-
     def _encode(self, X):
         """NumPy data -> tensor in model units (standardised for Gaussian visible units)."""
-        if self.data_mean_ is not None:
-            X = (X - self.data_mean_) / self.data_scale_
-        return to_tensor(X, self.module_.weight.device)
+        return to_tensor(self._standardize(X), self.module_.weight.device)
 
     def _decode(self, V):
         """Tensor of visible values in model units -> NumPy in data units."""

@@ -17,12 +17,13 @@ from ..training import FineTuneConfig, fine_tune
 from .. import io
 from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._progress import EpochBar
+from ._scaling import GaussianScalingMixin
 from .dbn import DBN
 
 INFERENCE_CHUNK = 8192
 
 
-class _SupervisedDBN(SaveMixin, BaseEstimator):
+class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
     """Shared machinery: pretraining, the unrolled network, fine-tuning, inference."""
 
     _parameter_constraints = {
@@ -54,7 +55,8 @@ class _SupervisedDBN(SaveMixin, BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
                  learning_rate_rbm="auto", k=1, persistent=False, activation="sigmoid", optimizer="adam",
-                 learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0, dropout=0.0, input_dropout=0.0, max_iter=100,
+                 learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0, dropout=0.0,
+                 input_dropout=0.0, max_iter=100,
                  batch_size=32, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
                  device="cpu", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -110,18 +112,8 @@ class _SupervisedDBN(SaveMixin, BaseEstimator):
         weight = torch.nn.init.xavier_uniform_(torch.empty(n_out, n_in), generator=generator)
         return linear_from(weight.to(device), torch.zeros(n_out, device=device))
 
-    def _set_scaler(self, X):
-        if self.visible == "gaussian":
-            self.data_mean_ = X.mean(0)
-            scale = X.std(0)
-            self.data_scale_ = np.where(scale > 1e-8, scale, 1.0).astype(X.dtype)
-        else:
-            self.data_mean_ = self.data_scale_ = None
-
     def _encode(self, X):
-        if self.data_mean_ is not None:
-            X = (X - self.data_mean_) / self.data_scale_
-        return to_tensor(X, self._device)
+        return to_tensor(self._standardize(X), self._device)
 
     def _fit_network(self, X_all, X, Y, n_outputs, loss_fn, score_fn, stratify=None):
         """Pretrain on X_all, build the network with an ``n_outputs`` head, fine-tune on (X, Y)."""
