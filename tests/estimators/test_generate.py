@@ -201,3 +201,14 @@ def test_up_down_without_labels_and_its_errors(digits):
     labelled = DBN(hidden_layer_sizes=(8,), n_labels=10, n_iter=1, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="has label units: call fine_tune_up_down\\(X, y\\)"):
         labelled.fine_tune_up_down(X)
+
+
+def test_sample_after_refit_uses_the_new_parameters(digits):
+    X, _ = digits
+    rbm = RBM(n_components=16, n_iter=1, random_state=0).fit(X)
+    rbm.sample(3, n_gibbs=1, burn_in=0, random_state=0)
+    rbm.set_params(random_state=1).fit(X)
+    assert rbm._sampler is None
+    fresh = RBM(n_components=16, n_iter=1, random_state=1).fit(X)
+    np.testing.assert_array_equal(rbm.sample(3, n_gibbs=2, burn_in=2, random_state=5, return_probabilities=True),
+                                  fresh.sample(3, n_gibbs=2, burn_in=2, random_state=5, return_probabilities=True))

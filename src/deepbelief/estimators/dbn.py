@@ -372,10 +372,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
             y = np.asarray(y)
             keep = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
             X, y = X[keep], y[keep]
-            index = np.searchsorted(top.classes_, y).clip(0, len(top.classes_) - 1)
-            if (top.classes_[index] != y).any():
-                raise ValueError(f"y has labels that are not among the classes {top.classes_.tolist()}")
-            labels = top._one_hot(index)
+            labels = self._clamped_labels(y, len(y))
         for name, value in (("n_iter", n_iter), ("k", k)):
             if not (isinstance(value, Integral) and value >= 1):
                 raise ValueError(f"{name} must be an integer >= 1; got {value!r}")

@@ -184,6 +184,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         init = make_generator(init_seed, "cpu")
         module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
         self.module_ = module
+        self._sampler = None  # sample()'s one-layer DBN over the old module would be stale
         self.n_iter_ = 0
         self.history_ = []
         self._shuffle_generator = make_generator(shuffle_seed, "cpu")
@@ -393,11 +394,17 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
             return self._inference_generator
         return make_generator(seeds_from(random_state, 1)[0], self.module_.weight.device)
 
-    def _label_free_energies(self, v):
-        """F(x, y) for every label y, shape (n, n_labels), for data rows ``v`` in model units (label models)."""
+    def _label_pre_h(self, v):
+        """Hidden pre-activations b + W x + U_y for every label y, shape (n, n_labels, n_hidden) (label models)."""
         rbm, n = self.module_, self.n_features_in_
-        pre = rbm.hidden_bias + v @ rbm.weight[:, :n].t()  # (n, H), then + U_y for each label
-        pre_y = pre[:, None, :] + rbm.weight[:, n:].t()[None]  # (n, K, H)
+        return (rbm.hidden_bias + v @ rbm.weight[:, :n].t())[:, None, :] + rbm.weight[:, n:].t()[None]
+
+    def _label_free_energies(self, v, pre_y=None):
+        """F(x, y) for every label y, shape (n, n_labels), for data rows ``v`` in model units (label models);
+        ``pre_y`` is ``_label_pre_h(v)`` when the caller has it already."""
+        rbm, n = self.module_, self.n_features_in_
+        if pre_y is None:
+            pre_y = self._label_pre_h(v)
         a, c = rbm.visible_bias[:n], rbm.visible_bias[n:]
         return (rbm.visible.base.energy(v, a)[:, None] - c[None]
                 - rbm.hidden.log_marginal(pre_y, rbm.hidden_bias))
@@ -416,10 +423,9 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         """E[h | v]; for label models the expectation over the unknown label, sum_y P(y | v) E[h | v, y]."""
         if self.n_labels is None:
             return self.module_.prob_h_given_v(v)
-        rbm, n = self.module_, self.n_features_in_
-        p_y = torch.softmax(-self._label_free_energies(v), 1)  # (n, K)
-        pre_y = (rbm.hidden_bias + v @ rbm.weight[:, :n].t())[:, None, :] + rbm.weight[:, n:].t()[None]
-        return (p_y[..., None] * rbm.hidden.mean(pre_y)).sum(1)
+        pre_y = self._label_pre_h(v)
+        p_y = torch.softmax(-self._label_free_energies(v, pre_y), 1)  # (n, K)
+        return (p_y[..., None] * self.module_.hidden.mean(pre_y)).sum(1)
 
     @available_if(_has_labels)
     @torch.no_grad()

@@ -116,7 +116,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         return to_tensor(self._standardize(X), self._device)
 
     def _fit_network(self, X_all, X, Y, n_outputs, loss_fn, score_fn, stratify=None):
-        """Pretrain on X_all, build the network with an ``n_outputs`` head, fine-tune on (X, Y)."""
+        """Pretrain on X_all, build the network with an ``n_outputs`` head, fine-tune on (X, Y). Y's NumPy dtype
+        sets the targets' tensor dtype: int64 class indices, or float32 values."""
         device = resolve_device(self.device)
         self._device = device
         pretrain_seed, init_seed, shuffle_seed, split_seed = seeds_from(self.random_state, 4)
@@ -129,7 +130,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         if self.early_stopping:
             X, X_valid, Y, Y_valid = train_test_split(X, Y, test_size=self.validation_fraction, random_state=split_seed,
                                                       stratify=stratify)
-            X_valid_t, Y_valid_t = self._encode(X_valid), to_tensor(Y_valid, device, Y.dtype_torch)
+            X_valid_t, Y_valid_t = self._encode(X_valid), torch.as_tensor(Y_valid, device=device)
 
             def validation(net):
                 return score_fn(net(X_valid_t), Y_valid_t)
@@ -138,7 +139,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
                                 weight_decay=self.weight_decay, max_iter=self.max_iter, batch_size=self.batch_size,
                                 n_iter_no_change=self.n_iter_no_change, tol=self.tol, schedule=self.lr_schedule)
         with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
-            result = fine_tune(network, loss_fn, self._encode(X), to_tensor(Y, device, Y.dtype_torch), config,
+            result = fine_tune(network, loss_fn, self._encode(X), torch.as_tensor(Y, device=device), config,
                                make_generator(shuffle_seed, "cpu"), validation, callback=bar)
         self.network_ = network
         self.loss_curve_ = result["loss_curve"]
@@ -209,18 +210,6 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = self.visible != "gaussian"
         return tags
-
-
-class _Targets(np.ndarray):
-    """A NumPy array that remembers the torch dtype its tensor should have (labels: long, regression: float)."""
-
-    def __new__(cls, values, dtype_torch):
-        obj = np.asarray(values).view(cls)
-        obj.dtype_torch = dtype_torch
-        return obj
-
-    def __array_finalize__(self, obj):
-        self.dtype_torch = getattr(obj, "dtype_torch", None)
 
 
 class DBNClassifier(ClassifierMixin, _SupervisedDBN):
@@ -337,7 +326,7 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
                              "needs at least 2 classes (labels of -1 mark unlabelled rows)")
         binary = len(self.classes_) == 2
         if binary:
-            Y = _Targets(targets.astype(np.float32)[:, None], torch.float32)
+            Y = targets.astype(np.float32)[:, None]
 
             def loss_fn(out, t):
                 return torch.nn.functional.binary_cross_entropy_with_logits(out, t)
@@ -345,7 +334,7 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
             def score_fn(out, t):
                 return ((out > 0).float() == t).float().mean().item()
         else:
-            Y = _Targets(targets.astype(np.int64), torch.long)
+            Y = targets.astype(np.int64)
             loss_fn = torch.nn.functional.cross_entropy
 
             def score_fn(out, t):
@@ -437,7 +426,7 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
         self.y_mean_ = Y.mean(0)
         scale = Y.std(0)
         self.y_scale_ = np.where(scale > 1e-12, scale, 1.0)
-        Y = _Targets(((Y - self.y_mean_) / self.y_scale_).astype(np.float32), torch.float32)
+        Y = ((Y - self.y_mean_) / self.y_scale_).astype(np.float32)
 
         def score_fn(out, t):  # mean R^2 over the targets, on standardised values (R^2 is scale-free)
             ss_res = ((out - t) ** 2).sum(0)
