@@ -2,6 +2,7 @@
 import numbers
 
 import numpy as np
+from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 
@@ -45,3 +46,25 @@ def per_layer(value, n_layers, name):
         raise ValueError(f"{name} has {len(values)} values but there are {n_layers} layers; "
                          "give one value, or one per layer")
     return values
+
+
+def check_masked_X(estimator, X, mask, *, units):
+    """Validate ``X`` whose unknown entries are marked by a boolean ``mask`` of X's shape and/or by NaN.
+
+    Returns (X with the unknown entries set to 0, validated as ``check_X``; the boolean array of unknown entries,
+    or None when there is neither a mask nor a NaN).
+    """
+    X = check_array(X, dtype=(np.float32, np.float64), ensure_all_finite="allow-nan", input_name="X")
+    unknown = np.isnan(X)
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            raise ValueError(f"mask must be a boolean array (True = unknown entry); got dtype {mask.dtype}")
+        if mask.shape != X.shape:
+            raise ValueError(f"mask has shape {mask.shape} but X has shape {X.shape}; they must match")
+        unknown |= mask
+    elif not unknown.any():
+        unknown = None
+    if unknown is not None:
+        X = np.where(unknown, 0.0, X).astype(X.dtype)
+    return check_X(estimator, X, reset=False, units=units), unknown

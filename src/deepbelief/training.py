@@ -160,6 +160,46 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
     return history
 
 
+@torch.no_grad()
+def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator, callback=None, layer=0):
+    """Train one layer with the rectified CD rule of the older ``dbn`` package; returns (W (H, V), a, b).
+
+    Not an energy model but a rule that pretrains ReLU networks well: hidden states are drawn as
+    Bernoulli(min(1, relu(pre))), reconstructions are relu(W^T h + a) without sampling, and the statistics use
+    relu(pre). Initialisation as in that package: weights from a standard normal truncated to [-0.2, 0.2], biases
+    0.1, all divided by sqrt(n_visible). Plain gradient steps (no momentum, no weight decay); ``V`` is a tensor of
+    non-negative rows; ``callback(epoch, {'reconstruction_error': ...})`` after every epoch.
+    """
+    n_visible = V.shape[1]
+    W = torch.nn.init.trunc_normal_(torch.empty(n_hidden, n_visible, device=V.device), a=-0.2, b=0.2,
+                                    generator=generator) / n_visible**0.5
+    a = torch.full((n_visible,), 0.1 / n_visible**0.5, device=V.device)
+    b = torch.full((n_hidden,), 0.1 / n_visible**0.5, device=V.device)
+    for epoch in range(n_epochs):
+        order = torch.randperm(len(V), generator=generator, device=V.device)
+        error = torch.zeros((), device=V.device)
+        for start in range(0, len(V), batch_size):
+            v0 = V[order[start:start + batch_size]]
+            h0 = torch.relu(v0 @ W.T + b)
+            vk, hk = v0, h0
+            for _ in range(k):
+                draws = torch.rand(hk.shape, generator=generator, device=V.device)
+                vk = torch.relu((draws < hk).to(V.dtype) @ W + a)
+                hk = torch.relu(vk @ W.T + b)
+            scale = learning_rate / len(v0)
+            W.addmm_(h0.T, v0, alpha=scale).addmm_(hk.T, vk, alpha=-scale)
+            a += scale * (v0 - vk).sum(0)
+            b += scale * (h0 - hk).sum(0)
+            error += ((v0 - vk) ** 2).sum()
+        error = error.item() / len(V)
+        if not (math.isfinite(error) and torch.isfinite(W).all()):
+            raise TrainingDivergedError(f"rectified pretraining diverged in layer {layer}, epoch {epoch} "
+                                        f"(learning_rate={learning_rate}); lower the learning rate")
+        if callback is not None:
+            callback(epoch, {"reconstruction_error": error})
+    return W, a, b
+
+
 @dataclass
 class FineTuneConfig:
     """Hyperparameters of supervised fine-tuning with backpropagation."""

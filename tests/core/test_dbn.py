@@ -46,3 +46,21 @@ def test_down_composes_the_layers():
 def test_sizes_must_chain():
     with pytest.raises(ValueError, match="3 hidden units is followed by one with 4 visible units"):
         DBNModule([RBMModule(5, 3), RBMModule(4, 2)])
+
+
+def test_denoise_estimates_the_exact_conditional_mean():
+    # One RBM: E[v_unknown | v_known] by enumerating the unknown entries, P(v) ~ exp(-F(v)).
+    from tests.helpers import all_binary, random_rbm
+    rbm = random_rbm(6, 4, seed=3)
+    dbn = DBNModule([rbm])
+    known = torch.tensor([1.0, 0.0, 1.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+    unknown = torch.tensor([False, False, False, True, True, True])
+    completions = torch.tensor(all_binary(3))
+    rows = known.repeat(len(completions), 1)
+    rows[:, 3:] = completions
+    weights = torch.softmax(-rbm.free_energy(rows), 0)
+    exact = (weights[:, None] * completions).sum(0)
+    v = known.repeat(400, 1)
+    estimate = dbn.denoise(v, unknown.repeat(400, 1), 400, torch.Generator().manual_seed(0))
+    assert torch.equal(estimate[:, :3], v[:, :3])  # the known entries are returned exactly
+    np.testing.assert_allclose(estimate[:, 3:].mean(0).numpy(), exact.numpy(), atol=0.01)

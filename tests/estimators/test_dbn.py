@@ -126,3 +126,55 @@ def test_rectified_dbn_stacks_relu_layers(digits):
     assert errors[-1] < errors[0]
     with pytest.raises(ValueError, match=r"relu\) units, which take values >= 0"):
         dbn.inverse_transform(-H)
+
+
+@pytest.fixture(scope="module")
+def digits_dbn():
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float32)
+    return DBN(hidden_layer_sizes=(128, 64), n_iter=10, random_state=0).fit(X[:1400]), X[1400:], y
+
+
+def test_denoise_keeps_known_values_and_lowers_the_error(digits_dbn):
+    dbn, X, _ = digits_dbn
+    rng = np.random.default_rng(0)
+    mask = np.zeros(X.shape, bool)
+    mask[:, 24:48] = True  # rows 3-5 of each 8x8 image are occluded
+    corrupted = np.where(mask, rng.random(X.shape), X).astype(np.float32)
+    restored = dbn.denoise(corrupted, mask=mask, n_gibbs=60, random_state=0)
+    np.testing.assert_array_equal(restored[~mask], corrupted[~mask])
+    error_restored, error_corrupted = ((restored - X)[mask] ** 2).mean(), ((corrupted - X)[mask] ** 2).mean()
+    assert error_restored < 0.6 * error_corrupted
+    with_nan = np.where(mask, np.nan, X)
+    np.testing.assert_array_equal(dbn.denoise(with_nan, n_gibbs=60, random_state=0),
+                                  dbn.denoise(X, mask=mask, n_gibbs=60, random_state=0))
+    np.testing.assert_allclose(dbn.denoise(X), dbn.reconstruct(X))  # no mask: the mean-field pass
+    with pytest.raises(ValueError, match="mask has shape"):
+        dbn.denoise(X, mask=mask[:, :10])
+    with pytest.raises(ValueError, match="mask must be a boolean array"):
+        dbn.denoise(X, mask=mask.astype(int))
+
+
+def test_reconstruct_with_gibbs_steps_is_reproducible(digits_dbn):
+    dbn, X, _ = digits_dbn
+    a = dbn.reconstruct(X[:5], n_gibbs=3, random_state=1)
+    assert a.shape == (5, 64) and 0 <= a.min() and a.max() <= 1
+    np.testing.assert_array_equal(a, dbn.reconstruct(X[:5], n_gibbs=3, random_state=1))
+    with pytest.raises(ValueError, match="n_gibbs must be an integer >= 0"):
+        dbn.reconstruct(X, n_gibbs=-1)
+
+
+def test_anomaly_scores_rank_noise_below_digits(digits_dbn):
+    from sklearn.metrics import roc_auc_score
+    dbn, X, _ = digits_dbn
+    noise = np.random.default_rng(0).random(X.shape).astype(np.float32)
+    labels = np.r_[np.ones(len(X)), np.zeros(len(noise))]
+    for score in ("free_energy", "reconstruction", "pseudo_likelihood"):
+        scores = dbn.score_samples(np.vstack([X, noise]), score=score)
+        assert roc_auc_score(labels, scores) > 0.99, score
+    np.testing.assert_allclose(dbn.score_samples(X), -dbn.rbms_[0].free_energy(X), rtol=1e-6)
+    np.testing.assert_allclose(dbn.score_samples(X, score="reconstruction"),
+                               -((dbn.reconstruct(X) - X) ** 2).sum(1), rtol=1e-5)
+    with pytest.raises(ValueError, match="score must be one of"):
+        dbn.score_samples(X, score="energy")

@@ -8,6 +8,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
+from deepbelief.estimators.supervised import rectified_dbn
 from deepbelief import DBN, RBM, DBNClassifier, DBNRegressor
 
 from tests.helpers import B1, B2, V_EXAMPLE, W1, W2
@@ -88,9 +89,24 @@ def test_semi_supervised_rows_labelled_minus_one_only_pretrain(split):
     y[100:] = -1
     clf = DBNClassifier(**FAST).fit(Xtr, y)
     assert list(clf.classes_) == list(range(10))
-    np.testing.assert_array_equal(clf.dbn_.rbms_[0].components_,
+    dbn = DBN(hidden_layer_sizes=(32,), n_iter=2, batch_size=64, random_state=clf.dbn_.random_state)
+    np.testing.assert_array_equal(clf.dbn_.rbms_[0].components_, rectified_dbn(Xtr, dbn).rbms_[0].components_)
+    rbm_clf = DBNClassifier(**{**FAST, "pretrain": "rbm"}).fit(Xtr, y)
+    np.testing.assert_array_equal(rbm_clf.dbn_.rbms_[0].components_,
                                   DBN(hidden_layer_sizes=(32,), hidden="relu", n_iter=2, batch_size=64,
-                                      random_state=clf.dbn_.random_state).fit(Xtr).rbms_[0].components_)
+                                      random_state=rbm_clf.dbn_.random_state).fit(Xtr).rbms_[0].components_)
+
+
+def test_pretrain_picks_the_rule(split):
+    Xtr, _, ytr, _ = split
+    assert DBNClassifier()._pretraining() == "rectified"
+    assert DBNClassifier(activation="sigmoid")._pretraining() == "rbm"
+    assert DBNClassifier(visible="gaussian")._pretraining() == "rbm"
+    assert DBNRegressor()._pretraining() == "rbm" and DBNClassifier(pretrain=False)._pretraining() is None
+    with pytest.raises(ValueError, match="pretrain='rectified' .* needs data >= 0"):
+        DBNClassifier(visible="gaussian", pretrain="rectified").fit(Xtr, ytr)
+    clf = DBNClassifier(**{**FAST, "pretrain": "rectified", "activation": "sigmoid"}).fit(Xtr, ytr)
+    assert clf.dbn_.rbms_[0].hidden == "relu"  # the rule's features are rectified whatever the fine-tuning uses
 
 
 def test_early_stopping_keeps_the_best_epoch(split):

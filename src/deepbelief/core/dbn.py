@@ -80,6 +80,36 @@ class DBNModule(nn.Module):
         mean, v = self.sample_down(state, generator, layer=-2)[-1]
         return chains, mean, v
 
+    def denoise(self, v, unknown, n_gibbs, generator):
+        """Estimate E[v_unknown | v_known] by Gibbs sampling with the known entries clamped.
+
+        Each step samples up through the recognition layers, takes one Gibbs step in the top RBM (label units, if
+        any, sampled with it), samples down through the directed layers, and resets the known entries of v. The
+        estimate averages E[v | h^1] over the second half of the ``n_gibbs`` steps (Rao-Blackwellised).
+
+        ``v``: rows with any valid value at the unknown entries; ``unknown``: boolean tensor of v's shape.
+        Returns v with the unknown entries replaced by their estimate; the known entries are returned unchanged.
+        """
+        top = self.rbms[-1]
+        n_data = getattr(top.visible, "n_features", top.n_visible)
+        n_labels = top.n_visible - n_data
+        labels = v.new_full((v.shape[0], n_labels), 1.0 / max(n_labels, 1))
+        known, total = v.clone(), torch.zeros_like(v)
+        start = n_gibbs // 2
+        for step in range(n_gibbs):
+            h = v
+            for rbm in self.rbms[:-1]:
+                h = rbm.sample_h_given_v(h, generator)[1]
+            _, top_h = top.sample_h_given_v(torch.cat([h, labels], 1), generator)
+            mean, state = top.sample_v_given_h(top_h, generator)
+            labels = state[:, n_data:]
+            if len(self.rbms) > 1:
+                mean, state = self.sample_down(state[:, :n_data], generator, layer=-2)[-1]
+            v = torch.where(unknown, state[:, : v.shape[1]], known)
+            if step >= start:
+                total += mean[:, : v.shape[1]]
+        return torch.where(unknown, total / (n_gibbs - start), known)
+
     def down(self, h, layer=-1):
         """Mean-field top-down pass from hidden layer ``layer`` to the visible layer: E[v | h^layer]."""
         last = layer % len(self.rbms)

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._runtime import make_generator, seeds_from, to_tensor
 from ..training import CDConfig, CDTrainer, up_down_step
 from ._progress import EpochBar
-from .._validation import check_range, check_X, per_layer
+from .._validation import check_masked_X, check_range, check_X, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
 from ._persist import SaveMixin, copy_tensor, json_params, restore_params
@@ -462,14 +462,88 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         mean, v = steps[-1]
         return first._decode(mean if return_probabilities else v)
 
-    def reconstruct(self, X):
-        """Mean-field reconstruction through the whole stack: up to the top layer and back down.
+    @torch.no_grad()
+    def reconstruct(self, X, n_gibbs=0, random_state=None):
+        """Reconstruction through the whole stack.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        n_gibbs : int, default=0
+            0: the mean-field pass up to the top layer and back down. n > 0: up to the penultimate layer, n Gibbs
+            steps in the top RBM, then a top-down sampling pass, returning E[v | h^1] of its last step.
+        random_state : int, RandomState or None (seeds the Gibbs steps)
 
         Returns
         -------
         X_rec : ndarray of shape (n_samples, n_features)
         """
-        return self.inverse_transform(self.transform(X))
+        check_is_fitted(self, "rbms_")
+        if not (isinstance(n_gibbs, Integral) and n_gibbs >= 0):
+            raise ValueError(f"n_gibbs must be an integer >= 0; got {n_gibbs!r}")
+        if n_gibbs == 0:
+            return self.inverse_transform(self.transform(X))
+        X = check_X(self, X, reset=False, units=self.visible)
+        top, generator = self.rbms_[-1], self._generator(random_state)
+        return self.rbms_[0]._rows(
+            lambda v: self.module_.generate(top._complete(self._below_top(v)), n_gibbs, generator)[1], X)
+
+    @torch.no_grad()
+    def denoise(self, X, mask=None, n_gibbs=100, random_state=None):
+        """Fill in unknown or corrupted entries of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features); NaN entries count as unknown
+        mask : boolean array of X's shape or None
+            True marks an unknown entry. Known entries stay clamped (returned exactly as given) while the unknown
+            ones are resampled by Gibbs sampling through the stack (see ``DBNModule.denoise``), returning their
+            estimated mean. Without a mask (and without NaN): the mean-field up-down pass of ``reconstruct``.
+        n_gibbs : int, default=100
+            Gibbs steps; the mean is averaged over the second half.
+        random_state : int, RandomState or None
+
+        Returns
+        -------
+        X_denoised : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self, "rbms_")
+        if not (isinstance(n_gibbs, Integral) and n_gibbs >= 1):
+            raise ValueError(f"n_gibbs must be an integer >= 1; got {n_gibbs!r}")
+        X, unknown = check_masked_X(self, X, mask, units=self.visible)
+        if unknown is None:
+            return self.reconstruct(X)
+        first = self.rbms_[0]
+        rbm = first.module_
+        v = first._encode(X)
+        fill = rbm.visible.mean(rbm.visible_bias)[: v.shape[1]]
+        unknown_t = torch.as_tensor(unknown, device=v.device)
+        v = torch.where(unknown_t, fill.expand_as(v), v)
+        out = first._decode(self.module_.denoise(v, unknown_t, n_gibbs, self._generator(random_state)))
+        return np.where(unknown, out, X).astype(X.dtype)
+
+    @torch.no_grad()
+    def score_samples(self, X, score="free_energy"):
+        """Normality score of each row (higher = more typical of the training data), for anomaly detection.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        score : {'free_energy', 'reconstruction', 'pseudo_likelihood'}, default='free_energy'
+            'free_energy': -F(v) of the first RBM (its unnormalised log-density); 'reconstruction': minus the
+            squared error of the mean-field reconstruction through the whole stack (in model units);
+            'pseudo_likelihood': the first RBM's pseudo-log-likelihood.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "rbms_")
+        if score == "reconstruction":
+            X = check_X(self, X, reset=False, units=self.visible)
+            scale = 1.0 if self.rbms_[0].data_scale_ is None else self.rbms_[0].data_scale_
+            return -(((self.reconstruct(X) - X) / scale) ** 2).sum(1)
+        return self.rbms_[0].score_samples(X, score=score)
 
     def _get_state(self, prefix=""):
         check_is_fitted(self, "rbms_")

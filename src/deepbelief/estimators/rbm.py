@@ -41,6 +41,7 @@ CD_PARAMETER_CONSTRAINTS = {
 CD_PARAMETERS = tuple(CD_PARAMETER_CONSTRAINTS)
 AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.01, "relu": 0.01}
 INFERENCE_CHUNK = 8192  # rows per inference batch, to bound memory on large inputs
+SCORES = ("pseudo_likelihood", "free_energy", "reconstruction")
 
 
 def _has_labels(estimator):
@@ -63,8 +64,9 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         Number of hidden units.
     visible : {'bernoulli', 'gaussian', 'relu'}, default='bernoulli'
         Visible unit type. Bernoulli units need data in [0, 1], rectified linear ('relu') units data >= 0.
-    hidden : {'bernoulli', 'relu'}, default='bernoulli'
-        Hidden unit type: binary, or noisy rectified linear (Nair & Hinton 2010) for features >= 0.
+    hidden : {'bernoulli', 'relu', 'gaussian'}, default='bernoulli'
+        Hidden unit type: binary, noisy rectified linear (Nair & Hinton 2010) for features >= 0, or linear with
+        unit-variance Gaussian noise (the code layer of a deep autoencoder, Hinton & Salakhutdinov 2006).
     learning_rate : float or 'auto', default='auto'
         Step size of the updates; 'auto' is 0.1 when both layers are Bernoulli and 0.01 otherwise.
     batch_size : int, default=32
@@ -130,7 +132,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "visible": [StrOptions({"bernoulli", "gaussian", "relu"})],
-        "hidden": [StrOptions({"bernoulli", "relu"})],
+        "hidden": [StrOptions({"bernoulli", "relu", "gaussian"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_labels": [Interval(Integral, 2, None, closed="left"), None],
@@ -546,12 +548,8 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         -------
         X : ndarray of shape (n_samples, n_features), in the data's units
         """
-        from .dbn import DBN
-
         check_is_fitted(self, "module_")
-        if getattr(self, "_sampler", None) is None:
-            self._sampler = DBN.from_rbms([self])  # a one-layer DBN, which keeps the persistent chains
-        return self._sampler.generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities)
+        return self._one_layer_dbn().generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities)
 
     @torch.no_grad()
     def free_energy(self, X):
@@ -572,22 +570,45 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         return -torch.logsumexp(-self._label_free_energies(v), 1)
 
     @torch.no_grad()
-    def score_samples(self, X):
-        """Pseudo-log-likelihood sum_i log P(v_i | v_-i) of each row, computed exactly over all features.
+    def score_samples(self, X, score="pseudo_likelihood"):
+        """Score of each row; higher = more typical of the training data.
 
-        (scikit-learn's BernoulliRBM estimates the same quantity from one random feature.) For Gaussian
-        visible units, where these conditionals have no closed form, and for label models, the unnormalised
-        log-density -F(v) (with the label summed out).
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        score : {'pseudo_likelihood', 'free_energy', 'reconstruction'}, default='pseudo_likelihood'
+            'pseudo_likelihood': sum_i log P(v_i | v_-i), computed exactly over all features (scikit-learn's
+            BernoulliRBM estimates it from one random feature); for Gaussian visible units, where these
+            conditionals have no closed form, and for label models, -F(v) instead. 'free_energy': -F(v), the
+            unnormalised log-density (the label summed out for label models), the usual anomaly score.
+            'reconstruction': minus the mean-field reconstruction error (``reconstruction_error``).
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "module_")
+        if score not in SCORES:
+            raise ValueError(f"score must be one of {sorted(SCORES)}; got {score!r}")
         X = self._check(X)
-        if self.visible == "bernoulli" and self.n_labels is None:
+        if score == "reconstruction":
+            return -self.reconstruction_error(X)
+        if score == "pseudo_likelihood" and self.visible == "bernoulli" and self.n_labels is None:
             return self._rows(lambda v: pseudo_log_likelihood(self.module_, v), X)
         return -self._rows(self._free_energy, X)
+
+    @torch.no_grad()
+    def denoise(self, X, mask=None, n_gibbs=100, random_state=None):
+        """Fill in unknown or corrupted entries of X: see :meth:`DBN.denoise` (this RBM as a one-layer DBN)."""
+        check_is_fitted(self, "module_")
+        return self._one_layer_dbn().denoise(X, mask, n_gibbs, random_state)
+
+    def _one_layer_dbn(self):
+        from .dbn import DBN
+
+        if getattr(self, "_sampler", None) is None:
+            self._sampler = DBN.from_rbms([self])  # a one-layer DBN, which also keeps sample()'s chains
+        return self._sampler
 
     @torch.no_grad()
     def reconstruction_error(self, X):

@@ -11,16 +11,44 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_range, check_X
+from .._validation import check_range, check_X, per_layer
 from ..core.nets import feedforward, linear_from, recognition_linears
-from ..training import FineTuneConfig, fine_tune
+from ..training import FineTuneConfig, fine_tune, rectified_cd
 from .. import io
 from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import GaussianScalingMixin
 from .dbn import DBN
+from .rbm import RBM
 
 INFERENCE_CHUNK = 8192
+
+
+def rectified_dbn(X, dbn, visible="bernoulli"):
+    """Greedy pretraining of ``dbn``'s layers (sizes, learning rates, epochs, k, batch size, seed, device,
+    verbose; 'auto' learning rates mean 0.05) with :func:`deepbelief.training.rectified_cd`, returned as a fitted
+    DBN with ReLU hidden units: its ``transform`` gives relu(W x + b) layer by layer."""
+    sizes = dbn._layer_sizes()
+    rates = [0.05 if r == "auto" else r for r in per_layer(dbn.learning_rate, len(sizes), "learning_rate")]
+    epochs = per_layer(dbn.n_iter, len(sizes), "n_iter")
+    device = resolve_device(dbn.device)
+    V = to_tensor(X, device)
+    rbms = []
+    for layer, (size, seed) in enumerate(zip(sizes, seeds_from(dbn.random_state, len(sizes)))):
+        history = []
+        with EpochBar(epochs[layer], f"layer {layer + 1}/{len(sizes)}", dbn.verbose) as bar:
+            def record(epoch, metrics):
+                history.append(metrics)
+                bar(epoch, metrics)
+
+            W, a, b = rectified_cd(V, size, rates[layer], epochs[layer], dbn.k, dbn.batch_size,
+                                   make_generator(seed, device), record, layer)
+        rbms.append(RBM.from_weights(to_numpy(W).T, to_numpy(a), to_numpy(b), visible=visible if layer == 0
+                                     else "relu", hidden="relu", device=dbn.device))
+        rbms[-1].history_, rbms[-1].n_iter_ = history, epochs[layer]
+        V = torch.relu(V @ W.T + b)
+    return DBN.from_rbms(rbms, **{k: v for k, v in dbn.get_params().items()
+                                  if k not in ("hidden_layer_sizes", "visible", "hidden", "n_labels")})
 
 
 class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
@@ -29,7 +57,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "visible": [StrOptions({"bernoulli", "gaussian", "relu"})],
-        "pretrain": ["boolean"],
+        "pretrain": ["boolean", StrOptions({"rbm", "rectified"})],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "learning_rate_rbm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
         "k": [Interval(Integral, 1, None, closed="left")],
@@ -96,9 +124,24 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
                    n_iter=self.n_iter, k=self.k, persistent=self.persistent, batch_size=self.batch_size,
                    device=self.device, random_state=seed, verbose=self.verbose, **self._pretrain_params)
 
+    def _pretraining(self):
+        """'rbm', 'rectified' or None (pretrain=False); True picks 'rectified' for ReLU networks on data >= 0."""
+        if isinstance(self.pretrain, str):
+            if self.pretrain == "rectified" and self.visible == "gaussian":
+                raise ValueError("pretrain='rectified' reconstructs with rectified (>= 0) units and needs data >= 0; "
+                                 "with visible='gaussian' use pretrain='rbm'")
+            return self.pretrain
+        if not self.pretrain:
+            return None
+        return "rectified" if self.activation == "relu" and self.visible != "gaussian" else "rbm"
+
     def _hidden_linears(self, X_all, seed, device):
         """Pretrained layers (greedy DBN on all rows) or, with pretrain=False, the same shapes Glorot-initialised."""
-        if self.pretrain:
+        pretraining = self._pretraining()
+        if pretraining == "rectified":
+            self.dbn_ = rectified_dbn(X_all, self._dbn(seed), "bernoulli" if self.visible == "bernoulli" else "relu")
+            return recognition_linears(self.dbn_.module_)
+        if pretraining == "rbm":
             self.dbn_ = self._dbn(seed).fit(X_all)
             return recognition_linears(self.dbn_.module_)
         self.dbn_ = None
@@ -221,7 +264,12 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     hidden_layer_sizes : sequence of int, default=(256, 256)
     visible : {'bernoulli', 'gaussian'}, default='bernoulli'
         Bernoulli units need X in [0, 1]; Gaussian units take real-valued X (standardised internally).
-    pretrain : bool, default=True
+    pretrain : bool, 'rbm' or 'rectified', default=True
+        'rbm': greedy CD training of RBMs whose hidden units match ``activation`` (Bernoulli for 'sigmoid', noisy
+        rectified linear for 'relu'). 'rectified': the older ``dbn`` package's rectified CD rule
+        (:func:`deepbelief.training.rectified_cd`), which pretrains ReLU networks better on digits (see
+        BENCHMARKS.md) but is not an energy model, so ``dbn_`` is for ``transform``, not for sampling; data must
+        be >= 0. True: 'rectified' for ``activation='relu'`` with non-Gaussian visible units, else 'rbm'.
         False trains the identical network from Glorot-uniform random weights (the baseline).
     n_iter : int or one per layer, default=10
         Pretraining epochs per layer.

@@ -1,0 +1,224 @@
+"""DeepAutoencoder: a pretrained DBN unrolled into an encoder and a decoder (Hinton & Salakhutdinov 2006)."""
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
+from .._validation import check_X, per_layer
+from ..core.nets import linear_from
+from ..training import FineTuneConfig, fine_tune
+from ._progress import EpochBar
+from ._scaling import GaussianScalingMixin
+from .rbm import RBM
+
+INFERENCE_CHUNK = 8192
+
+
+class DeepAutoencoder(GaussianScalingMixin, TransformerMixin, BaseEstimator):
+    """Deep autoencoder: greedy RBM pretraining with a linear code layer, unrolled into an encoder and a decoder
+    with tied initial weights, then fine-tuned end to end on the reconstruction error (Hinton & Salakhutdinov 2006).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(1000, 500, 250, 30)
+        Encoder layer sizes; the last is the code. Hidden layers are logistic, the code layer linear (its RBM
+        has Gaussian hidden units).
+    visible : {'bernoulli', 'gaussian'}, default='bernoulli'
+        Data in [0, 1] (reconstructed through a logistic output, cross-entropy loss) or real-valued data
+        (standardised internally, linear output, squared error).
+    pretrain : bool, default=True
+        False: the same network from Glorot-uniform random weights (the baseline).
+    n_iter : int or one per layer, default=10
+        Pretraining epochs per RBM.
+    learning_rate_rbm : float, 'auto' or one per layer, default='auto'
+        CD learning rates ('auto': 0.1 between logistic layers, 0.001 for the linear code layer and for Gaussian
+        visible units, as in the paper).
+    k : int, default=1
+        CD-k steps.
+    optimizer : {'adam', 'sgd'}, default='adam'
+    learning_rate : float, default=1e-3
+        Fine-tuning learning rate.
+    max_iter : int, default=50
+        Fine-tuning epochs.
+    batch_size : int, default=100
+    weight_decay : float, default=0.0
+    device : 'cpu', 'cuda', 'cuda:N' or 'auto'
+    random_state : int, RandomState or None
+    verbose : bool
+
+    Attributes
+    ----------
+    rbms_ : list of RBM (empty with ``pretrain=False``)
+    encoder_, decoder_ : torch.nn.Sequential
+        The decoder outputs logits for Bernoulli data (``inverse_transform`` applies the sigmoid).
+    loss_curve_ : list of float
+        Mean fine-tuning loss per epoch (per row, summed over features).
+    n_iter_ : int
+        Fine-tuning epochs run.
+    n_features_in_ : int
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like"],
+        "visible": [StrOptions({"bernoulli", "gaussian"})],
+        "pretrain": ["boolean"],
+        "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
+        "learning_rate_rbm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [StrOptions({"adam", "sgd"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, hidden_layer_sizes=(1000, 500, 250, 30), *, visible="bernoulli", pretrain=True, n_iter=10,
+                 learning_rate_rbm="auto", k=1, optimizer="adam", learning_rate=1e-3, max_iter=50, batch_size=100,
+                 weight_decay=0.0, device="cpu", random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible = visible
+        self.pretrain = pretrain
+        self.n_iter = n_iter
+        self.learning_rate_rbm = learning_rate_rbm
+        self.k = k
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _sizes(self):
+        sizes = list(self.hidden_layer_sizes)
+        if not sizes or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be a non-empty sequence of integers >= 1; "
+                             f"got {self.hidden_layer_sizes!r}")
+        return [int(s) for s in sizes]
+
+    def _pretrained_layers(self, X, seed, device):
+        """Greedy RBMs; returns [(W (out, in), hidden bias, visible bias)] bottom to top."""
+        sizes = self._sizes()
+        rates = per_layer(self.learning_rate_rbm, len(sizes), "learning_rate_rbm")
+        epochs = per_layer(self.n_iter, len(sizes), "n_iter")
+        data, layers, self.rbms_ = to_tensor(self._standardize(X), device), [], []
+        for layer, (size, rbm_seed) in enumerate(zip(sizes, seeds_from(seed, len(sizes)))):
+            visible = self.visible if layer == 0 else "bernoulli"
+            hidden = "gaussian" if layer == len(sizes) - 1 else "bernoulli"
+            rate = rates[layer]
+            if rate == "auto":
+                rate = 0.001 if "gaussian" in (visible, hidden) else 0.1
+            rbm = RBM(n_components=size, visible=visible, hidden=hidden, learning_rate=rate, n_iter=epochs[layer],
+                      k=self.k, batch_size=self.batch_size, device=self.device, random_state=rbm_seed,
+                      verbose=self.verbose)
+            rbm._validate_params()
+            rbm.data_mean_ = rbm.data_scale_ = None  # the data are already in model units
+            rbm.n_features_in_ = data.shape[1]
+            rbm._build(data.shape[1])
+            rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(sizes)}")
+            m = rbm.module_
+            layers.append((m.weight.detach().clone(), m.hidden_bias.detach().clone(),
+                           m.visible_bias.detach().clone()))
+            with torch.no_grad():
+                data = m.prob_h_given_v(data)
+            self.rbms_.append(rbm)
+        return layers
+
+    def _random_layers(self, n_features, seed, device):
+        generator, layers = make_generator(seed, "cpu"), []
+        for n_in, n_out in zip([n_features, *self._sizes()[:-1]], self._sizes()):
+            weight = torch.nn.init.xavier_uniform_(torch.empty(n_out, n_in), generator=generator).to(device)
+            layers.append((weight, torch.zeros(n_out, device=device), torch.zeros(n_in, device=device)))
+        self.rbms_ = []
+        return layers
+
+    @staticmethod
+    def _unroll(layers):
+        encoder, decoder = [], []
+        for index, (weight, hidden_bias, _) in enumerate(layers):
+            encoder.append(linear_from(weight, hidden_bias))
+            if index < len(layers) - 1:
+                encoder.append(torch.nn.Sigmoid())
+        for index, (weight, _, visible_bias) in reversed(list(enumerate(layers))):
+            decoder.append(linear_from(weight.t().contiguous(), visible_bias))
+            if index > 0:
+                decoder.append(torch.nn.Sigmoid())
+        return torch.nn.Sequential(*encoder), torch.nn.Sequential(*decoder)
+
+    def _loss(self, logits, target):
+        if self.visible == "bernoulli":
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        else:
+            loss = (logits - target) ** 2
+        return loss.sum(1).mean()
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain (unless ``pretrain=False``), unroll, and fine-tune on the reconstruction error of X."""
+        X = check_X(self, X, reset=True, units=self.visible)
+        device = resolve_device(self.device)
+        self._device = device
+        pretrain_seed, init_seed, shuffle_seed = seeds_from(self.random_state, 3)
+        self._set_scaler(X)
+        layers = (self._pretrained_layers(X, pretrain_seed, device) if self.pretrain
+                  else self._random_layers(X.shape[1], init_seed, device))
+        self.encoder_, self.decoder_ = self._unroll(layers)
+        network = torch.nn.Sequential(self.encoder_, self.decoder_)
+        config = FineTuneConfig(optimizer=self.optimizer, learning_rate=self.learning_rate,
+                                weight_decay=self.weight_decay, max_iter=max(self.max_iter, 1),
+                                batch_size=self.batch_size)
+        data = to_tensor(self._standardize(X), device)
+        self.loss_curve_, self.n_iter_ = [], self.max_iter
+        if self.max_iter > 0:
+            with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
+                result = fine_tune(network, self._loss, data, data, config, make_generator(shuffle_seed, "cpu"),
+                                   callback=bar)
+            self.loss_curve_ = result["loss_curve"]
+        network.eval()
+        return self
+
+    @torch.no_grad()
+    def _rows(self, fn, X):
+        return np.concatenate([to_numpy(fn(to_tensor(X[i:i + INFERENCE_CHUNK], self._device)))
+                               for i in range(0, X.shape[0], INFERENCE_CHUNK)])
+
+    def transform(self, X):
+        """The codes, shape (n_samples, hidden_layer_sizes[-1])."""
+        check_is_fitted(self, "encoder_")
+        X = check_X(self, X, reset=False, units=self.visible)
+        return self._rows(self.encoder_, self._standardize(X))
+
+    def inverse_transform(self, Z):
+        """Reconstructions in the data's units from codes Z."""
+        check_is_fitted(self, "encoder_")
+        Z = check_array(Z, dtype=(np.float32, np.float64), input_name="Z")
+        if Z.shape[1] != self._sizes()[-1]:
+            raise ValueError(f"Z has {Z.shape[1]} columns but the code layer has {self._sizes()[-1]} units")
+        out = self._rows(self.decoder_, Z.astype(np.float32))
+        if self.visible == "bernoulli":
+            return 1.0 / (1.0 + np.exp(-out))
+        return out * self.data_scale_ + self.data_mean_
+
+    def reconstruct(self, X):
+        """inverse_transform(transform(X))."""
+        return self.inverse_transform(self.transform(X))
+
+    def score(self, X, y=None):
+        """Minus the mean squared reconstruction error per row (summed over features), in the data's units."""
+        X = check_X(self, X, reset=False, units=self.visible)
+        return -float(((self.reconstruct(X) - X) ** 2).sum(1).mean())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.positive_only = self.visible != "gaussian"
+        return tags
