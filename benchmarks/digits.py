@@ -43,8 +43,8 @@ def rows():
             lambda seed: DBNClassifier(random_state=seed), True),
         7: ("semi-supervised, 10% labels: DBNClassifier(pretrain=False) on the labelled rows",
             lambda seed: DBNClassifier(pretrain=False, random_state=seed), True),
-        8: ("semi-supervised, 10% labels: DBNClassifier(activation='sigmoid', n_iter=30, max_iter=500) pretrained",
-            lambda seed: DBNClassifier(activation="sigmoid", n_iter=30, max_iter=500, random_state=seed), True),
+        8: ("semi-supervised, 10% labels: DBNClassifier(activation='sigmoid', n_iter=100, max_iter=500) pretrained",
+            lambda seed: DBNClassifier(activation="sigmoid", n_iter=100, max_iter=500, random_state=seed), True),
         9: ("semi-supervised, 10% labels: the same, pretrain=False on the labelled rows",
             lambda seed: DBNClassifier(activation="sigmoid", pretrain=False, max_iter=500, random_state=seed), True),
     }
