@@ -1,4 +1,6 @@
 """Likelihood estimates: exact log-partition by enumeration, pseudo-likelihood, reconstruction error."""
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -71,3 +73,111 @@ def reconstruction_error(rbm, v):
     """Mean-field reconstruction error per row: sum_i (v_i - E[v_i | E[h | v]])^2."""
     with torch.no_grad():
         return ((v - rbm.mean_v_given_h(rbm.prob_h_given_v(v))) ** 2).sum(-1)
+
+
+def default_betas(dtype=torch.float64, device=None):
+    """The inverse temperatures of Salakhutdinov & Murray (2008): steps of 1e-3 from 0 to 0.5, 1e-4 to 0.9 and
+    1e-5 to 1.0 (14,501 values)."""
+    parts = [torch.linspace(0.0, 0.5, 501, dtype=dtype, device=device)[:-1],
+             torch.linspace(0.5, 0.9, 4001, dtype=dtype, device=device)[:-1],
+             torch.linspace(0.9, 1.0, 10001, dtype=dtype, device=device)]
+    return torch.cat(parts)
+
+
+def ais_log_weights(rbm, n_runs, betas, base_bias, generator):
+    """Log importance weights of ``n_runs`` parallel AIS runs from a base model with no hidden units and visible
+    biases (Bernoulli) or means (Gaussian, unit variance) ``base_bias`` to the RBM (Bernoulli hidden units).
+
+    The intermediate distributions p_k(v) ~ exp(-(1 - beta_k) E_A(v)) sum_h exp(-beta_k E(v, h)) (Salakhutdinov &
+    Murray 2008); the transitions are Gibbs steps v -> h -> v that leave p_k invariant. log Z = log Z_A +
+    log mean(exp(log_weights)). Returns (log_weights, log Z_A).
+    """
+    if rbm.hidden.name != "bernoulli" or rbm.visible.name not in ("bernoulli", "gaussian"):
+        raise ValueError(f"AIS here handles Bernoulli or Gaussian visible and Bernoulli hidden units; this RBM has "
+                         f"{rbm.visible.name} visible and {rbm.hidden.name} hidden units")
+    gaussian = rbm.visible.name == "gaussian"
+    W, a, c = rbm.weight, rbm.visible_bias, rbm.hidden_bias
+    base = base_bias.to(W)
+
+    def visible_mean(beta, h=None):
+        """Visible pre-activation (Bernoulli) or mean (Gaussian) of p_beta, with h or without hidden input."""
+        mixed = (1 - beta) * base + beta * a
+        return mixed if h is None else mixed + beta * (h @ W)
+
+    def log_visible(v, beta):
+        """The visible part of log p*_beta(v)."""
+        if not gaussian:
+            return v @ visible_mean(beta)
+        m = visible_mean(beta)
+        constant = 0.5 * ((1 - beta) * (base @ base) + beta * (a @ a) - m @ m)
+        return -0.5 * ((v - m) ** 2).sum(-1) - constant
+
+    def sample_visible(mean):
+        if gaussian:
+            return mean + torch.randn(mean.shape, generator=generator, device=W.device, dtype=W.dtype)
+        return (torch.rand(mean.shape, generator=generator, device=W.device, dtype=W.dtype)
+                < torch.sigmoid(mean)).to(W.dtype)
+
+    # p*_0(v) = exp(-E_A(v)) 2^n_hidden: at beta = 0 the hidden units are free coins
+    log_z_base = rbm.n_hidden * math.log(2.0)
+    if gaussian:
+        log_z_base += 0.5 * rbm.n_visible * math.log(2 * math.pi)
+    else:
+        log_z_base += F.softplus(base).sum().item()
+    betas = [float(b) for b in betas]
+    if betas[0] != 0.0 or betas[-1] != 1.0 or any(b1 <= b0 for b0, b1 in zip(betas, betas[1:])):
+        raise ValueError("betas must increase strictly from 0 to 1")
+    with torch.no_grad():
+        v = sample_visible(base.expand(n_runs, -1))
+        log_w = torch.zeros(n_runs, dtype=W.dtype, device=W.device)
+        for k in range(1, len(betas)):
+            b0, b1 = betas[k - 1], betas[k]
+            pre = torch.addmm(c, v, W.t())
+            log_w += (log_visible(v, b1) - log_visible(v, b0)
+                      + (F.softplus(b1 * pre) - F.softplus(b0 * pre)).sum(-1))
+            if k < len(betas) - 1:  # a Gibbs step that leaves p_k invariant
+                h = (torch.rand(pre.shape, generator=generator, device=W.device, dtype=W.dtype)
+                     < torch.sigmoid(b1 * pre)).to(W.dtype)
+                v = sample_visible(visible_mean(b1, h))
+    return log_w, log_z_base
+
+
+def _log_conditional(units, x, pre):
+    """log P(x | pre) of a layer of independent units given their pre-activations, one value per row."""
+    if units.name == "bernoulli":
+        return (x * pre - F.softplus(pre)).sum(-1)
+    if units.name == "gaussian":
+        return (-0.5 * (x - pre) ** 2).sum(-1) - 0.5 * x.shape[-1] * math.log(2 * math.pi)
+    raise ValueError(f"the DBN bound needs Bernoulli or Gaussian units in the directed layers, not {units.name}")
+
+
+def dbn_log_likelihood_bound(dbn, v, log_z_top, n_samples, generator):
+    """Monte Carlo estimate of the variational lower bound on log p(v) of a DBN, one value per row.
+
+    With the factorial recognition distribution Q(h^1..h^{L-1} | v) of a stochastic bottom-up pass (Hinton,
+    Osindero & Teh 2006; Salakhutdinov & Murray 2008):
+    log p(v) >= E_Q[ sum_l log p(h^{l-1} | h^l) + log p*(h^{L-1}) - log Q(h | v) ] - log Z_top,
+    where p(h^{l-1} | h^l) are the directed layers, p* = exp(-F_top) the top RBM's unnormalised marginal of its
+    visible layer and ``log_z_top`` its log partition function. The expectation is averaged over ``n_samples``
+    draws. For a one-layer DBN this is the exact log-likelihood.
+    """
+    top = dbn.rbms[-1]
+    if getattr(top.visible, "n_features", None) is not None:
+        raise ValueError("the DBN bound is not defined here for a top RBM with label units")
+    total = torch.zeros(v.shape[0], dtype=v.dtype, device=v.device)
+    with torch.no_grad():
+        for _ in range(n_samples):
+            below, bound = v, torch.zeros_like(total)
+            for index, rbm in enumerate(dbn.rbms[:-1]):
+                if rbm.hidden.name != "bernoulli":
+                    raise ValueError("the DBN bound needs Bernoulli hidden units")
+                up = rbm.pre_h(below)
+                h = (torch.rand(up.shape, generator=generator, device=up.device, dtype=up.dtype)
+                     < torch.sigmoid(up)).to(up.dtype)
+                layer = dbn._down_layer(index)
+                down = torch.addmm(layer.visible_bias, h, layer.weight)
+                log_q = (h * up - F.softplus(up)).sum(-1)  # log Q(h | below) of factorial Bernoulli units
+                bound += _log_conditional(layer.visible, below, down) - log_q
+                below = h
+            total += bound - top.free_energy(below)
+    return total / n_samples - log_z_top

@@ -1,0 +1,146 @@
+"""Likelihood evaluation of fitted RBMs and DBNs: exact log Z and log-likelihood for small models, annealed
+importance sampling (AIS) for real ones, the variational lower bound of a DBN, and the cheap monitors."""
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from ._runtime import make_generator, seeds_from, to_numpy
+from ._validation import check_X
+from .core import estimate
+from .estimators import DBN, RBM
+
+
+@dataclass(frozen=True)
+class AISEstimate:
+    """An AIS estimate of log Z: ``log_z`` = log mean of the importance weights (times Z of the base model);
+    ``lower`` / ``upper`` = log(mean -+ 3 standard deviations of the weights); ``log_weights`` per run."""
+
+    log_z: float
+    lower: float
+    upper: float
+    log_weights: np.ndarray
+    log_z_base: float
+
+    def __float__(self):
+        return self.log_z
+
+
+def _rbm(model):
+    if not isinstance(model, RBM):
+        raise TypeError(f"expected a fitted deepbelief RBM (for a DBN, pass dbn.rbms_[-1]); got {type(model).__name__}")
+    check_is_fitted(model, "module_")
+    return model
+
+
+def _float64(rbm):
+    return copy.deepcopy(rbm.module_).double()
+
+
+def log_partition(model, method="exact", **ais_params):
+    """log Z of a fitted RBM: 'exact' by enumerating its smaller binary layer (refused beyond 2^24 states), or
+    'ais' (the ``log_z`` of :func:`ais`, which takes ``ais_params``)."""
+    rbm = _rbm(model)
+    if method == "exact":
+        return float(estimate.log_partition_exact(_float64(rbm)))
+    if method == "ais":
+        return ais(rbm, **ais_params).log_z
+    raise ValueError(f"method must be 'exact' or 'ais'; got {method!r}")
+
+
+def ais(model, n_runs=100, betas=None, data=None, random_state=None):
+    """Annealed importance sampling estimate of log Z (Salakhutdinov & Murray 2008), all runs in parallel on the
+    model's device, in float64.
+
+    Parameters
+    ----------
+    model : fitted RBM with Bernoulli hidden units and Bernoulli or Gaussian visible units (no label units)
+    n_runs : int, default=100
+    betas : increasing sequence from 0 to 1 or None
+        Inverse temperatures; None is the paper's schedule of 14,501 values (steps of 1e-3 to 0.5, 1e-4 to 0.9,
+        1e-5 to 1), see :func:`deepbelief.core.estimate.default_betas`.
+    data : array-like or None
+        Training rows: the base model then has the data's marginals (Bernoulli visible biases log(p / (1 - p)),
+        p clipped to [0.001, 0.999]; Gaussian means of the standardised data); None: biases / means 0.
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    AISEstimate
+    """
+    rbm = _rbm(model)
+    if not (isinstance(n_runs, int) and n_runs >= 2):
+        raise ValueError(f"n_runs must be an integer >= 2; got {n_runs!r}")
+    module = _float64(rbm)
+    n = rbm.n_features_in_
+    if module.n_visible != n:
+        raise ValueError("AIS is not available for RBMs with label units")
+    base = torch.zeros(n, dtype=torch.float64, device=module.weight.device)
+    if data is not None:
+        mean = rbm._encode(check_X(rbm, data, reset=False, units=rbm.visible)).double().mean(0)
+        base = torch.logit(mean.clamp(1e-3, 1 - 1e-3)) if rbm.visible == "bernoulli" else mean
+    betas = estimate.default_betas() if betas is None else torch.as_tensor(betas, dtype=torch.float64)
+    generator = make_generator(seeds_from(random_state, 1)[0], module.weight.device)
+    log_w, log_z_base = estimate.ais_log_weights(module, n_runs, betas, base, generator)
+    log_w = to_numpy(log_w)
+    top = log_w.max()
+    weights = np.exp(log_w - top)
+    mean, std = weights.mean(), weights.std()
+    shift = top + log_z_base
+
+    def log_of(x):
+        return shift + math.log(x) if x > 0 else -math.inf
+
+    return AISEstimate(log_of(mean), log_of(mean - 3 * std), log_of(mean + 3 * std), log_w, log_z_base)
+
+
+def _data_log_jacobian(rbm):
+    """log-density correction from model units to the data's units (Gaussian visible units are standardised)."""
+    return 0.0 if rbm.data_scale_ is None else -float(np.log(rbm.data_scale_).sum())
+
+
+def log_likelihood(model, X, log_z=None):
+    """log p(x) of each row under a fitted RBM, in the data's units: -F(x) - log Z (label summed out for label
+    models). ``log_z`` from :func:`ais` or :func:`log_partition`; None computes it exactly (small models)."""
+    rbm = _rbm(model)
+    if log_z is None:
+        log_z = log_partition(rbm)
+    return -rbm.free_energy(X).astype(np.float64) - float(log_z) + _data_log_jacobian(rbm)
+
+
+def dbn_lower_bound(dbn, X, log_z_top=None, n_samples=10, random_state=None):
+    """Variational lower bound on log p(x) of each row under a fitted DBN (Salakhutdinov & Murray 2008), in the
+    data's units; see :func:`deepbelief.core.estimate.dbn_log_likelihood_bound`.
+
+    ``log_z_top``: log Z of the top RBM (e.g. ``ais(dbn.rbms_[-1]).log_z``); None computes it exactly (small top
+    RBMs). ``n_samples`` stochastic bottom-up passes per row estimate the expectation.
+    """
+    if not isinstance(dbn, DBN):
+        raise TypeError(f"expected a fitted deepbelief DBN; got {type(dbn).__name__}")
+    check_is_fitted(dbn, "rbms_")
+    if not (isinstance(n_samples, int) and n_samples >= 1):
+        raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}")
+    if log_z_top is None:
+        log_z_top = log_partition(dbn.rbms_[-1])
+    first = dbn.rbms_[0]
+    X = check_X(dbn, X, reset=False, units=dbn.visible)
+    module = copy.deepcopy(dbn.module_).double()
+    v = first._encode(X).double()
+    generator = make_generator(seeds_from(random_state, 1)[0], v.device)
+    bound = estimate.dbn_log_likelihood_bound(module, v, float(log_z_top), n_samples, generator)
+    return to_numpy(bound) + _data_log_jacobian(first)
+
+
+def pseudo_log_likelihood(model, X):
+    """Exact pseudo-log-likelihood of each row (Bernoulli visible units), a cheap monitor."""
+    return _rbm(model).score_samples(X, score="pseudo_likelihood")
+
+
+def reconstruction_error(model, X):
+    """Mean-field reconstruction error of each row (RBM: one layer; DBN: through the stack), in model units."""
+    if isinstance(model, DBN):
+        return -model.score_samples(X, score="reconstruction")
+    return _rbm(model).reconstruction_error(X)

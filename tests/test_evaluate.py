@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+from deepbelief import DBN, RBM
+from deepbelief.evaluate import ais, dbn_lower_bound, log_likelihood, log_partition, reconstruction_error
+
+from tests.helpers import all_binary
+
+
+def random_estimator(n_visible, n_hidden, visible="bernoulli", scale=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    return RBM.from_weights(rng.normal(0, scale, (n_visible, n_hidden)), rng.normal(0, scale, n_visible),
+                            rng.normal(0, scale, n_hidden), visible=visible)
+
+
+FAST_BETAS = np.linspace(0, 1, 3001)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ais_agrees_with_enumeration_for_random_bernoulli_rbms(seed):
+    rbm = random_estimator(12, 8, seed=seed)
+    exact = log_partition(rbm)
+    estimate = ais(rbm, n_runs=200, betas=FAST_BETAS, random_state=seed)
+    assert abs(estimate.log_z - exact) < 0.1
+    assert estimate.lower <= exact <= estimate.upper
+
+
+def test_ais_agrees_with_enumeration_for_a_gaussian_visible_rbm():
+    rbm = random_estimator(6, 8, visible="gaussian", scale=0.3, seed=3)
+    exact = log_partition(rbm)  # the hidden layer enumerated, the Gaussian integral in closed form
+    estimate = ais(rbm, n_runs=200, betas=FAST_BETAS, random_state=0)
+    assert abs(estimate.log_z - exact) < 0.1 and estimate.lower <= exact <= estimate.upper
+
+
+def test_ais_on_a_trained_rbm_with_the_data_base_rate():
+    X = (load_digits().data / 16 > 0.5).astype(np.float32)
+    rbm = RBM(n_components=12, n_iter=5, random_state=0).fit(X)
+    exact = log_partition(rbm)
+    estimate = ais(rbm, n_runs=100, betas=FAST_BETAS, data=X, random_state=0)
+    assert abs(estimate.log_z - exact) < 0.1
+    np.testing.assert_allclose(log_likelihood(rbm, X, estimate.log_z), log_likelihood(rbm, X), atol=0.1)
+
+
+def test_more_temperatures_lower_the_variance():
+    rbm = random_estimator(12, 8, seed=4)
+    few = ais(rbm, n_runs=200, betas=np.linspace(0, 1, 30), random_state=0)
+    many = ais(rbm, n_runs=200, betas=np.linspace(0, 1, 1000), random_state=0)
+    assert many.log_weights.std() < 0.5 * few.log_weights.std()
+
+
+def test_exact_log_likelihood_normalises():
+    rbm = random_estimator(6, 5, seed=5)
+    assert np.exp(log_likelihood(rbm, all_binary(6))).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_dbn_bound_is_below_the_exact_log_likelihood():
+    X = (load_digits().data[:, ::8] / 16 > 0.3).astype(np.float32)  # 8 binary features
+    dbn = DBN(hidden_layer_sizes=(5, 4), n_iter=10, random_state=0).fit(X)
+    bottom, top = dbn.rbms_
+    W, b = bottom.components_.astype(np.float64), bottom.intercept_visible_.astype(np.float64)
+    H = all_binary(5)
+    log_p_top = log_likelihood(top, H)  # p(h1) of the top RBM, exact
+    pre = H @ W + b  # p(v | h1) through the directed layer (RBM 0's visible conditional)
+    v = X[:20].astype(np.float64)
+    log_p_v_h = v @ pre.T - np.logaddexp(0, pre).sum(1)  # (rows, 2^5)
+    exact = np.logaddexp.reduce(log_p_v_h + log_p_top, axis=1)
+    bound = dbn_lower_bound(dbn, X[:20], n_samples=3000, random_state=0)
+    assert np.all(bound <= exact + 0.02) and np.all(bound > exact - 3)
+    single = DBN.from_rbms([top])  # one layer: the bound is the log-likelihood itself
+    np.testing.assert_allclose(dbn_lower_bound(single, H, n_samples=1), log_likelihood(top, H), atol=1e-6)
+
+
+def test_errors_and_monitors():
+    rbm = random_estimator(6, 4)
+    with pytest.raises(ValueError, match="method must be"):
+        log_partition(rbm, method="magic")
+    with pytest.raises(TypeError, match="expected a fitted deepbelief RBM"):
+        log_partition(DBN())
+    with pytest.raises(ValueError, match="n_runs must be"):
+        ais(rbm, n_runs=1)
+    with pytest.raises(ValueError, match="betas must increase"):
+        ais(rbm, betas=[0, 0.5, 0.4, 1])
+    relu = RBM(n_components=3, hidden="relu", n_iter=1, random_state=0).fit(all_binary(4))
+    with pytest.raises(ValueError, match="Bernoulli hidden units"):
+        ais(relu)
+    with pytest.raises(ValueError, match="at most 2\\^24"):
+        log_partition(RBM(n_components=30, n_iter=1).fit(np.zeros((2, 30))))
+    assert reconstruction_error(rbm, all_binary(6)).shape == (64,)
+    assert torch.is_tensor(torch.as_tensor(ais(rbm, n_runs=4, betas=[0, 1], random_state=0).log_weights))
