@@ -2,7 +2,9 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from sklearn.datasets import load_digits
 
 from deepbelief.cli import main
 
@@ -23,7 +25,7 @@ def test_pretrain_end_to_end_in_a_subprocess(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["pretrain", "--dataset", "nope"], "unknown dataset 'nope'; available: digits"),
+    (["pretrain", "--dataset", "nope"], "unknown dataset 'nope'; available: digits, mnist, fashion-mnist"),
     (["pretrain", "--layers", "8,x"], "expected comma-separated integers"),
     (["pretrain", "--learning-rate", "-1", "--quiet"], "'learning_rate' parameter"),
     (["frobnicate"], "invalid choice"),
@@ -46,3 +48,108 @@ def test_demo_end_to_end_in_a_subprocess(tmp_path):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.8 and len(metrics["loss_curve"]) == 30
+
+
+NAMES = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+FAST = ["--layers", "16", "--epochs", "2", "--max-iter", "20", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def csv_files(tmp_path_factory):
+    """A digits CSV with a header and string labels, one without a header with a real-valued target, and a .npy."""
+    folder = tmp_path_factory.mktemp("data")
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300], y[:300]
+    header = ",".join(f"p{i}" for i in range(64)) + ",digit\n"
+    (folder / "digits.csv").write_text(header + "".join(",".join(map(str, row)) + f",{NAMES[t]}\n"
+                                                        for row, t in zip(X.astype(int), y)))
+    target = X[:, :8].mean(1) + 0.5 * X[:, 30]
+    (folder / "regress.csv").write_text("".join(",".join(map(str, row)) + f",{t}\n" for row, t in zip(X, target)))
+    np.save(folder / "pixels.npy", (X / 16).astype(np.float32))
+    return folder
+
+
+def call(*args):
+    try:
+        return main([str(a) for a in args])
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_train_predict_evaluate_transform_sample_info_on_a_csv(csv_files, tmp_path, capsys):
+    out = tmp_path / "model"
+    assert call("train", csv_files / "digits.csv", *FAST, "--out", out) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "DBNClassifier" and metrics["test_accuracy"] > 0.6
+    for name in ("model.dbn", "pretraining.png", "fine_tuning.png", "filters.png"):
+        assert (out / name).exists()
+    assert call("predict", out / "model.dbn", csv_files / "digits.csv") == 0  # the label column is dropped
+    predictions = capsys.readouterr().out.split()
+    assert len(predictions) == 300 and set(predictions) <= set(NAMES)
+    assert np.mean(np.array(predictions) == NAMES[load_digits().target[:300]]) > 0.7
+    assert call("evaluate", out / "model.dbn", csv_files / "digits.csv") == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] > 0.7
+    assert call("transform", out / "model.dbn", csv_files / "digits.csv", "--out", tmp_path / "codes.npy") == 0
+    assert np.load(tmp_path / "codes.npy").shape == (300, 16)
+    assert call("sample", out / "model.dbn", "--n", 4, "--burn-in", 10, "--out", tmp_path / "s") == 0
+    assert np.load(tmp_path / "s" / "samples.npy").shape == (4, 64)
+    assert call("info", out / "model.dbn") == 0
+    info = capsys.readouterr().out
+    assert "DBNClassifier" in info and "classes: eight" in info and "scale=minmax" in info
+
+
+def test_checkpoints_and_resume_from_the_command_line(csv_files, tmp_path):
+    args = ["train", csv_files / "digits.csv", *FAST, "--param", "pretrain=rbm", "--checkpoint-dir",
+            tmp_path / "ckpt"]
+    assert call(*args, "--out", tmp_path / "a") == 0
+    assert (tmp_path / "ckpt" / "pretraining.ckpt").exists() and (tmp_path / "ckpt" / "fine_tuning.ckpt").exists()
+    assert call(*args, "--resume", "--out", tmp_path / "b") == 0  # a finished run resumes to the same model
+    a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in "ab")
+    assert a["test_accuracy"] == b["test_accuracy"] and a["loss_curve"] == b["loss_curve"]
+
+
+def test_regression_without_header_and_unsupervised_npy(csv_files, tmp_path, capsys):
+    assert call("train", csv_files / "regress.csv", "--task", "regress", *FAST, "--max-iter", 200,
+                "--out", tmp_path / "r") == 0
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["test_r2"] > 0.5
+    assert call("train", csv_files / "pixels.npy", "--task", "unsupervised", "--layers", "16", "--epochs", 2,
+                "--quiet", "--out", tmp_path / "u") == 0
+    capsys.readouterr()
+    assert call("evaluate", tmp_path / "u" / "model.dbn", csv_files / "pixels.npy") == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["rows"] == 300 and 0 < metrics["reconstruction_error"] < 64
+    assert call("sample", tmp_path / "u" / "model.dbn", "--n", 3, "--burn-in", 5, "--out", tmp_path / "s") == 0
+    assert (tmp_path / "s" / "samples.png").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("a,b,c\n1,2,3\n4,5\n", "line 3: 2 columns, but the file has 3"),
+    ("a,b,c\n1,x,3\n", "line 2, column b: 'x' is not a number"),
+    ("", "is empty"),
+    ("a,b\n", "has a header but no data rows"),
+])
+def test_unreadable_csv_files(content, message, tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    assert call("train", path, "--quiet", "--out", tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "missing.csv"], "no such file: missing.csv"),
+    (["train", "{csv}", "--target", "label"], "target column 'label' not found"),
+    (["train", "{csv}", "--param", "dropout=2"], "bad hyperparameter for DBNClassifier"),
+    (["train", "{csv}", "--param", "colour=3"], "bad hyperparameter for DBNClassifier"),
+    (["train", "{csv}", "--task", "regress", "--quiet"], "not a number"),
+    (["predict", "nowhere.dbn", "{csv}"], "no model file"),
+    (["train", "{csv}", "--shape", "3"], "unrecognized arguments"),
+])
+def test_bad_input_gives_one_line_and_exit_2(args, message, csv_files, tmp_path, capsys):
+    args = [a.replace("{csv}", str(csv_files / "digits.csv")) for a in args]
+    assert call(*args, "--out", tmp_path / "out") == 2 if args[0] == "train" else call(*args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

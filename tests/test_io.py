@@ -23,6 +23,8 @@ def fitted_models(X, y):
         (db.RBM(n_components=8, n_iter=1, random_state=0).fit(X), "transform"),
         (db.RBM(n_components=8, n_iter=1, visible="gaussian", random_state=0).fit(X * 3), "transform"),
         (db.DBN((8, 4), n_iter=1, validation_fraction=0.1, random_state=0).fit(X), "transform"),
+        (db.DBN((8, 4), hidden="relu", n_iter=1, random_state=0).fit(X), "transform"),
+        (db.DBNClassifier((8, 6), n_iter=1, max_iter=2, random_state=0).fit(X, y), "predict_proba"),
         (db.DBNClassifier((8,), n_iter=1, max_iter=2, early_stopping=True, random_state=0).fit(X, names),
          "predict_proba"),
         (db.DBNClassifier((8, 6), pretrain=False, max_iter=2, dropout=0.2, input_dropout=0.1,

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._files import DATASET_NAMES, DataError, read_dataset, read_idx, read_table
 
 EXIT_USAGE = 2
+EXIT_FAILURE = 1
 
 
 class CLIError(Exception):
@@ -24,11 +26,9 @@ def _int_list(text):
 
 
 def _load_dataset(name):
-    if name == "digits":
-        from sklearn.datasets import load_digits
-        data = load_digits()
-        return (data.data / 16.0).astype(np.float32), data.target, (8, 8)
-    raise CLIError(f"unknown dataset {name!r}; available: digits")
+    if name not in DATASET_NAMES:
+        raise CLIError(f"unknown dataset {name!r}; available: {', '.join(DATASET_NAMES)}")
+    return read_dataset(name)
 
 
 def cmd_pretrain(args):
@@ -102,6 +102,304 @@ def cmd_demo(args):
     return 0
 
 
+TASKS = {"classify": "DBNClassifier", "regress": "DBNRegressor", "unsupervised": "DBN"}
+
+
+def _parse_params(items):
+    """--param name=value pairs; values are read as JSON where possible (numbers, lists, true/false), else text."""
+    params = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CLIError(f"--param expects name=value; got {item!r}")
+        try:
+            params[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name.strip()] = value
+        if isinstance(params[name.strip()], list):
+            params[name.strip()] = tuple(params[name.strip()])
+    return params
+
+
+def _read_inputs(source, target, with_target, labels=None):
+    """(X, y, image_shape, is_named_dataset) from a dataset name or a data file."""
+    try:
+        if source in DATASET_NAMES:
+            X, y, shape = _load_dataset(source)
+            return X, (y if with_target else None), shape, True
+        X, y, _ = read_table(source, target, with_target)
+        if labels is not None:
+            y = read_idx(labels).ravel().astype(np.int64)
+            if len(y) != len(X):
+                raise CLIError(f"{labels} has {len(y)} labels but {source} has {len(X)} rows")
+    except DataError as exc:
+        raise CLIError(str(exc)) from None
+    side = int(round(np.sqrt(X.shape[1])))
+    return X, y, ((side, side) if side * side == X.shape[1] else None), False
+
+
+def _fit_scaler(kind, X):
+    if kind == "minmax":
+        low, high = X.min(0), X.max(0)
+        return {"kind": "minmax", "low": low.tolist(), "span": np.where(high > low, high - low, 1.0).tolist()}
+    return {"kind": kind}
+
+
+def _apply_scaler(scaler, X):
+    if scaler.get("kind") == "minmax":
+        return np.clip((X - np.asarray(scaler["low"], np.float32)) / np.asarray(scaler["span"], np.float32), 0, 1)
+    return X
+
+
+def _make_estimator(args, params):
+    from . import estimators
+
+    cls = getattr(estimators, TASKS[args.task])
+    options = {"hidden_layer_sizes": args.layers, "device": args.device, "random_state": args.seed,
+               "verbose": not args.quiet}
+    if args.scale == "standard":
+        options["visible"] = "gaussian"
+    for flag, name in (("epochs", "n_iter"), ("max_iter", "max_iter"), ("learning_rate", "learning_rate"),
+                       ("batch_size", "batch_size")):
+        if getattr(args, flag) is not None:
+            options[name] = getattr(args, flag)
+    if args.checkpoint_dir is not None:
+        options.update(checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every)
+    elif args.resume:
+        raise CLIError("--resume needs --checkpoint-dir, the folder of the interrupted training's checkpoints")
+    options.update(params)
+    try:
+        estimator = cls(**options)
+        estimator._validate_params()
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"bad hyperparameter for {cls.__name__}: {exc}") from None
+    return estimator
+
+
+def cmd_train(args):
+    import time
+
+    from sklearn.model_selection import train_test_split
+
+    from . import io
+    from .plot import plot_filters, plot_history
+
+    params = _parse_params(args.param)
+    X, y, image_shape, named = _read_inputs(args.data, args.target, args.task != "unsupervised", args.labels)
+    if args.task != "unsupervised" and y is None:
+        raise CLIError(f"--task {args.task} needs a target: a target column, or --labels for IDX images")
+    if args.task == "regress" and y.dtype.kind in "USO":
+        raise CLIError(f"--task regress needs a numeric target, but the target column of {args.data} has text "
+                       f"values like {str(y[0])!r}: not a number")
+    scale = args.scale if args.scale != "auto" else ("none" if named else "minmax")
+    estimator = _make_estimator(args, params)
+    stratify = y if args.task == "classify" else None
+    split = args.test_size > 0
+    if split:
+        parts = train_test_split(X, *([] if y is None else [y]), test_size=args.test_size, random_state=args.seed,
+                                 stratify=stratify)
+        X_train, X_test = parts[0], parts[1]
+        y_train, y_test = (parts[2], parts[3]) if y is not None else (None, None)
+    else:
+        X_train, y_train = X, y
+    scaler = _fit_scaler(scale, X_train)
+    start = time.perf_counter()
+    try:
+        estimator.fit(_apply_scaler(scaler, X_train), *([] if y is None else [y_train]), resume=args.resume)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    seconds = time.perf_counter() - start
+    metrics = {"task": args.task, "model": type(estimator).__name__, "rows": int(len(X_train)),
+               "features": int(X.shape[1]), "fit_seconds": seconds}
+    if split:
+        metrics.update(_scores(estimator, _apply_scaler(scaler, X_test), y_test, prefix="test_"))
+    dbn = estimator if args.task == "unsupervised" else estimator.dbn_
+    if dbn is not None:
+        metrics["pretraining_history"] = dbn.history_
+    if args.task != "unsupervised":
+        metrics["loss_curve"] = estimator.loss_curve_
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    extra = {"cli": {"scaler": scaler, "task": args.task, "target": args.target, "image_shape": image_shape}}
+    io.save(estimator, out / "model.dbn", extra=extra)
+    written = ["model.dbn", "metrics.json"]
+    if dbn is not None and dbn.history_ and dbn.history_[0]:
+        plot_history(dbn, save=out / "pretraining.png")
+        written.append("pretraining.png")
+        if image_shape is not None:
+            plot_filters(dbn, image_shape, save=out / "filters.png")
+            written.append("filters.png")
+    if args.task != "unsupervised":
+        plot_history(estimator, save=out / "fine_tuning.png")
+        written.append("fine_tuning.png")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    layers = "-".join(map(str, [X.shape[1], *estimator.hidden_layer_sizes]))
+    print(f"deepbelief {__version__}: trained a {type(estimator).__name__} {layers} on {args.data} "
+          f"({len(X_train)} rows) in {seconds:.1f} s")
+    for key, value in metrics.items():
+        if key.startswith("test_"):
+            print(f"  {key.replace('_', ' ')}: {value:.4f}")
+    print(f"wrote {', '.join(written)} into {out}/")
+    return 0
+
+
+def _scores(estimator, X, y, prefix=""):
+    from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, r2_score
+
+    name = type(estimator).__name__
+    if name == "DBNClassifier":
+        proba = estimator.predict_proba(X)
+        return {prefix + "accuracy": float(accuracy_score(y, estimator.predict(X))),
+                prefix + "log_loss": float(log_loss(y, proba, labels=estimator.classes_))}
+    if name == "DBNRegressor":
+        pred = estimator.predict(X)
+        return {prefix + "r2": float(r2_score(y, pred)), prefix + "mse": float(mean_squared_error(y, pred))}
+    return {prefix + "reconstruction_error": float(-estimator.score_samples(X, score="reconstruction").mean()),
+            prefix + "free_energy": float(-estimator.score_samples(X).mean())}
+
+
+def _load_model(path, device):
+    from . import io
+    from .errors import ModelFileError
+    from .estimators import load
+
+    try:
+        model = load(path, device=device)
+        extra = io.read(path, with_extra=True)[3].get("cli", {})
+    except ModelFileError as exc:
+        raise CLIError(str(exc)) from None
+    return model, extra
+
+
+def _model_inputs(args, model, extra, with_target):
+    """The rows of args.data for ``model``, scaled as at training, and the target column (name or index from
+    --target, else as at training, else the last column) when the file has one beside the model's inputs."""
+    target = args.target if args.target is not None else extra.get("target")
+    n = model.n_features_in_
+    X, y, _, _ = _read_inputs(args.data, target, True)
+    if X.shape[1] == n - 1 and not with_target and args.data not in DATASET_NAMES:
+        X, y, _, _ = _read_inputs(args.data, target, False)  # no target column: every column is an input
+    if X.shape[1] != n:
+        raise CLIError(f"{args.data} has {X.shape[1]} feature columns but the model takes {n}")
+    if with_target and y is None:
+        raise CLIError(f"{args.data} has no target column to evaluate against")
+    return _apply_scaler(extra.get("scaler", {}), X), y
+
+
+def _write_array(array, path):
+    path = Path(path)
+    if path.suffix == ".npy":
+        np.save(path, array)
+    else:
+        rows = array.reshape(len(array), -1)
+        with open(path, "w") as f:
+            for row in rows:
+                f.write(",".join(str(v) for v in row) + "\n")
+
+
+def cmd_predict(args):
+    model, extra = _load_model(args.model, args.device)
+    if not hasattr(model, "predict") or type(model).__name__ in ("RBM", "DBN") and model.n_labels is None:
+        raise CLIError(f"{args.model} holds an unsupervised {type(model).__name__}, which does not predict; "
+                       "use 'deepbelief transform'")
+    X, _ = _model_inputs(args, model, extra, with_target=False)
+    predictions = model.predict(X)
+    if args.out:
+        _write_array(np.asarray(predictions), args.out)
+        print(f"wrote {len(predictions)} predictions to {args.out}")
+    else:
+        for value in np.asarray(predictions).reshape(len(predictions), -1):
+            print(",".join(str(v) for v in value))
+    return 0
+
+
+def cmd_evaluate(args):
+    model, extra = _load_model(args.model, args.device)
+    unsupervised = type(model).__name__ in ("RBM", "DBN")
+    X, y = _model_inputs(args, model, extra, with_target=not unsupervised)
+    if unsupervised:
+        if type(model).__name__ == "RBM":
+            model = __import__("deepbelief").DBN.from_rbms([model])
+        metrics = _scores(model, X, None)
+    else:
+        metrics = _scores(model, X, y)
+    metrics["rows"] = int(len(X))
+    print(json.dumps(metrics, indent=1))
+    return 0
+
+
+def cmd_transform(args):
+    model, extra = _load_model(args.model, args.device)
+    X, _ = _model_inputs(args, model, extra, with_target=False)
+    if type(model).__name__ in ("RBM", "DBN"):
+        codes = model.transform(X)
+    elif model.dbn_ is not None:
+        codes = model.dbn_.transform(X)
+    else:
+        raise CLIError(f"{args.model} was trained without pretraining (pretrain=False): it has no DBN codes")
+    _write_array(codes, args.out)
+    print(f"wrote codes of shape {codes.shape} to {args.out}")
+    return 0
+
+
+def cmd_sample(args):
+    from .plot import plot_samples
+
+    model, extra = _load_model(args.model, args.device)
+    dbn = getattr(model, "dbn_", model)
+    if dbn is None or type(dbn).__name__ not in ("RBM", "DBN"):
+        raise CLIError(f"{args.model} has no generative model to sample from")
+    generate = dbn.sample if type(dbn).__name__ == "RBM" else dbn.generate
+    options = {"label": args.label} if args.label is not None else {}
+    if args.label is not None and getattr(dbn, "n_labels", None) is None:
+        raise CLIError("--label needs a model trained with label units (DBN n_labels)")
+    if args.label is not None:
+        classes = dbn.classes_
+        options["label"] = classes[[str(c) for c in classes].index(args.label)] if args.label in map(
+            str, classes) else args.label
+    try:
+        samples = generate(args.n, n_gibbs=args.n_gibbs, burn_in=args.burn_in, random_state=args.seed,
+                           return_probabilities=True, **options)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    scaler = extra.get("scaler", {})
+    if scaler.get("kind") == "minmax":
+        samples = samples * np.asarray(scaler["span"], np.float32) + np.asarray(scaler["low"], np.float32)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "samples.npy", samples)
+    written = ["samples.npy"]
+    shape = extra.get("image_shape")
+    side = int(round(np.sqrt(samples.shape[1])))
+    shape = shape or ((side, side) if side * side == samples.shape[1] else None)
+    if shape is not None:
+        plot_samples(samples, tuple(shape), save=out / "samples.png")
+        written.append("samples.png")
+    print(f"wrote {args.n} samples ({', '.join(written)}) into {out}/")
+    return 0
+
+
+def cmd_info(args):
+    from . import io
+    from .errors import ModelFileError
+
+    try:
+        name, state, tensors, extra = io.read(args.model, with_extra=True)
+    except ModelFileError as exc:
+        raise CLIError(str(exc)) from None
+    model, _ = _load_model(args.model, "cpu")
+    print(f"{args.model}: {name}, {sum(t.numel() for t in tensors.values()):,} parameters")
+    print(f"  inputs: {model.n_features_in_}")
+    sizes = getattr(model, "hidden_layer_sizes", None) or [getattr(model, "n_components", None)]
+    print(f"  hidden layers: {', '.join(map(str, sizes))}")
+    if getattr(model, "classes_", None) is not None and (name not in ("RBM", "DBN") or model.n_labels):
+        print(f"  classes: {', '.join(map(str, model.classes_))}")
+    if extra.get("cli"):
+        print(f"  command-line preprocessing: scale={extra['cli']['scaler']['kind']}, task={extra['cli']['task']}")
+    print("  hyperparameters: " + ", ".join(f"{k}={v!r}" for k, v in sorted(state["params"].items())))
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="deepbelief", description="Deep belief networks and RBMs.")
     parser.add_argument("--version", action="version", version=f"deepbelief {__version__}")
@@ -118,7 +416,7 @@ def build_parser():
     p.set_defaults(run=cmd_demo)
 
     p = commands.add_parser("pretrain", help="greedy layer-wise pretraining of a DBN; prints monitors, writes PNGs")
-    p.add_argument("--dataset", default="digits", help="dataset name (digits)")
+    p.add_argument("--dataset", default="digits", help=f"dataset name ({', '.join(DATASET_NAMES)})")
     p.add_argument("--layers", type=_int_list, default=(256, 256), help="hidden layer sizes, e.g. 256,256")
     p.add_argument("--epochs", type=int, default=20, help="pretraining epochs per layer")
     p.add_argument("--learning-rate", type=float, default=0.05)
@@ -130,13 +428,73 @@ def build_parser():
     p.add_argument("--out", default="deepbelief-pretrain", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=cmd_pretrain)
+
+    p = commands.add_parser("train", help="train a classifier, regressor or unsupervised DBN on a dataset or file")
+    p.add_argument("data", help=f"a dataset name ({', '.join(DATASET_NAMES)}) or a CSV, .npy, .npz or IDX file")
+    p.add_argument("--task", choices=sorted(TASKS), default="classify")
+    p.add_argument("--target", help="target column: name or index (default: the last column)")
+    p.add_argument("--labels", help="an IDX labels file, for IDX images")
+    p.add_argument("--layers", type=_int_list, default=(256, 256), help="hidden layer sizes, e.g. 500,500,2000")
+    p.add_argument("--epochs", type=int, help="pretraining epochs per layer (n_iter)")
+    p.add_argument("--max-iter", type=int, help="fine-tuning epochs")
+    p.add_argument("--learning-rate", type=float, help="fine-tuning (or, unsupervised, CD) learning rate")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="any other estimator hyperparameter, e.g. --param dropout=0.3 (repeatable)")
+    p.add_argument("--scale", choices=["auto", "minmax", "standard", "none"], default="auto",
+                   help="minmax: to [0, 1] (default for files); standard: Gaussian visible units; none (default for "
+                        "the named datasets)")
+    p.add_argument("--test-size", type=float, default=0.2, help="held-out share for the test metrics (0: none)")
+    p.add_argument("--checkpoint-dir", help="write training checkpoints into this folder")
+    p.add_argument("--checkpoint-every", type=int, default=1, help="epochs between checkpoints")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted training from --checkpoint-dir (same data and options)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="deepbelief-model", help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=cmd_train)
+
+    for name, run, help_text in (("predict", cmd_predict, "predict labels or targets for the rows of a file"),
+                                 ("evaluate", cmd_evaluate, "metrics of a model on a labelled file (JSON)"),
+                                 ("transform", cmd_transform, "the DBN codes of the rows of a file")):
+        p = commands.add_parser(name, help=help_text)
+        p.add_argument("model", help="a model file written by train (model.dbn)")
+        p.add_argument("data", help="a dataset name or a CSV, .npy, .npz or IDX file")
+        p.add_argument("--target", help="target column: name or index (default: as at training)")
+        p.add_argument("--device", default="cpu")
+        if name == "transform":
+            p.add_argument("--out", required=True, help="output file (.npy or .csv)")
+        elif name == "predict":
+            p.add_argument("--out", help="output file (.csv or .npy; default: standard output)")
+        p.set_defaults(run=run)
+
+    p = commands.add_parser("sample", help="generate samples from a model; writes samples.npy and a PNG")
+    p.add_argument("model")
+    p.add_argument("--n", type=int, default=100, help="number of samples")
+    p.add_argument("--label", help="class to generate (models with label units)")
+    p.add_argument("--n-gibbs", type=int, default=100)
+    p.add_argument("--burn-in", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", default="deepbelief-samples", help="output folder")
+    p.set_defaults(run=cmd_sample)
+
+    p = commands.add_parser("info", help="describe a model file")
+    p.add_argument("model")
+    p.set_defaults(run=cmd_info)
     return parser
 
 
 def main(argv=None):
+    from .errors import TrainingDivergedError
+
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except CLIError as exc:
+    except (CLIError, ValueError) as exc:  # bad usage or input, including the estimators' input checks
         print(f"deepbelief {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except TrainingDivergedError as exc:
+        print(f"deepbelief {args.command}: training failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE

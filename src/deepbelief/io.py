@@ -45,19 +45,24 @@ def decode_array(d):
     return np.array(d["values"], dtype=np.dtype(d["dtype"]))
 
 
-def save(estimator, path):
+def save(estimator, path, extra=None):
     """Write a fitted estimator to ``path`` (conventionally ``*.dbn``) atomically.
 
     Parameters
     ----------
     estimator : a fitted deepbelief estimator (RBM, DBN, DBNClassifier, DBNRegressor)
     path : str or Path
+    extra : JSON-able dict or None
+        Further metadata kept with the model (the command line stores its preprocessing there), returned by
+        ``read(path, with_extra=True)``.
     """
     from . import __version__
 
     tensors, state = estimator._get_state()
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "library_version": __version__,
                 "class": type(estimator).__name__, "state": json.dumps(state)}
+    if extra is not None:
+        metadata["extra"] = json.dumps(extra)
     tensors = {name: t.detach().to("cpu", torch.float32).contiguous() for name, t in tensors.items()}
     # The tensor bytes do not depend on the metadata, so they can be checksummed before the final write.
     unsigned = save_bytes(tensors, metadata=metadata)
@@ -88,8 +93,9 @@ def _checksum(payload, metadata):
     return h.hexdigest()
 
 
-def read(path):
-    """(class name, state dict, tensors dict) of a model file, validated; raises ModelFileError."""
+def read(path, with_extra=False):
+    """(class name, state dict, tensors dict) of a model file, validated, and with ``with_extra`` the ``extra``
+    dict given to ``save`` ({} if none); raises ModelFileError."""
     from . import __version__
 
     path = Path(path)
@@ -122,7 +128,13 @@ def read(path):
         tensors = load_bytes(data)
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{str(path)!r} is corrupted: {exc}") from None
-    return metadata.get("class"), state, tensors
+    if not with_extra:
+        return metadata.get("class"), state, tensors
+    try:
+        extra = json.loads(metadata.get("extra", "{}"))
+    except json.JSONDecodeError:
+        raise ModelFileError(f"{str(path)!r} has corrupted metadata (the 'extra' JSON)") from None
+    return metadata.get("class"), state, tensors, extra
 
 
 def _metadata(data, path):

@@ -4,7 +4,7 @@ Model-agnostic and quiet: no scikit-learn, no printing. Progress bars and metric
 callbacks ``callback(epoch, metrics)`` supplied by the caller.
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -268,7 +268,45 @@ def learning_rate_at(config, epoch):
     return config.learning_rate
 
 
-def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None, callback=None):
+@dataclass
+class FineTuneProgress:
+    """Where a fine-tuning run stands after ``epoch`` epochs (what a checkpoint must keep besides the parameters,
+    the optimiser and the random generators)."""
+
+    epoch: int = 0
+    loss_curve: list = field(default_factory=list)
+    scores: list = field(default_factory=list)
+    best_score: float = -float("inf")
+    best_state: dict = None
+    stale: int = 0
+    stopped: bool = False
+
+
+def optimizer_state(optimizer):
+    """The optimiser's state as {name: tensor}."""
+    if isinstance(optimizer, MomentumSGD):
+        return {f"velocity.{i}": v for i, v in enumerate(optimizer.velocity)}
+    return {f"{i}.{key}": value for i, slots in optimizer.state_dict()["state"].items()
+            for key, value in slots.items()}
+
+
+@torch.no_grad()
+def set_optimizer_state(optimizer, tensors):
+    if isinstance(optimizer, MomentumSGD):
+        for i, v in enumerate(optimizer.velocity):
+            v.copy_(tensors[f"velocity.{i}"])
+        return
+    state = optimizer.state_dict()
+    slots = {}
+    for name, value in tensors.items():
+        index, key = name.split(".", 1)
+        slots.setdefault(int(index), {})[key] = value
+    state["state"] = slots
+    optimizer.load_state_dict(state)
+
+
+def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None, callback=None, progress=None,
+              on_epoch=None):
     """Train ``network`` on (X, Y) with mini-batch backpropagation, optionally early-stopped on a validation score.
 
     Parameters
@@ -282,6 +320,9 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
         stops after ``n_iter_no_change`` epochs without an improvement of ``tol`` and the best epoch's
         parameters are restored
     callback : callable(epoch, metrics) or None
+    progress : FineTuneProgress or None
+        Continue a checkpointed run (with ``progress.optimizer`` holding the optimiser's saved tensors).
+    on_epoch : callable(progress, optimizer) or None, called after every epoch (to write checkpoints)
 
     Returns
     -------
@@ -289,10 +330,13 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
     'n_iter' (epochs run).
     """
     optimizer = make_optimizer(network, config)
+    if progress is None:
+        progress = FineTuneProgress()
+    elif getattr(progress, "optimizer", None) is not None:
+        set_optimizer_state(optimizer, progress.optimizer)
+    p = progress
     n = X.shape[0]
-    loss_curve, scores = [], []
-    best_score, best_state, stale = -float("inf"), None, 0
-    for epoch in range(config.max_iter):
+    for epoch in range(p.epoch, 0 if p.stopped else config.max_iter):
         network.train()
         optimizer.set_lr(learning_rate_at(config, epoch))
         order = torch.randperm(n, generator=shuffle_generator).to(X.device)
@@ -306,32 +350,36 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
             loss.backward()
             optimizer.step()
             total += loss.detach() * x.shape[0]
-        loss_curve.append(total.item() / n)  # one host synchronisation per epoch
-        if not torch.isfinite(torch.tensor(loss_curve[-1])):
+        p.loss_curve.append(total.item() / n)  # one host synchronisation per epoch
+        if not torch.isfinite(torch.tensor(p.loss_curve[-1])):
             raise TrainingDivergedError(f"fine-tuning diverged in epoch {epoch}: the training loss is "
-                                        f"{loss_curve[-1]} (learning_rate={config.learning_rate}); lower the "
+                                        f"{p.loss_curve[-1]} (learning_rate={config.learning_rate}); lower the "
                                         "learning rate")
-        metrics = {"loss": loss_curve[-1]}
+        metrics = {"loss": p.loss_curve[-1]}
         if validation is not None:
             network.eval()
             with torch.no_grad():
                 score = validation(network)
-            scores.append(score)
+            p.scores.append(score)
             metrics["validation_score"] = score
-            if score > best_score + config.tol:
-                best_score, stale = score, 0
-                best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+            if score > p.best_score + config.tol:
+                p.best_score, p.stale = score, 0
+                p.best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
             else:
-                stale += 1
+                p.stale += 1
+        p.epoch = epoch + 1
+        p.stopped = validation is not None and p.stale >= config.n_iter_no_change
         if callback is not None:
             callback(epoch, metrics)
-        if validation is not None and stale >= config.n_iter_no_change:
+        if on_epoch is not None:
+            on_epoch(p, optimizer)
+        if p.stopped:
             break
-    if best_state is not None:
-        network.load_state_dict(best_state)
+    if p.best_state is not None:
+        network.load_state_dict(p.best_state)
     network.eval()
-    return {"loss_curve": loss_curve, "validation_scores": scores,
-            "best_validation_score": best_score if scores else None, "n_iter": len(loss_curve)}
+    return {"loss_curve": p.loss_curve, "validation_scores": p.scores,
+            "best_validation_score": p.best_score if p.scores else None, "n_iter": len(p.loss_curve)}
 
 
 def up_down_step(dbn, top_trainer, v0, labels, learning_rate, generator):

@@ -1,5 +1,6 @@
 """Save/load of the estimators through :mod:`deepbelief.io` (safetensors + JSON, no pickle)."""
 import numbers
+import os
 
 import numpy as np
 import torch
@@ -13,8 +14,8 @@ def json_params(estimator):
     """The constructor parameters as JSON values (tuples -> lists, devices -> strings; a RandomState -> None)."""
     out = {}
     for name, value in estimator.get_params(deep=False).items():
-        if isinstance(value, torch.device):
-            value = str(value)
+        if isinstance(value, (torch.device, os.PathLike)):
+            value = str(value) if not isinstance(value, os.PathLike) else os.fspath(value)
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, np.random.RandomState):

@@ -1,5 +1,7 @@
 """The DBN estimator: greedy layer-wise pretraining of a stack of RBMs."""
+import os
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -9,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .. import checkpoint
 from .._runtime import make_generator, seeds_from, to_tensor
 from ..training import CDConfig, CDTrainer, up_down_step
 from ._progress import EpochBar
@@ -48,6 +51,10 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
     batch_size, k, persistent, momentum, final_momentum, momentum_switch, weight_decay, sparsity_target,
     sparsity_cost, validation_fraction, shuffle, device, random_state, verbose
         As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
+    checkpoint_dir : path or None, default=None
+        Write a checkpoint (``pretraining.ckpt``) there every ``checkpoint_every`` epochs of every layer;
+        ``fit(X, resume=True)`` continues from it with the same result as an uninterrupted run.
+    checkpoint_every : int, default=1
 
     Attributes
     ----------
@@ -77,6 +84,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "propagate": [StrOptions({"mean", "sample"})],
         "n_labels": [Interval(Integral, 2, None, closed="left"), None],
+        "checkpoint_dir": [None, str, os.PathLike],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         **CD_PARAMETER_CONSTRAINTS,
     }
 
@@ -84,7 +93,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                  batch_size=32,
                  n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, propagate="mean", n_labels=None,
-                 validation_fraction=None, shuffle=True, device="cpu", random_state=None, verbose=False):
+                 validation_fraction=None, shuffle=True, checkpoint_dir=None, checkpoint_every=1, device="cpu",
+                 random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.hidden = hidden
@@ -103,6 +113,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         self.n_labels = n_labels
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -131,13 +143,16 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         return rbms
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, resume=False):
         """Greedy layer-wise pretraining on X.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : ignored, or with ``n_labels`` the labels, array-like of shape (n_samples,); -1 marks unlabelled rows
+        resume : bool, default=False
+            Continue from the checkpoint in ``checkpoint_dir`` (layer, epoch, momentum, chains, random generator
+            states), if there is one; the data and hyperparameters must be those of the interrupted fit.
 
         Returns
         -------
@@ -149,11 +164,14 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         top = rbms[-1]
         if self.n_labels is not None:
             labels, labelled = top._set_classes(y, len(X))
+        path, key = self._checkpoint_path("pretraining.ckpt"), checkpoint.fingerprint(X, y)
+        saved = self._read_checkpoint(path, key) if resume else None
         first = rbms[0]
         first._set_scaler(X)
         first.n_features_in_ = X.shape[1]
         first._build(X.shape[1])
         data = first._encode(X)
+        before_propagation = []  # each finished layer's sampling generator state, for an exact resume
         for layer, rbm in enumerate(rbms):
             if layer > 0:
                 rbm.data_mean_ = rbm.data_scale_ = None
@@ -161,8 +179,20 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                 rbm._build(data.shape[1])
             if rbm is top and self.n_labels is not None:  # the label RBM learns from the labelled rows
                 data = torch.cat([data[torch.as_tensor(labelled, device=data.device)], rbm._one_hot(labels)], 1)
-            rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(rbms)}")
+            if saved is not None and layer < saved[1]["layer"]:
+                rbm._set_training_state(saved[0], saved[1]["layers"][layer], f"{layer}.")
+            else:
+                def restore(r, layer=layer):
+                    if saved is not None and layer == saved[1]["layer"]:
+                        r._set_training_state(saved[0], saved[1]["layers"][layer], f"{layer}.")
+
+                def on_epoch(layer=layer, rbm=rbm):
+                    if path is not None and (rbm.n_iter_ % self.checkpoint_every == 0 or rbm.n_iter_ == rbm.n_iter):
+                        self._write_checkpoint(path, key, rbms[:layer + 1], before_propagation)
+
+                rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(rbms)}", on_epoch=on_epoch, restore=restore)
             if layer + 1 < len(rbms):
+                before_propagation.append(rbm._trainer.generator.get_state())
                 with torch.no_grad():
                     if self.propagate == "sample":
                         data = rbm.module_.sample_h_given_v(data, rbm._trainer.generator)[1]
@@ -170,6 +200,39 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                         data = rbm.module_.prob_h_given_v(data)
         self._set_rbms(rbms)
         return self
+
+    # checkpoints --------------------------------------------------------------------------------
+    def _checkpoint_path(self, name):
+        return None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / name
+
+    def _checkpoint_params(self):
+        return {k: v for k, v in json_params(self).items() if k not in ("verbose", "checkpoint_dir", "device")}
+
+    def _read_checkpoint(self, path, key):
+        """The saved (tensors, state) to resume from, or None when there is no checkpoint yet."""
+        if path is None:
+            raise ValueError("resume=True needs checkpoint_dir, the folder of the interrupted fit's checkpoints")
+        if not path.exists():
+            return None
+        tensors, state = checkpoint.read(path)
+        if state.get("fingerprint") != key:
+            raise ValueError(f"the checkpoint {str(path)!r} was written while fitting other data; refusing to resume")
+        if state.get("params") != self._checkpoint_params():
+            raise ValueError(f"the checkpoint {str(path)!r} was written with other hyperparameters; refusing to "
+                             "resume")
+        return tensors, state
+
+    def _write_checkpoint(self, path, key, rbms, before_propagation):
+        """Finished layers with their generator state before propagation, then the layer in training."""
+        tensors, layers = {}, []
+        for layer, rbm in enumerate(rbms):
+            t, state = rbm._training_state(f"{layer}.")
+            if layer < len(before_propagation) and layer < len(rbms) - 1:
+                t[f"{layer}.generator.sample"] = before_propagation[layer]
+            tensors.update(t)
+            layers.append(state)
+        checkpoint.write(path, tensors, {"fingerprint": key, "params": self._checkpoint_params(),
+                                         "layer": len(rbms) - 1, "layers": layers})
 
     def _set_rbms(self, rbms):
         self.rbms_ = list(rbms)

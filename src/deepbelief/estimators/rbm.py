@@ -329,8 +329,10 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         return torch.nn.functional.one_hot(torch.as_tensor(labels, dtype=torch.long), self.n_labels).to(
             self.module_.weight)
 
-    def _fit_tensor(self, data, desc="RBM"):
-        """Train on ``data``, a tensor in model units on the module's device (``_build`` done)."""
+    def _fit_tensor(self, data, desc="RBM", on_epoch=None, restore=None):
+        """Train on ``data``, a tensor in model units on the module's device (``_build`` done). ``restore(self)``,
+        if given, reloads a checkpointed state before training continues; ``on_epoch()`` runs after every
+        epoch."""
         self._init_visible_bias(data)
         validation = None
         if self.validation_fraction is not None:
@@ -341,20 +343,56 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
                                  f"{n_valid} rows for validation and {n - n_valid} for training; both must be >= 1")
             order = torch.randperm(n, generator=self._shuffle_generator).to(data.device)
             validation, data = data[order[:n_valid]], data[order[n_valid:]]
-        self._train(data, self.n_iter, validation, desc)
+        if restore is not None:
+            restore(self)
+        self._train(data, self.n_iter - self.n_iter_, validation, desc, on_epoch)
 
-    def _train(self, data, n_epochs, validation=None, desc="RBM"):
+    def _train(self, data, n_epochs, validation=None, desc="RBM", on_epoch=None):
         """``n_epochs`` more epochs of CD; ``history_`` and ``n_iter_`` grow epoch by epoch, so a failure keeps
         the record of the epochs that completed."""
         def record(epoch, metrics):
             self.history_.append(metrics)
             self.n_iter_ += 1
             bar(epoch, metrics)
+            if on_epoch is not None:
+                on_epoch()
 
         order = self._shuffle_generator if self.shuffle else None
         with EpochBar(n_epochs, desc, self.verbose) as bar:
             train_rbm(self._trainer, data, n_epochs, self.batch_size, order, validation,
                       start_epoch=self.n_iter_, callback=record)
+
+    def _training_state(self, prefix=""):
+        """(tensors, JSON) of everything CD training changes: parameters, velocities, persistent chains, the
+        sparsity estimate, the random generators, the epoch count and the monitors."""
+        m, t = self.module_, self._trainer
+        tensors = {f"{prefix}weight": m.weight, f"{prefix}visible_bias": m.visible_bias,
+                   f"{prefix}hidden_bias": m.hidden_bias,
+                   **{f"{prefix}velocity.{i}": v for i, v in enumerate(t.velocity)},
+                   f"{prefix}generator.shuffle": self._shuffle_generator.get_state(),
+                   f"{prefix}generator.sample": t.generator.get_state(),
+                   f"{prefix}generator.inference": self._inference_generator.get_state()}
+        if t.chain is not None:
+            tensors[f"{prefix}chain"] = t.chain
+        if t.hidden_activity is not None:
+            tensors[f"{prefix}hidden_activity"] = t.hidden_activity
+        return tensors, {"n_iter": self.n_iter_, "history": self.history_}
+
+    @torch.no_grad()
+    def _set_training_state(self, tensors, state, prefix=""):
+        m, t = self.module_, self._trainer
+        for name in ("weight", "visible_bias", "hidden_bias"):
+            copy_tensor(getattr(m, name), tensors, prefix + name)
+        for i, v in enumerate(t.velocity):
+            copy_tensor(v, tensors, f"{prefix}velocity.{i}")
+        device = m.weight.device
+        t.chain = tensors[f"{prefix}chain"].to(device) if f"{prefix}chain" in tensors else None
+        t.hidden_activity = (tensors[f"{prefix}hidden_activity"].to(device)
+                             if f"{prefix}hidden_activity" in tensors else None)
+        self._shuffle_generator.set_state(tensors[f"{prefix}generator.shuffle"])
+        t.generator.set_state(tensors[f"{prefix}generator.sample"])
+        self._inference_generator.set_state(tensors[f"{prefix}generator.inference"])
+        self.n_iter_, self.history_ = int(state["n_iter"]), list(state["history"])
 
     def partial_fit(self, X, y=None):
         """One CD update on the batch X (all rows at once), initialising the model on the first call.
@@ -649,7 +687,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
                 raise ValueError("the saved classes do not match n_labels")
         rbm.data_mean_ = io.decode_array(state["data_mean"])
         rbm.data_scale_ = io.decode_array(state["data_scale"])
-        if (rbm.data_mean_ is None) != (rbm.visible == "bernoulli") or (
+        if (rbm.data_mean_ is None) != (rbm.visible != "gaussian") or (
                 rbm.data_mean_ is not None and rbm.data_mean_.shape != (n_features,)):
             raise ValueError("the saved standardisation does not match the visible units")
         return rbm

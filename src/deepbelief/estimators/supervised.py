@@ -1,6 +1,8 @@
 """DBNClassifier and DBNRegressor: greedy pretraining, then backpropagation through the pretrained weights."""
 import copy
+import os
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -12,9 +14,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, check_X, per_layer
-from ..core.nets import feedforward, linear_from, recognition_linears
-from ..training import FineTuneConfig, fine_tune, rectified_cd
-from .. import io
+from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
+from ..training import FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
+from .. import checkpoint, io
 from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import GaussianScalingMixin
@@ -76,6 +78,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "checkpoint_dir": [None, str, os.PathLike],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -86,7 +90,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
                  learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0, dropout=0.0,
                  input_dropout=0.0, max_iter=100,
                  batch_size=32, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 device="cpu", random_state=None, verbose=False):
+                 checkpoint_dir=None, checkpoint_every=1, device="cpu", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
@@ -108,6 +112,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -122,7 +128,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         return DBN(hidden_layer_sizes=self.hidden_layer_sizes, visible=self.visible, hidden=hidden,
                    learning_rate=self.learning_rate_rbm,
                    n_iter=self.n_iter, k=self.k, persistent=self.persistent, batch_size=self.batch_size,
-                   device=self.device, random_state=seed, verbose=self.verbose, **self._pretrain_params)
+                   checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every, device=self.device,
+                   random_state=seed, verbose=self.verbose, **self._pretrain_params)
 
     def _pretraining(self):
         """'rbm', 'rectified' or None (pretrain=False); True picks 'rectified' for ReLU networks on data >= 0."""
@@ -135,14 +142,14 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             return None
         return "rectified" if self.activation == "relu" and self.visible != "gaussian" else "rbm"
 
-    def _hidden_linears(self, X_all, seed, device):
+    def _hidden_linears(self, X_all, seed, device, resume=False):
         """Pretrained layers (greedy DBN on all rows) or, with pretrain=False, the same shapes Glorot-initialised."""
         pretraining = self._pretraining()
         if pretraining == "rectified":
             self.dbn_ = rectified_dbn(X_all, self._dbn(seed), "bernoulli" if self.visible == "bernoulli" else "relu")
             return recognition_linears(self.dbn_.module_)
         if pretraining == "rbm":
-            self.dbn_ = self._dbn(seed).fit(X_all)
+            self.dbn_ = self._dbn(seed).fit(X_all, resume=resume)
             return recognition_linears(self.dbn_.module_)
         self.dbn_ = None
         sizes = self._dbn(seed)._layer_sizes()
@@ -158,17 +165,28 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
     def _encode(self, X):
         return to_tensor(self._standardize(X), self._device)
 
-    def _fit_network(self, X_all, X, Y, n_outputs, loss_fn, score_fn, stratify=None):
+    def _fit_network(self, X_all, X, Y, n_outputs, loss_fn, score_fn, stratify=None, resume=False):
         """Pretrain on X_all, build the network with an ``n_outputs`` head, fine-tune on (X, Y). Y's NumPy dtype
-        sets the targets' tensor dtype: int64 class indices, or float32 values."""
+        sets the targets' tensor dtype: int64 class indices, or float32 values. With ``resume``, continue from the
+        checkpoints in ``checkpoint_dir``."""
         device = resolve_device(self.device)
         self._device = device
         pretrain_seed, init_seed, shuffle_seed, split_seed = seeds_from(self.random_state, 4)
-        linears = self._hidden_linears(X_all, pretrain_seed, device)
+        path = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / "fine_tuning.ckpt"
+        key = checkpoint.fingerprint(X_all, X, Y)
+        saved = self._read_fine_tuning_checkpoint(path, key) if resume else None
+        if saved is None:
+            linears = self._hidden_linears(X_all, pretrain_seed, device, resume)
+        else:  # pretraining had finished: the checkpoint holds its DBN
+            tensors, state = saved
+            self.dbn_ = None if state["dbn"] is None else DBN._from_state(state["dbn"], tensors, self.device, "dbn.")
+            linears = (recognition_linears(self.dbn_.module_) if self.dbn_ is not None
+                       else self._hidden_linears(X_all, pretrain_seed, device))
         self._set_scaler(X_all)
         head = self._glorot(linears[-1].out_features, n_outputs, make_generator(init_seed, "cpu"), device)
         dropout_generator = make_generator(split_seed, device)
         network = feedforward(linears, self.activation, self.dropout, self.input_dropout, head, dropout_generator)
+        shuffle_generator = make_generator(shuffle_seed, "cpu")
         validation = None
         if self.early_stopping:
             X, X_valid, Y, Y_valid = train_test_split(X, Y, test_size=self.validation_fraction, random_state=split_seed,
@@ -181,14 +199,84 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         config = FineTuneConfig(optimizer=self.optimizer, learning_rate=self.learning_rate, momentum=self.momentum,
                                 weight_decay=self.weight_decay, max_iter=self.max_iter, batch_size=self.batch_size,
                                 n_iter_no_change=self.n_iter_no_change, tol=self.tol, schedule=self.lr_schedule)
+        progress = None
+        if saved is not None:
+            progress = self._restore_fine_tuning(saved, network, shuffle_generator, dropout_generator)
+
+        def on_epoch(progress, optimizer):
+            if path is not None and (progress.epoch % self.checkpoint_every == 0 or progress.epoch == self.max_iter
+                                     or progress.stopped):
+                self._write_fine_tuning_checkpoint(path, key, network, progress, optimizer, shuffle_generator,
+                                                   dropout_generator)
+
         with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
+            if progress is not None and bar.bar is not None:
+                bar.bar.update(progress.epoch)
             result = fine_tune(network, loss_fn, self._encode(X), torch.as_tensor(Y, device=device), config,
-                               make_generator(shuffle_seed, "cpu"), validation, callback=bar)
+                               shuffle_generator, validation, callback=bar, progress=progress, on_epoch=on_epoch)
         self.network_ = network
         self.loss_curve_ = result["loss_curve"]
         self.validation_scores_ = result["validation_scores"] if self.early_stopping else None
         self.best_validation_score_ = result["best_validation_score"]
         self.n_iter_ = result["n_iter"]
+
+    # fine-tuning checkpoints --------------------------------------------------------------------
+    def _checkpoint_params(self):
+        return {k: v for k, v in json_params(self).items() if k not in ("verbose", "checkpoint_dir", "device")}
+
+    def _read_fine_tuning_checkpoint(self, path, key):
+        if path is None:
+            raise ValueError("resume=True needs checkpoint_dir, the folder of the interrupted fit's checkpoints")
+        if not path.exists():
+            return None
+        tensors, state = checkpoint.read(path)
+        if state.get("fingerprint") != key:
+            raise ValueError(f"the checkpoint {str(path)!r} was written while fitting other data; refusing to resume")
+        if state.get("params") != self._checkpoint_params():
+            raise ValueError(f"the checkpoint {str(path)!r} was written with other hyperparameters; refusing to "
+                             "resume")
+        return tensors, state
+
+    def _write_fine_tuning_checkpoint(self, path, key, network, progress, optimizer, shuffle_generator,
+                                      dropout_generator):
+        tensors = {f"network.{k}": v for k, v in network.state_dict().items()}
+        tensors.update({f"optimizer.{k}": v for k, v in optimizer_state(optimizer).items()})
+        if progress.best_state is not None:
+            tensors.update({f"best.{k}": v for k, v in progress.best_state.items()})
+        tensors["generator.shuffle"] = shuffle_generator.get_state()
+        tensors["generator.dropout"] = dropout_generator.get_state()
+        dropouts = [m for m in network if isinstance(m, Dropout)]
+        for i, layer in enumerate(dropouts):
+            if layer._masks is not None:
+                tensors[f"dropout.{i}.masks"] = layer._masks
+        dbn_state = None
+        if self.dbn_ is not None:
+            dbn_tensors, dbn_state = self.dbn_._get_state(prefix="dbn.")
+            tensors.update(dbn_tensors)
+        progress_state = {"epoch": progress.epoch, "loss_curve": progress.loss_curve, "scores": progress.scores,
+                          "best_score": progress.best_score if progress.scores else None, "stale": progress.stale,
+                          "stopped": progress.stopped, "dropout_next": [layer._next for layer in dropouts]}
+        checkpoint.write(path, tensors, {"fingerprint": key, "params": self._checkpoint_params(), "dbn": dbn_state,
+                                         "progress": progress_state})
+
+    @torch.no_grad()
+    def _restore_fine_tuning(self, saved, network, shuffle_generator, dropout_generator):
+        tensors, state = saved
+        network.load_state_dict({k[len("network."):]: v for k, v in tensors.items() if k.startswith("network.")})
+        shuffle_generator.set_state(tensors["generator.shuffle"])
+        dropout_generator.set_state(tensors["generator.dropout"])
+        p = state["progress"]
+        for i, layer in enumerate(m for m in network if isinstance(m, Dropout)):
+            masks = tensors.get(f"dropout.{i}.masks")
+            layer._masks = None if masks is None else masks.to(self._device)
+            layer._next = p["dropout_next"][i]
+        best = {k[len("best."):]: v.to(self._device) for k, v in tensors.items() if k.startswith("best.")}
+        progress = FineTuneProgress(epoch=p["epoch"], loss_curve=list(p["loss_curve"]), scores=list(p["scores"]),
+                                    best_score=-float("inf") if p["best_score"] is None else p["best_score"],
+                                    best_state=best or None, stale=p["stale"], stopped=p["stopped"])
+        progress.optimizer = {k[len("optimizer."):]: v.to(self._device) for k, v in tensors.items()
+                              if k.startswith("optimizer.")}
+        return progress
 
     @torch.no_grad()
     def _outputs(self, X):
@@ -298,6 +386,12 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         Hold out ``validation_fraction`` of the labelled rows (stratified), stop after ``n_iter_no_change`` epochs
         without an accuracy gain of ``tol``, and keep the best epoch's weights.
     validation_fraction, n_iter_no_change, tol
+    checkpoint_dir : path or None, default=None
+        Write checkpoints there every ``checkpoint_every`` epochs of RBM pretraining (``pretraining.ckpt``) and of
+        fine-tuning (``fine_tuning.ckpt``); ``fit(X, y, resume=True)`` continues from them and ends with the
+        same parameters as an uninterrupted fit. (The fast rectified pretraining is redone rather than
+        checkpointed.)
+    checkpoint_every : int, default=1
     device : 'cpu', 'cuda', 'cuda:N' or 'auto'
     random_state : int, RandomState or None
     verbose : bool
@@ -340,23 +434,27 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
                  learning_rate_rbm="auto", k=1, persistent=False, activation="relu", optimizer="sgd",
                  learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0, dropout=0.2,
                  input_dropout=0.2, max_iter=100, batch_size=64, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, tol=1e-4, device="cpu", random_state=None, verbose=False):
+                 n_iter_no_change=10, tol=1e-4, checkpoint_dir=None, checkpoint_every=1, device="cpu",
+                 random_state=None, verbose=False):
         super().__init__(
             hidden_layer_sizes, visible=visible, pretrain=pretrain, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
             k=k, persistent=persistent, activation=activation, optimizer=optimizer, learning_rate=learning_rate,
             lr_schedule=lr_schedule, momentum=momentum, weight_decay=weight_decay, dropout=dropout,
             input_dropout=input_dropout, max_iter=max_iter, batch_size=batch_size, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol, device=device,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
+            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, device=device,
             random_state=random_state, verbose=verbose)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, resume=False):
         """Pretrain on all rows of X, fine-tune on the labelled ones.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,); -1 marks an unlabelled row (numeric labels)
+        resume : bool, default=False
+            Continue from the checkpoints in ``checkpoint_dir``, with the same result as an uninterrupted fit.
 
         Returns
         -------
@@ -389,7 +487,8 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
                 return (out.argmax(1) == t).float().mean().item()
 
         stratify = targets if self.early_stopping and np.bincount(targets).min() >= 2 else None
-        self._fit_network(X, X[labelled], Y, 1 if binary else len(self.classes_), loss_fn, score_fn, stratify)
+        self._fit_network(X, X[labelled], Y, 1 if binary else len(self.classes_), loss_fn, score_fn, stratify,
+                          resume=resume)
         return self
 
     def _target_state(self):
@@ -454,13 +553,15 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     """
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, resume=False):
         """Pretrain on X and fine-tune on the targets y.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        resume : bool, default=False
+            Continue from the checkpoints in ``checkpoint_dir``.
 
         Returns
         -------
@@ -481,7 +582,7 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
             ss_tot = ((t - t.mean(0)) ** 2).sum(0).clamp_min(1e-12)
             return (1 - ss_res / ss_tot).mean().item()
 
-        self._fit_network(X, X, Y, Y.shape[1], torch.nn.functional.mse_loss, score_fn)
+        self._fit_network(X, X, Y, Y.shape[1], torch.nn.functional.mse_loss, score_fn, resume=resume)
         return self
 
     def _target_state(self):

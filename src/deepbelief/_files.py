@@ -1,0 +1,160 @@
+"""Reading data for the command line: dataset names, CSV, .npy / .npz and IDX files, with errors that say where."""
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from .datasets import DatasetError, load_fashion_mnist, load_mnist, parse_idx
+
+DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
+
+
+class DataError(ValueError):
+    """Input data that cannot be used, with a message naming the file, row and column."""
+
+
+def _number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def read_dataset(name):
+    """(X, y, image_shape) of a named dataset (the training split for MNIST and Fashion-MNIST)."""
+    if name == "digits":
+        from sklearn.datasets import load_digits
+        data = load_digits()
+        return (data.data / 16.0).astype(np.float32), data.target, (8, 8)
+    loader = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[name]
+    try:
+        (X, y), _ = loader()
+    except DatasetError as exc:
+        raise DataError(str(exc)) from None
+    return X, y, (28, 28)
+
+
+def read_csv(path):
+    """(column names or None, rows of strings) of a CSV file; a first row with no number is a header."""
+    try:
+        with open(path, newline="") as f:
+            rows = [(number, row) for number, row in enumerate(csv.reader(f), 1) if any(c.strip() for c in row)]
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a text CSV file") from None
+    except csv.Error as exc:
+        raise DataError(f"{path} is not a readable CSV file: {exc}") from None
+    if not rows:
+        raise DataError(f"{path} is empty")
+    header = None
+    if not any(_number(c) for c in rows[0][1]):
+        header = [c.strip() for c in rows[0][1]]
+        rows = rows[1:]
+        if not rows:
+            raise DataError(f"{path} has a header but no data rows")
+    width = len(header) if header else len(rows[0][1])
+    for number, row in rows:
+        if len(row) != width:
+            raise DataError(f"{path}, line {number}: {len(row)} columns, but the file has {width}")
+    return header, rows
+
+
+def _column_index(target, header, width, path):
+    if target is None:
+        return width - 1
+    if header is not None and target in header:
+        return header.index(target)
+    try:
+        index = int(target)
+    except ValueError:
+        names = f"; its columns are {', '.join(header)}" if header else " (it has no header)"
+        raise DataError(f"target column {target!r} not found in {path}{names}") from None
+    if not -width <= index < width:
+        raise DataError(f"target column {index} is out of range for {path}, which has {width} columns")
+    return index % width
+
+
+def read_table(path, target=None, with_target=True):
+    """(X float32, y or None, feature names or None) from a CSV, .npy or .npz file.
+
+    ``target``: the target column's name or index (default: the last column) when ``with_target``. CSV targets stay
+    strings unless every value is a number; .npz files hold arrays 'X' and optionally 'y'.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if "X" not in data:
+                    raise DataError(f"{path} has no array named 'X' (it has {', '.join(data.files)})")
+                X, y = data["X"], data["y"] if "y" in data else None
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path} is not a readable .npz file: {exc}") from None
+        return _as_features(X, path), (y if with_target else None), None
+    if suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path} is not a readable .npy file: {exc}") from None
+        if array.ndim != 2:
+            raise DataError(f"{path} holds an array of shape {array.shape}; expected rows x columns")
+        if not with_target:
+            return _as_features(array, path), None, None
+        index = _column_index(target, None, array.shape[1], path)
+        keep = [i for i in range(array.shape[1]) if i != index]
+        return _as_features(array[:, keep], path), np.asarray(array[:, index]), None
+    if suffix in (".gz", ".idx") or "-idx" in path.name or "ubyte" in path.name:
+        return read_idx(path), None, None
+    header, rows = read_csv(path)
+    width = len(rows[0][1])
+    index = _column_index(target, header, width, path) if with_target else None
+    features = [i for i in range(width) if i != index]
+    X = np.empty((len(rows), len(features)), np.float32)
+    for r, (number, row) in enumerate(rows):
+        for c, i in enumerate(features):
+            try:
+                X[r, c] = float(row[i])
+            except ValueError:
+                column = header[i] if header else str(i + 1)
+                raise DataError(f"{path}, line {number}, column {column}: {row[i]!r} is not a number") from None
+    if not np.isfinite(X).all():
+        r, c = np.argwhere(~np.isfinite(X))[0]
+        raise DataError(f"{path}, line {rows[r][0]}: a missing or infinite value in column "
+                        f"{header[features[c]] if header else features[c] + 1}")
+    y = None
+    if index is not None:
+        values = [row[index].strip() for _, row in rows]
+        y = np.array(values)
+        if all(_number(v) for v in values):
+            numbers = np.array(values, dtype=np.float64)
+            y = numbers.astype(np.int64) if np.all(numbers == np.round(numbers)) else numbers
+    names = [header[i] for i in features] if header else None
+    return X, y, names
+
+
+def read_idx(path):
+    """An IDX image (or any array) file, gzip or raw, as float32 rows; uint8 images are divided by 255."""
+    data = Path(path).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise DataError(f"{path} is not a readable gzip file: {exc}") from None
+    try:
+        array = parse_idx(data)
+    except DatasetError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    return (array.reshape(len(array), -1) / (255.0 if array.ndim > 1 else 1.0)).astype(np.float32)
+
+
+def _as_features(array, path):
+    try:
+        X = np.asarray(array, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise DataError(f"{path} does not hold numbers") from None
+    if X.ndim != 2:
+        raise DataError(f"{path} holds an array of shape {X.shape}; expected rows x columns")
+    return X

@@ -1,0 +1,71 @@
+"""Checkpoints of a training in progress: everything needed to continue it bit for bit (parameters, optimiser
+state, random generator states, progress), in one safetensors file with JSON metadata, written atomically (a
+temporary file, fsync, rename), so a training killed at any moment leaves the previous checkpoint intact."""
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_bytes
+from safetensors.torch import save as save_bytes
+
+from .errors import ModelFileError
+
+FORMAT = "deepbelief-checkpoint"
+
+
+def fingerprint(*arrays):
+    """sha256 of the shapes, dtypes and bytes of the training data, to refuse resuming on other data."""
+    h = hashlib.sha256()
+    for a in arrays:
+        if a is None:
+            h.update(b"none")
+            continue
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(a.tobytes() if a.dtype.kind != "O" else str(a.tolist()).encode())
+    return h.hexdigest()
+
+
+def write(path, tensors, state):
+    """Write ``tensors`` (name -> tensor, any dtype) and the JSON-able ``state`` to ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    data = save_bytes(tensors, metadata={"format": FORMAT, "state": json.dumps(state)})
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read(path):
+    """(tensors, state) of a checkpoint; ModelFileError for a damaged or foreign file."""
+    try:
+        data = Path(path).read_bytes()
+        size = int.from_bytes(data[:8], "little")
+        metadata = json.loads(data[8:8 + size]).get("__metadata__", {})
+        if metadata.get("format") != FORMAT:
+            raise ValueError("not a deepbelief checkpoint")
+        return load_bytes(data), json.loads(metadata["state"])
+    except (OSError, ValueError, KeyError, AttributeError, SafetensorError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"cannot resume from {str(path)!r}: {exc}") from None
+
+
+def generator_state(generator):
+    return generator.get_state()
+
+
+def set_generator_state(generator, state):
+    generator.set_state(state.to(torch.uint8).cpu())

@@ -1,0 +1,114 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from deepbelief import DBN, checkpoint
+from deepbelief.errors import ModelFileError
+
+SETTINGS = dict(hidden_layer_sizes=(120, 80), n_iter=12, persistent=True, sparsity_cost=0.01, random_state=0)
+
+
+def data():
+    return (np.random.default_rng(0).random((6000, 100)) < 0.3).astype(np.float32)
+
+
+def state_of(path):
+    return checkpoint.read(path)[1] if path.exists() else None
+
+
+def test_a_killed_pretraining_resumes_to_the_same_parameters(tmp_path):
+    script = textwrap.dedent(f"""
+        import numpy as np, torch
+        torch.set_num_threads({torch.get_num_threads()})
+        from deepbelief import DBN
+        X = (np.random.default_rng(0).random((6000, 100)) < 0.3).astype(np.float32)
+        DBN(checkpoint_dir={str(tmp_path)!r}, **{SETTINGS!r}).fit(X)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script])
+    path = tmp_path / "pretraining.ckpt"
+    deadline = time.time() + 120
+    while time.time() < deadline:  # kill it during the second layer, between two checkpoints
+        state = state_of(path) if path.exists() else None
+        if state is not None and state["layer"] == 1 and state["layers"][1]["n_iter"] >= 3:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = state_of(path)
+    assert killed_at["layer"] == 1 and killed_at["layers"][1]["n_iter"] < 12  # it really was mid-run
+    X = data()
+    resumed = DBN(checkpoint_dir=tmp_path, **SETTINGS).fit(X, resume=True)
+    reference = DBN(**SETTINGS).fit(X)
+    for a, b in zip(resumed.rbms_, reference.rbms_):
+        for name in ("weight", "visible_bias", "hidden_bias"):
+            assert torch.equal(getattr(a.module_, name), getattr(b.module_, name))
+        assert a.history_ == b.history_
+    np.testing.assert_array_equal(resumed.transform(X[:5]), reference.transform(X[:5]))
+
+
+def test_resume_checks(tmp_path):
+    X = data()[:500]
+    small = dict(hidden_layer_sizes=(8,), n_iter=2, random_state=0)
+    fresh = DBN(checkpoint_dir=tmp_path, **small).fit(X, resume=True)  # no checkpoint yet: a normal fit
+    assert (tmp_path / "pretraining.ckpt").exists()
+    again = DBN(checkpoint_dir=tmp_path, **small).fit(X, resume=True)  # finished: nothing left to train
+    assert torch.equal(again.rbms_[0].module_.weight, fresh.rbms_[0].module_.weight)
+    with pytest.raises(ValueError, match="other data"):
+        DBN(checkpoint_dir=tmp_path, **small).fit(X[:400], resume=True)
+    with pytest.raises(ValueError, match="other hyperparameters"):
+        DBN(checkpoint_dir=tmp_path, **{**small, "k": 2}).fit(X, resume=True)
+    with pytest.raises(ValueError, match="resume=True needs checkpoint_dir"):
+        DBN(**small).fit(X, resume=True)
+    (tmp_path / "pretraining.ckpt").write_bytes(b"garbage")
+    with pytest.raises(ModelFileError, match="cannot resume"):
+        DBN(checkpoint_dir=tmp_path, **small).fit(X, resume=True)
+    assert json.dumps(DBN(checkpoint_dir=tmp_path).get_params(), default=os.fspath)
+
+
+CLASSIFIER = dict(hidden_layer_sizes=(128, 64), pretrain="rbm", n_iter=3, max_iter=40, early_stopping=True,
+                  n_iter_no_change=100, random_state=0)
+
+
+def labelled():
+    X = data()
+    return X, (X[:, :10].sum(1) > 3).astype(int) + (X[:, 10:20].sum(1) > 3)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_killed_fine_tuning_resumes_to_the_same_network(optimizer, tmp_path):
+    settings = {**CLASSIFIER, "optimizer": optimizer, "learning_rate": 0.05 if optimizer == "sgd" else 1e-3}
+    script = textwrap.dedent(f"""
+        import numpy as np, torch
+        torch.set_num_threads({torch.get_num_threads()})
+        from deepbelief import DBNClassifier
+        from tests.test_checkpoint import labelled
+        X, y = labelled()
+        DBNClassifier(checkpoint_dir={str(tmp_path)!r}, **{settings!r}).fit(X, y)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=os.path.dirname(os.path.dirname(__file__)))
+    path = tmp_path / "fine_tuning.ckpt"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        state = state_of(path) if path.exists() else None
+        if state is not None and state["progress"]["epoch"] >= 5:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 5 <= state_of(path)["progress"]["epoch"] < 40
+    X, y = labelled()
+    from deepbelief import DBNClassifier
+    resumed = DBNClassifier(checkpoint_dir=tmp_path, **settings).fit(X, y, resume=True)
+    reference = DBNClassifier(**settings).fit(X, y)
+    assert resumed.loss_curve_ == reference.loss_curve_ and resumed.validation_scores_ == reference.validation_scores_
+    for a, b in zip(resumed.network_.parameters(), reference.network_.parameters()):
+        assert torch.equal(a, b)
+    assert np.array_equal(resumed.predict_proba(X[:50]), reference.predict_proba(X[:50]))
