@@ -6,10 +6,12 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._persist import SaveMixin, json_params
+from .dbn import DBN
 from .rbm import RBM, SCORES
 
 
-class AnomalyDetector(OutlierMixin, BaseEstimator):
+class AnomalyDetector(SaveMixin, OutlierMixin, BaseEstimator):
     """Outlier detection with a generative model of the normal data, like scikit-learn's outlier detectors.
 
     Parameters
@@ -78,6 +80,25 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     def predict(self, X):
         """+1 for inliers, -1 for outliers."""
         return np.where(self.decision_function(X) < 0, -1, 1)
+
+    # persistence: the fitted model's file, its class, and this detector's settings ------------
+    def _get_state(self):
+        check_is_fitted(self, "model_")
+        tensors, model_state = self.model_._get_state(prefix="model.")
+        params = {k: v for k, v in json_params(self).items() if k != "model"}
+        return tensors, {"params": params, "model_class": type(self.model_).__name__, "model": model_state,
+                         "offset": self.offset_}
+
+    @classmethod
+    def _from_state(cls, state, tensors, device=None):
+        classes = {"RBM": RBM, "DBN": DBN}
+        if state["model_class"] not in classes:
+            raise ValueError(f"unknown model class {state['model_class']!r}")
+        model = classes[state["model_class"]]._from_state(state["model"], tensors, device, prefix="model.")
+        detector = cls(model=clone(model), **state["params"])
+        detector.model_, detector.offset_ = model, float(state["offset"])
+        detector.n_features_in_ = model.n_features_in_
+        return detector
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -12,6 +12,8 @@ from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_
 from .._validation import check_X, per_layer
 from ..core.nets import linear_from
 from ..training import FineTuneConfig, fine_tune
+from .. import io
+from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import GaussianScalingMixin
 from .rbm import RBM
@@ -19,7 +21,7 @@ from .rbm import RBM
 INFERENCE_CHUNK = 8192
 
 
-class DeepAutoencoder(GaussianScalingMixin, TransformerMixin, BaseEstimator):
+class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     """Deep autoencoder: greedy RBM pretraining with a linear code layer, unrolled into an encoder and a decoder
     with tied initial weights, then fine-tuned end to end on the reconstruction error (Hinton & Salakhutdinov 2006).
 
@@ -122,6 +124,8 @@ class DeepAutoencoder(GaussianScalingMixin, TransformerMixin, BaseEstimator):
                       verbose=self.verbose)
             rbm._validate_params()
             rbm.data_mean_ = rbm.data_scale_ = None  # the data are already in model units
+            if visible == "gaussian":  # an identity standardisation keeps the RBM complete (and savable)
+                rbm.data_mean_, rbm.data_scale_ = np.zeros(data.shape[1], X.dtype), np.ones(data.shape[1], X.dtype)
             rbm.n_features_in_ = data.shape[1]
             rbm._build(data.shape[1])
             rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(sizes)}")
@@ -216,6 +220,42 @@ class DeepAutoencoder(GaussianScalingMixin, TransformerMixin, BaseEstimator):
         """Minus the mean squared reconstruction error per row (summed over features), in the data's units."""
         X = check_X(self, X, reset=False, units=self.visible)
         return -float(((self.reconstruct(X) - X) ** 2).sum(1).mean())
+
+    # persistence --------------------------------------------------------------------------------
+    def _get_state(self):
+        check_is_fitted(self, "encoder_")
+        tensors = {f"encoder.{k}": v for k, v in self.encoder_.state_dict().items()}
+        tensors.update({f"decoder.{k}": v for k, v in self.decoder_.state_dict().items()})
+        layers = []
+        for index, rbm in enumerate(self.rbms_):
+            t, state = rbm._get_state(prefix=f"rbm{index}.")
+            tensors.update(t)
+            layers.append(state)
+        state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "rbms": layers,
+                 "loss_curve": self.loss_curve_, "n_iter": self.n_iter_,
+                 "data_mean": None if self.data_mean_ is None else io.encode_array(self.data_mean_),
+                 "data_scale": None if self.data_scale_ is None else io.encode_array(self.data_scale_)}
+        return tensors, state
+
+    @classmethod
+    def _from_state(cls, state, tensors, device=None):
+        ae = restore_params(cls, state["params"], device)
+        ae._device = resolve_device(ae.device)
+        ae.n_features_in_ = check_int(state["n_features_in"], "n_features_in")
+        sizes = ae._sizes()
+        shapes = zip([ae.n_features_in_, *sizes[:-1]], sizes)
+        layers = [(torch.zeros(n_out, n_in), torch.zeros(n_out), torch.zeros(n_in)) for n_in, n_out in shapes]
+        ae.encoder_, ae.decoder_ = (m.to(ae._device) for m in cls._unroll(layers))
+        for name, module in (("encoder", ae.encoder_), ("decoder", ae.decoder_)):
+            module.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")})
+            module.eval()
+        ae.rbms_ = [RBM._from_state(layer, tensors, ae.device, prefix=f"rbm{i}.")
+                    for i, layer in enumerate(state["rbms"])]
+        ae.loss_curve_ = list(state["loss_curve"])
+        ae.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
+        ae.data_mean_ = io.decode_array(state["data_mean"])
+        ae.data_scale_ = io.decode_array(state["data_scale"])
+        return ae
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
