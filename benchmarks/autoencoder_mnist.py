@@ -26,6 +26,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--schedule", choices=["constant", "cosine"], default="constant")
     parser.add_argument("--no-pretrain", action="store_true")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
@@ -41,7 +42,8 @@ def main():
     pca_s = time.perf_counter() - start
     start = time.perf_counter()
     ae = DeepAutoencoder(hidden_layer_sizes=(1000, 500, 250, 30), pretrain=not args.no_pretrain,
-                         n_iter=args.pretrain_epochs, learning_rate=args.learning_rate, max_iter=args.epochs,
+                         n_iter=args.pretrain_epochs, learning_rate=args.learning_rate, lr_schedule=args.schedule,
+                         max_iter=args.epochs,
                          batch_size=args.batch_size, device=args.device, random_state=args.seed, verbose=True)
     ae.fit(X)
     fit_s = time.perf_counter() - start
@@ -52,7 +54,8 @@ def main():
     print("| --- | --- | --- |")
     print(f"| PCA(30) | {pca_error:.2f} | {pca_s:.0f} |")
     init = "random init" if args.no_pretrain else f"pretrained {args.pretrain_epochs} epochs/layer"
-    print(f"| DeepAutoencoder 784-1000-500-250-30, {init}, Adam {args.learning_rate:g}, {args.epochs} epochs | "
+    print(f"| DeepAutoencoder 784-1000-500-250-30, {init}, Adam {args.learning_rate:g} {args.schedule}, "
+          f"{args.epochs} epochs | "
           f"{ae_error:.2f} | {fit_s:.0f} |")
 
 

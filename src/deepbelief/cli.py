@@ -1,6 +1,7 @@
 """The ``deepbelief`` command line."""
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -490,6 +491,8 @@ def main(argv=None):
     from .errors import TrainingDivergedError
 
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+                        format="deepbelief: %(message)s")
     try:
         return args.run(args)
     except (CLIError, ValueError) as exc:  # bad usage or input, including the estimators' input checks

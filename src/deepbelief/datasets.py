@@ -9,6 +9,7 @@ the check is deleted.
 """
 import gzip
 import hashlib
+import logging
 import os
 import tempfile
 import urllib.error
@@ -18,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
+
+logger = logging.getLogger("deepbelief")
 
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
          "t10k-labels-idx1-ubyte.gz")
@@ -111,9 +114,11 @@ def fetch(name, data_home=None, download=True, progress=True, mirrors=None, chec
         errors = []
         for mirror in mirrors:
             try:
+                logger.info("downloading %s into %s", mirror + file, folder)
                 contents[file] = _download(mirror + file, path, sha256, progress)
                 break
             except (urllib.error.URLError, OSError) as exc:  # DatasetError (checksum) is an OSError too
+                logger.warning("download of %s failed: %s", mirror + file, getattr(exc, "reason", exc))
                 errors.append(f"{mirror + file}: {getattr(exc, 'reason', exc)}")
         else:
             raise DatasetError(f"could not download {file} of {name} into {folder}; tried: " + "; ".join(errors)

@@ -96,6 +96,16 @@ class CDTrainer:
         # One host synchronisation per epoch, for the monitor.
         return total.item() / data.numel()
 
+    def run_batches(self, batches, epoch):
+        """One pass over an iterable of mini-batches (streamed data); returns the mean squared reconstruction
+        error per element."""
+        total, count = None, 0
+        for batch in batches:
+            error = self.step(batch, epoch)
+            total = error if total is None else total + error
+            count += batch.numel()
+        return 0.0 if total is None else total.item() / count
+
     def snapshot(self):
         return [p.detach().clone() for p in self.params]
 
@@ -114,7 +124,8 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
     Parameters
     ----------
     trainer : CDTrainer
-    data : tensor of shape (n_samples, n_visible) on the RBM's device
+    data : tensor of shape (n_samples, n_visible) on the RBM's device, or a callable ``data(epoch)`` returning an
+        iterable of mini-batch tensors (streamed data, which the callable shuffles itself)
     n_epochs, batch_size : int
     shuffle_generator : torch.Generator (CPU) or None to keep the row order
     validation : tensor of shape (n_valid, n_visible) or None; when given, the mean free energies of it and
@@ -136,11 +147,14 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
     rbm = trainer.rbm
     history = []
     for epoch in range(start_epoch, start_epoch + n_epochs):
-        order = None
-        if shuffle_generator is not None:
-            order = torch.randperm(data.shape[0], generator=shuffle_generator).to(data.device)
         good = trainer.snapshot()
-        error = trainer.run_epoch(data, batch_size, epoch, order)
+        if callable(data):
+            error = trainer.run_batches(data(epoch), epoch)
+        else:
+            order = None
+            if shuffle_generator is not None:
+                order = torch.randperm(data.shape[0], generator=shuffle_generator).to(data.device)
+            error = trainer.run_epoch(data, batch_size, epoch, order)
         if not (torch.isfinite(torch.tensor(error)) and all(torch.isfinite(p).all() for p in trainer.params)):
             trainer.restore(good)
             raise TrainingDivergedError(

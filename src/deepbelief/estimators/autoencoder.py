@@ -3,6 +3,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -45,6 +46,8 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
     optimizer : {'adam', 'sgd'}, default='adam'
     learning_rate : float, default=1e-3
         Fine-tuning learning rate.
+    lr_schedule : {'constant', 'cosine'}, default='constant'
+        'cosine' decays the learning rate to 0 over ``max_iter`` epochs.
     max_iter : int, default=50
         Fine-tuning epochs.
     batch_size : int, default=100
@@ -74,6 +77,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         "k": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -83,8 +87,8 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
     }
 
     def __init__(self, hidden_layer_sizes=(1000, 500, 250, 30), *, visible="bernoulli", pretrain=True, n_iter=10,
-                 learning_rate_rbm="auto", k=1, optimizer="adam", learning_rate=1e-3, max_iter=50, batch_size=100,
-                 weight_decay=0.0, device="cpu", random_state=None, verbose=False):
+                 learning_rate_rbm="auto", k=1, optimizer="adam", learning_rate=1e-3, lr_schedule="constant",
+                 max_iter=50, batch_size=100, weight_decay=0.0, device="cpu", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
@@ -93,6 +97,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         self.k = k
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.weight_decay = weight_decay
@@ -179,7 +184,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         network = torch.nn.Sequential(self.encoder_, self.decoder_)
         config = FineTuneConfig(optimizer=self.optimizer, learning_rate=self.learning_rate,
                                 weight_decay=self.weight_decay, max_iter=max(self.max_iter, 1),
-                                batch_size=self.batch_size)
+                                batch_size=self.batch_size, schedule=self.lr_schedule)
         data = to_tensor(self._standardize(X), device)
         self.loss_curve_, self.n_iter_ = [], self.max_iter
         if self.max_iter > 0:
@@ -209,7 +214,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
             raise ValueError(f"Z has {Z.shape[1]} columns but the code layer has {self._sizes()[-1]} units")
         out = self._rows(self.decoder_, Z.astype(np.float32))
         if self.visible == "bernoulli":
-            return 1.0 / (1.0 + np.exp(-out))
+            return expit(out)
         return out * self.data_scale_ + self.data_mean_
 
     def reconstruct(self, X):

@@ -1,4 +1,5 @@
 """The DBN estimator: greedy layer-wise pretraining of a stack of RBMs."""
+import logging
 import os
 from numbers import Integral, Real
 from pathlib import Path
@@ -12,6 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .. import checkpoint
+from ..streaming import is_streamed
 from .._runtime import make_generator, seeds_from, to_tensor
 from ..training import CDConfig, CDTrainer, up_down_step
 from ._progress import EpochBar
@@ -20,6 +22,9 @@ from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
 from ._persist import SaveMixin, copy_tensor, json_params, restore_params
 from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
+
+
+logger = logging.getLogger("deepbelief")
 
 
 class DBN(SaveMixin, TransformerMixin, BaseEstimator):
@@ -148,7 +153,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or the path of a .npy file / a np.memmap of one, which
+            is streamed block by block instead of loaded (see :mod:`deepbelief.streaming`)
         y : ignored, or with ``n_labels`` the labels, array-like of shape (n_samples,); -1 marks unlabelled rows
         resume : bool, default=False
             Continue from the checkpoint in ``checkpoint_dir`` (layer, epoch, momentum, chains, random generator
@@ -160,6 +166,14 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         """
         sizes = self._layer_sizes()
         rbms = self._layer_rbms(sizes)
+        if is_streamed(X):
+            from ._stream import fit_streamed
+
+            if self.checkpoint_dir is not None or resume:
+                raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
+            fit_streamed(rbms, X, self.propagate, self)
+            self._set_rbms(rbms)
+            return self
         X = check_X(self, X, reset=True, units=self.visible)
         top = rbms[-1]
         if self.n_labels is not None:
@@ -220,6 +234,9 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         if state.get("params") != self._checkpoint_params():
             raise ValueError(f"the checkpoint {str(path)!r} was written with other hyperparameters; refusing to "
                              "resume")
+        layer = state["layer"]
+        logger.info("resuming pretraining from %s: layer %d, after epoch %d", path, layer + 1,
+                    state["layers"][layer]["n_iter"])
         return tensors, state
 
     def _write_checkpoint(self, path, key, rbms, before_propagation):

@@ -15,6 +15,7 @@ from .._validation import check_range, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits
+from ..streaming import is_streamed
 from ..training import CDConfig, CDTrainer, train_rbm
 from .. import io
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
@@ -196,7 +197,9 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     def _init_visible_bias(self, data):
         """Bernoulli visible biases log(p / (1 - p)) of the data's mean activation p (Hinton's guide), rectified
         ones the data's mean; Gaussian units keep 0, the mean of standardised data."""
-        mean = data.mean(0)
+        self._set_visible_bias_from_mean(data.mean(0))
+
+    def _set_visible_bias_from_mean(self, mean):
         bias = self.module_.visible_bias
         n = self.n_features_in_
         if self.visible == "bernoulli":
@@ -290,7 +293,8 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or the path of a .npy file / a np.memmap of one, which
+            is streamed block by block instead of loaded (see :mod:`deepbelief.streaming`)
         y : ignored, or with ``n_labels`` the labels, array-like of shape (n_samples,); -1 marks unlabelled rows,
             which are left out
 
@@ -298,6 +302,11 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
+        if is_streamed(X):
+            from ._stream import fit_streamed
+
+            fit_streamed([self], X, "mean", self)
+            return self
         X = self._check(X, reset=True)
         data_rows = slice(None)
         if self.n_labels is not None:

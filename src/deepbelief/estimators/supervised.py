@@ -1,5 +1,6 @@
 """DBNClassifier and DBNRegressor: greedy pretraining, then backpropagation through the pretrained weights."""
 import copy
+import logging
 import os
 from numbers import Integral, Real
 from pathlib import Path
@@ -24,6 +25,7 @@ from .dbn import DBN
 from .rbm import RBM
 
 INFERENCE_CHUNK = 8192
+logger = logging.getLogger("deepbelief")
 
 
 def rectified_dbn(X, dbn, visible="bernoulli"):
@@ -235,6 +237,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         if state.get("params") != self._checkpoint_params():
             raise ValueError(f"the checkpoint {str(path)!r} was written with other hyperparameters; refusing to "
                              "resume")
+        logger.info("resuming fine-tuning from %s after epoch %d", path, state["progress"]["epoch"])
         return tensors, state
 
     def _write_fine_tuning_checkpoint(self, path, key, network, progress, optimizer, shuffle_generator,

@@ -1,0 +1,71 @@
+"""Greedy training of RBMs on rows streamed from a .npy file (see :mod:`deepbelief.streaming`)."""
+import numpy as np
+import torch
+
+from .._validation import check_range
+from ..streaming import NpyRows
+
+
+def fit_streamed(rbms, source, propagate, owner):
+    """Train ``rbms`` (unfitted RBM estimators, bottom to top) greedily on the rows of ``source`` (a .npy path or
+    a np.memmap of one), holding one block of rows in memory at a time.
+
+    One pass checks the values and gathers the standardisation of Gaussian visible units; per layer, one pass
+    sets the visible biases from the mean input, then every epoch visits the blocks in a random order and the rows
+    of each block in a random order (a block-wise shuffle). Rows of layer l > 0 are computed on the fly through
+    the trained layers below (probabilities, or samples with ``propagate='sample'``).
+    """
+    name = type(owner).__name__
+    if any(rbm.n_labels is not None for rbm in rbms) or any(rbm.validation_fraction is not None for rbm in rbms):
+        raise ValueError(f"{name}: streamed training data do not support n_labels or validation_fraction yet")
+    reader = NpyRows(source)
+    n, n_features = reader.shape
+    first = rbms[0]
+    total, total_sq = np.zeros(n_features), np.zeros(n_features)
+    for index, block in enumerate(reader.blocks()):
+        if not np.isfinite(block).all():
+            row = index * len(block) + int(np.argwhere(~np.isfinite(block))[0][0])
+            raise ValueError(f"{name}: {reader.path} has a NaN or infinite value in row {row}")
+        check_range(block, first.visible, name, what=f"X ({reader.path})")
+        total += block.sum(0, dtype=np.float64)
+        if first.visible == "gaussian":
+            for start in range(0, len(block), 1024):  # small float64 temporaries
+                total_sq += np.square(block[start:start + 1024], dtype=np.float64).sum(0)
+    if first.visible == "gaussian":
+        mean = total / n
+        std = np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
+        first.data_mean_ = mean.astype(reader.dtype)
+        first.data_scale_ = np.where(std > 1e-8, std, 1.0).astype(reader.dtype)
+    else:
+        first.data_mean_ = first.data_scale_ = None
+    owner.n_features_in_ = first.n_features_in_ = n_features
+    for layer, rbm in enumerate(rbms):
+        if layer > 0:
+            rbm.data_mean_ = rbm.data_scale_ = None
+            rbm.n_features_in_ = rbms[layer - 1].n_components
+        rbm._build(rbm.n_features_in_)
+
+        def inputs(block, layer=layer):
+            v = first._encode(block)
+            with torch.no_grad():
+                for below in rbms[:layer]:
+                    if propagate == "sample":
+                        v = below.module_.sample_h_given_v(v, below._trainer.generator)[1]
+                    else:
+                        v = below.module_.prob_h_given_v(v)
+            return v
+
+        with torch.no_grad():
+            rbm._set_visible_bias_from_mean(sum(inputs(block).sum(0) for block in reader.blocks()) / n)
+
+        def batches(epoch, rbm=rbm, inputs=inputs):
+            generator, size = rbm._shuffle_generator, rbm.batch_size
+            order = torch.randperm(reader.n_blocks, generator=generator).tolist() if rbm.shuffle else range(
+                reader.n_blocks)
+            for index in order:
+                v = inputs(reader.block(index))
+                rows = torch.randperm(len(v), generator=generator).to(v.device) if rbm.shuffle else None
+                for start in range(0, len(v), size):
+                    yield v[start:start + size] if rows is None else v[rows[start:start + size]]
+
+        rbm._train(batches, rbm.n_iter, None, f"layer {layer + 1}/{len(rbms)}" if len(rbms) > 1 else "RBM")

@@ -1,0 +1,62 @@
+"""Training data larger than memory: rows of a ``.npy`` file (or of a NumPy memmap of one) read block by block
+with plain file reads, so that the memory in use is one block whatever the file's size."""
+import os
+from pathlib import Path
+
+import numpy as np
+
+BLOCK_ROWS = 8192
+
+
+def is_streamed(X):
+    """True for a path to a .npy file or a np.memmap: data that ``fit`` streams instead of loading."""
+    return isinstance(X, np.memmap) or (isinstance(X, (str, os.PathLike)) and str(X).endswith(".npy"))
+
+
+class NpyRows:
+    """The rows of a 2-D, C-ordered float32/float64 array stored in a .npy file.
+
+    ``source``: a path, or a np.memmap over a whole .npy file (``np.load(path, mmap_mode='r')``), whose file is then
+    read directly.
+    """
+
+    def __init__(self, source):
+        if isinstance(source, np.memmap):
+            if source.filename is None:
+                raise ValueError("this np.memmap has no file behind it; pass the path of its .npy file instead")
+            self.path = Path(source.filename)
+        else:
+            self.path = Path(source)
+        if not self.path.exists():
+            raise ValueError(f"no such file: {self.path}")
+        with open(self.path, "rb") as f:
+            try:
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(f)
+            except ValueError as exc:
+                raise ValueError(f"{self.path} is not a .npy file: {exc}") from None
+            self.offset = f.tell()
+        if len(shape) != 2 or fortran or dtype not in (np.float32, np.float64):
+            raise ValueError(f"{self.path} holds a {'Fortran-ordered ' if fortran else ''}{dtype} array of shape "
+                             f"{shape}; streaming needs a 2-D C-ordered float32 or float64 array")
+        if isinstance(source, np.memmap) and source.shape != shape:
+            raise ValueError(f"the memmap has shape {source.shape} but its file {self.path} holds {shape}; pass a "
+                             "memmap of the whole file, or the path")
+        self.shape, self.dtype = shape, dtype
+        self.n_blocks = max(1, -(-shape[0] // BLOCK_ROWS))
+
+    def block(self, index):
+        """Rows [index * BLOCK_ROWS, (index + 1) * BLOCK_ROWS) as a fresh array."""
+        start = index * BLOCK_ROWS
+        stop = min(start + BLOCK_ROWS, self.shape[0])
+        row_bytes = self.shape[1] * self.dtype.itemsize
+        with open(self.path, "rb") as f:
+            f.seek(self.offset + start * row_bytes)
+            data = np.fromfile(f, dtype=self.dtype, count=(stop - start) * self.shape[1])
+        return data.reshape(stop - start, self.shape[1])
+
+    def blocks(self):
+        for index in range(self.n_blocks):
+            yield self.block(index)
