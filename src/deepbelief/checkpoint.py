@@ -3,8 +3,6 @@ state, random generator states, progress), in one safetensors file with JSON met
 temporary file, fsync, rename), so a training killed at any moment leaves the previous checkpoint intact."""
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 
 from .errors import ModelFileError
+from .io import write_atomic
 
 FORMAT = "deepbelief-checkpoint"
 
@@ -36,18 +35,29 @@ def write(path, tensors, state):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    data = save_bytes(tensors, metadata={"format": FORMAT, "state": json.dumps(state)})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, save_bytes(tensors, metadata={"format": FORMAT, "state": json.dumps(state)}))
+
+
+def settings(estimator):
+    """The hyperparameters a checkpoint must match (all but where and how verbosely the fit runs)."""
+    from .estimators._persist import json_params
+
+    return {k: v for k, v in json_params(estimator).items() if k not in ("verbose", "checkpoint_dir", "device")}
+
+
+def read_matching(path, key, estimator):
+    """(tensors, state) of the checkpoint at ``path`` when it was written while fitting the data ``key`` with
+    ``estimator``'s hyperparameters; None when there is no checkpoint; ValueError when it belongs to another fit."""
+    if path is None:
+        raise ValueError("resume=True needs checkpoint_dir, the folder of the interrupted fit's checkpoints")
+    if not path.exists():
+        return None
+    tensors, state = read(path)
+    if state.get("fingerprint") != key:
+        raise ValueError(f"the checkpoint {str(path)!r} was written while fitting other data; refusing to resume")
+    if state.get("params") != settings(estimator):
+        raise ValueError(f"the checkpoint {str(path)!r} was written with other hyperparameters; refusing to resume")
+    return tensors, state
 
 
 def read(path):

@@ -67,8 +67,12 @@ def save(estimator, path, extra=None):
     # The tensor bytes do not depend on the metadata, so they can be checksummed before the final write.
     unsigned = save_bytes(tensors, metadata=metadata)
     metadata["sha256"] = _checksum(_payload(unsigned), metadata)
-    data = save_bytes(tensors, metadata=metadata)
-    path = Path(path)
+    write_atomic(Path(path), save_bytes(tensors, metadata=metadata))
+
+
+def write_atomic(path, data):
+    """Write ``data`` to ``path`` through a temporary file in the same folder, flushed to disk and renamed over the
+    target, so that an interrupted write never destroys the previous file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

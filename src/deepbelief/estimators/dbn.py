@@ -219,25 +219,14 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
     def _checkpoint_path(self, name):
         return None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / name
 
-    def _checkpoint_params(self):
-        return {k: v for k, v in json_params(self).items() if k not in ("verbose", "checkpoint_dir", "device")}
-
     def _read_checkpoint(self, path, key):
         """The saved (tensors, state) to resume from, or None when there is no checkpoint yet."""
-        if path is None:
-            raise ValueError("resume=True needs checkpoint_dir, the folder of the interrupted fit's checkpoints")
-        if not path.exists():
-            return None
-        tensors, state = checkpoint.read(path)
-        if state.get("fingerprint") != key:
-            raise ValueError(f"the checkpoint {str(path)!r} was written while fitting other data; refusing to resume")
-        if state.get("params") != self._checkpoint_params():
-            raise ValueError(f"the checkpoint {str(path)!r} was written with other hyperparameters; refusing to "
-                             "resume")
-        layer = state["layer"]
-        logger.info("resuming pretraining from %s: layer %d, after epoch %d", path, layer + 1,
-                    state["layers"][layer]["n_iter"])
-        return tensors, state
+        saved = checkpoint.read_matching(path, key, self)
+        if saved is not None:
+            layer = saved[1]["layer"]
+            logger.info("resuming pretraining from %s: layer %d, after epoch %d", path, layer + 1,
+                        saved[1]["layers"][layer]["n_iter"])
+        return saved
 
     def _write_checkpoint(self, path, key, rbms, before_propagation):
         """Finished layers with their generator state before propagation, then the layer in training."""
@@ -248,7 +237,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                 t[f"{layer}.generator.sample"] = before_propagation[layer]
             tensors.update(t)
             layers.append(state)
-        checkpoint.write(path, tensors, {"fingerprint": key, "params": self._checkpoint_params(),
+        checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint.settings(self),
                                          "layer": len(rbms) - 1, "layers": layers})
 
     def _set_rbms(self, rbms):

@@ -223,22 +223,11 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         self.n_iter_ = result["n_iter"]
 
     # fine-tuning checkpoints --------------------------------------------------------------------
-    def _checkpoint_params(self):
-        return {k: v for k, v in json_params(self).items() if k not in ("verbose", "checkpoint_dir", "device")}
-
     def _read_fine_tuning_checkpoint(self, path, key):
-        if path is None:
-            raise ValueError("resume=True needs checkpoint_dir, the folder of the interrupted fit's checkpoints")
-        if not path.exists():
-            return None
-        tensors, state = checkpoint.read(path)
-        if state.get("fingerprint") != key:
-            raise ValueError(f"the checkpoint {str(path)!r} was written while fitting other data; refusing to resume")
-        if state.get("params") != self._checkpoint_params():
-            raise ValueError(f"the checkpoint {str(path)!r} was written with other hyperparameters; refusing to "
-                             "resume")
-        logger.info("resuming fine-tuning from %s after epoch %d", path, state["progress"]["epoch"])
-        return tensors, state
+        saved = checkpoint.read_matching(path, key, self)
+        if saved is not None:
+            logger.info("resuming fine-tuning from %s after epoch %d", path, saved[1]["progress"]["epoch"])
+        return saved
 
     def _write_fine_tuning_checkpoint(self, path, key, network, progress, optimizer, shuffle_generator,
                                       dropout_generator):
@@ -259,7 +248,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         progress_state = {"epoch": progress.epoch, "loss_curve": progress.loss_curve, "scores": progress.scores,
                           "best_score": progress.best_score if progress.scores else None, "stale": progress.stale,
                           "stopped": progress.stopped, "dropout_next": [layer._next for layer in dropouts]}
-        checkpoint.write(path, tensors, {"fingerprint": key, "params": self._checkpoint_params(), "dbn": dbn_state,
+        checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint.settings(self), "dbn": dbn_state,
                                          "progress": progress_state})
 
     @torch.no_grad()
