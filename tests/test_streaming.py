@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from deepbelief import DBN, RBM
-from deepbelief.streaming import BLOCK_ROWS, NpyRows
+from deepbelief.streaming import BLOCK_ROWS, NpyRows, is_streamed
 
 
 @pytest.fixture
@@ -29,6 +29,8 @@ def test_reader_reads_the_rows_block_by_block(tmp_path):
         NpyRows(tmp_path / "bad.npy")
     with pytest.raises(ValueError, match="no such file"):
         NpyRows(tmp_path / "missing.npy")
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    assert is_streamed(mapped) and is_streamed(tmp_path / "x.npy") and not is_streamed(mapped[:10])
 
 
 def test_streamed_training_matches_in_memory_training_without_shuffling(digits_file):

@@ -38,16 +38,9 @@ def write(path, tensors, state):
     write_atomic(path, save_bytes(tensors, metadata={"format": FORMAT, "state": json.dumps(state)}))
 
 
-def settings(estimator):
-    """The hyperparameters a checkpoint must match (all but where and how verbosely the fit runs)."""
-    from .estimators._persist import json_params
-
-    return {k: v for k, v in json_params(estimator).items() if k not in ("verbose", "checkpoint_dir", "device")}
-
-
-def read_matching(path, key, estimator):
-    """(tensors, state) of the checkpoint at ``path`` when it was written while fitting the data ``key`` with
-    ``estimator``'s hyperparameters; None when there is no checkpoint; ValueError when it belongs to another fit."""
+def read_matching(path, key, params):
+    """(tensors, state) of the checkpoint at ``path`` when it was written while fitting the data ``key`` with the
+    hyperparameters ``params``; None when there is no checkpoint; ValueError when it belongs to another fit."""
     if path is None:
         raise ValueError("resume=True needs checkpoint_dir, the folder of the interrupted fit's checkpoints")
     if not path.exists():
@@ -55,7 +48,7 @@ def read_matching(path, key, estimator):
     tensors, state = read(path)
     if state.get("fingerprint") != key:
         raise ValueError(f"the checkpoint {str(path)!r} was written while fitting other data; refusing to resume")
-    if state.get("params") != settings(estimator):
+    if state.get("params") != params:
         raise ValueError(f"the checkpoint {str(path)!r} was written with other hyperparameters; refusing to resume")
     return tensors, state
 

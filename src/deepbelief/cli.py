@@ -300,7 +300,7 @@ def _write_array(array, path):
 
 def cmd_predict(args):
     model, extra = _load_model(args.model, args.device)
-    if not hasattr(model, "predict") or type(model).__name__ in ("RBM", "DBN") and model.n_labels is None:
+    if not hasattr(model, "predict") or (type(model).__name__ in ("RBM", "DBN") and model.n_labels is None):
         raise CLIError(f"{args.model} holds an unsupervised {type(model).__name__}, which does not predict; "
                        "use 'deepbelief transform'")
     X, _ = _model_inputs(args, model, extra, with_target=False)
@@ -320,7 +320,9 @@ def cmd_evaluate(args):
     X, y = _model_inputs(args, model, extra, with_target=not unsupervised)
     if unsupervised:
         if type(model).__name__ == "RBM":
-            model = __import__("deepbelief").DBN.from_rbms([model])
+            from .estimators import DBN
+
+            model = DBN.from_rbms([model])
         metrics = _scores(model, X, None)
     else:
         metrics = _scores(model, X, y)
@@ -351,13 +353,14 @@ def cmd_sample(args):
     if dbn is None or type(dbn).__name__ not in ("RBM", "DBN"):
         raise CLIError(f"{args.model} has no generative model to sample from")
     generate = dbn.sample if type(dbn).__name__ == "RBM" else dbn.generate
-    options = {"label": args.label} if args.label is not None else {}
-    if args.label is not None and getattr(dbn, "n_labels", None) is None:
-        raise CLIError("--label needs a model trained with label units (DBN n_labels)")
+    options = {}
     if args.label is not None:
-        classes = dbn.classes_
-        options["label"] = classes[[str(c) for c in classes].index(args.label)] if args.label in map(
-            str, classes) else args.label
+        if getattr(dbn, "n_labels", None) is None:
+            raise CLIError("--label needs a model trained with label units (DBN n_labels)")
+        names = [str(c) for c in dbn.classes_]
+        if args.label not in names:
+            raise CLIError(f"--label {args.label!r} is not a class of this model; its classes: {', '.join(names)}")
+        options["label"] = dbn.classes_[names.index(args.label)]
     try:
         samples = generate(args.n, n_gibbs=args.n_gibbs, burn_in=args.burn_in, random_state=args.seed,
                            return_probabilities=True, **options)

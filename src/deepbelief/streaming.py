@@ -9,8 +9,16 @@ BLOCK_ROWS = 8192
 
 
 def is_streamed(X):
-    """True for a path to a .npy file or a np.memmap: data that ``fit`` streams instead of loading."""
-    return isinstance(X, np.memmap) or (isinstance(X, (str, os.PathLike)) and str(X).endswith(".npy"))
+    """True for a path to a .npy file, or a np.memmap over a whole .npy file: data that ``fit`` streams instead of
+    loading. Other memmaps (slices, other file formats) are used as ordinary arrays."""
+    if isinstance(X, np.memmap):
+        if X.filename is None or not str(X.filename).endswith(".npy"):
+            return False
+        try:
+            return NpyRows(X.filename).shape == X.shape and X.flags.c_contiguous
+        except ValueError:
+            return False
+    return isinstance(X, (str, os.PathLike)) and str(X).endswith(".npy")
 
 
 class NpyRows:

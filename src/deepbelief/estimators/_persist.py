@@ -26,6 +26,11 @@ def json_params(estimator):
     return out
 
 
+def checkpoint_params(estimator):
+    """The hyperparameters a checkpoint must match: all but where and how verbosely the fit runs."""
+    return {k: v for k, v in json_params(estimator).items() if k not in ("verbose", "checkpoint_dir", "device")}
+
+
 def restore_params(cls, params, device):
     """An unfitted ``cls`` from saved parameters; ``device`` (or the saved one if usable, else the CPU)."""
     if not isinstance(params, dict):

@@ -20,7 +20,7 @@ from ._progress import EpochBar
 from .._validation import check_masked_X, check_range, check_X, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
-from ._persist import SaveMixin, copy_tensor, json_params, restore_params
+from ._persist import SaveMixin, checkpoint_params, copy_tensor, json_params, restore_params
 from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
 
 
@@ -221,7 +221,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
 
     def _read_checkpoint(self, path, key):
         """The saved (tensors, state) to resume from, or None when there is no checkpoint yet."""
-        saved = checkpoint.read_matching(path, key, self)
+        saved = checkpoint.read_matching(path, key, checkpoint_params(self))
         if saved is not None:
             layer = saved[1]["layer"]
             logger.info("resuming pretraining from %s: layer %d, after epoch %d", path, layer + 1,
@@ -237,7 +237,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                 t[f"{layer}.generator.sample"] = before_propagation[layer]
             tensors.update(t)
             layers.append(state)
-        checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint.settings(self),
+        checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
                                          "layer": len(rbms) - 1, "layers": layers})
 
     def _set_rbms(self, rbms):

@@ -18,7 +18,7 @@ from .._validation import check_range, check_X, per_layer
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
 from .. import checkpoint, io
-from ._persist import SaveMixin, check_int, json_params, restore_params
+from ._persist import SaveMixin, checkpoint_params, check_int, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import GaussianScalingMixin
 from .dbn import DBN
@@ -224,7 +224,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     # fine-tuning checkpoints --------------------------------------------------------------------
     def _read_fine_tuning_checkpoint(self, path, key):
-        saved = checkpoint.read_matching(path, key, self)
+        saved = checkpoint.read_matching(path, key, checkpoint_params(self))
         if saved is not None:
             logger.info("resuming fine-tuning from %s after epoch %d", path, saved[1]["progress"]["epoch"])
         return saved
@@ -248,7 +248,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         progress_state = {"epoch": progress.epoch, "loss_curve": progress.loss_curve, "scores": progress.scores,
                           "best_score": progress.best_score if progress.scores else None, "stale": progress.stale,
                           "stopped": progress.stopped, "dropout_next": [layer._next for layer in dropouts]}
-        checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint.settings(self), "dbn": dbn_state,
+        checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self), "dbn": dbn_state,
                                          "progress": progress_state})
 
     @torch.no_grad()
