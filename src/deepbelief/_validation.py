@@ -37,6 +37,14 @@ def check_unit_interval(X, owner, what="X"):
             "by the maximum pixel value), or use visible='gaussian' for real-valued data")
 
 
+def layer_sizes(value):
+    """``hidden_layer_sizes`` (one int or a sequence of ints >= 1) as a list of ints, or ValueError."""
+    sizes = [value] if isinstance(value, numbers.Integral) else list(value)
+    if not sizes or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be a non-empty sequence of integers >= 1; got {value!r}")
+    return [int(s) for s in sizes]
+
+
 def per_layer(value, n_layers, name):
     """Expand a scalar hyperparameter to one value per layer, or check a sequence has one per layer."""
     if isinstance(value, (str, numbers.Number)) or value is None:

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
@@ -65,10 +64,3 @@ def read(path):
     except (OSError, ValueError, KeyError, AttributeError, SafetensorError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"cannot resume from {str(path)!r}: {exc}") from None
 
-
-def generator_state(generator):
-    return generator.get_state()
-
-
-def set_generator_state(generator, state):
-    generator.set_state(state.to(torch.uint8).cpu())

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_X, per_layer
+from .._validation import check_X, layer_sizes, per_layer
 from ..core.nets import linear_from
 from ..training import FineTuneConfig, fine_tune
 from .. import io
@@ -106,11 +106,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         self.verbose = verbose
 
     def _sizes(self):
-        sizes = list(self.hidden_layer_sizes)
-        if not sizes or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be a non-empty sequence of integers >= 1; "
-                             f"got {self.hidden_layer_sizes!r}")
-        return [int(s) for s in sizes]
+        return layer_sizes(self.hidden_layer_sizes)
 
     def _pretrained_layers(self, X, seed, device):
         """Greedy RBMs; returns [(W (out, in), hidden bias, visible bias)] bottom to top."""

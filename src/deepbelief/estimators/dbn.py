@@ -17,7 +17,7 @@ from ..streaming import is_streamed
 from .._runtime import make_generator, seeds_from, to_tensor
 from ..training import CDConfig, CDTrainer, up_down_step
 from ._progress import EpochBar
-from .._validation import check_masked_X, check_range, check_X, per_layer
+from .._validation import check_masked_X, check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
 from ._persist import SaveMixin, checkpoint_params, copy_tensor, json_params, restore_params
@@ -125,12 +125,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     def _layer_sizes(self):
-        sizes = [self.hidden_layer_sizes] if isinstance(self.hidden_layer_sizes, Integral) else list(
-            self.hidden_layer_sizes)
-        if not sizes or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be a non-empty sequence of integers >= 1; "
-                             f"got {self.hidden_layer_sizes!r}")
-        return [int(s) for s in sizes]
+        return layer_sizes(self.hidden_layer_sizes)
 
     def _layer_rbms(self, sizes):
         """One unfitted RBM per layer with this DBN's hyperparameters (and per-layer seeds)."""
