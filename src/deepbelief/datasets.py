@@ -1,4 +1,5 @@
-"""MNIST and Fashion-MNIST from their standard IDX gzip files, with verified downloads.
+"""MNIST and Fashion-MNIST from their standard IDX gzip files, with verified downloads; sequence data
+(``make_bouncing_balls``, ``make_walking_motion``, ``load_motion``) for the conditional models.
 
 The files are looked up in ``data_home``, else in the folder named by the ``DEEPBELIEF_DATA`` environment
 variable, else in the user cache (``$XDG_CACHE_HOME/deepbelief`` or ``~/.cache/deepbelief``). Each holds
@@ -19,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
+
+from ._sequences import WALKING_CHANNELS, load_motion, make_bouncing_balls, make_walking_motion  # noqa: F401
 
 logger = logging.getLogger("deepbelief")
 

@@ -1,4 +1,4 @@
-"""Figures of filters and training curves. Each function returns a matplotlib Figure; ``save=`` writes a PNG.
+"""Figures of filters, training curves and sequences. Each function returns a matplotlib Figure; ``save=`` writes a PNG.
 
 Figures are built without pyplot, so nothing here needs a display or changes the global backend.
 """
@@ -190,3 +190,91 @@ def plot_embedding(Z, labels=None, save=None):
     ax.set_xlabel("code 1")
     ax.set_ylabel("code 2")
     return _save(fig, save)
+
+
+def _sequence_kind(frames, image_shape, kind):
+    if kind not in ("auto", "video", "motion"):
+        raise ValueError(f"kind={kind!r}; expected 'auto', 'video' or 'motion'")
+    n_features = frames.shape[1]
+    if kind == "auto":
+        kind = "video" if image_shape is not None or (n_features >= 16 and math.isqrt(n_features) ** 2 == n_features) \
+            else "motion"
+    return kind, (_image_shape(n_features, image_shape) if kind == "video" else None)
+
+
+def _frames(frames):
+    frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim != 2 or len(frames) == 0:
+        raise ValueError(f"frames must be an array of shape (n_frames, n_features) with n_frames >= 1; "
+                         f"got shape {frames.shape}")
+    return frames
+
+
+def plot_sequence(frames, image_shape=None, n_frames=10, kind="auto", channel_names=None, save=None):
+    """A strip of a sequence: video frames side by side, or each motion channel's value over time.
+
+    Parameters
+    ----------
+    frames : array of shape (n_frames, n_features), e.g. from ``ConditionalRBM.generate``
+    image_shape : (rows, cols) or None (square images)
+    n_frames : int
+        Video: frames shown, evenly spaced over the sequence.
+    kind : {'auto', 'video', 'motion'}
+        'auto' shows square frames of at least 16 values (or any frames with ``image_shape``) as video.
+    channel_names : list of str or None (motion legend)
+    save : path or None
+    """
+    frames = _frames(frames)
+    kind, shape = _sequence_kind(frames, image_shape, kind)
+    if kind == "video":
+        picks = np.unique(np.linspace(0, len(frames) - 1, min(n_frames, len(frames))).round().astype(int))
+        fig = _image_grid([frames[picks]], shape)
+        for ax, t in zip(fig.axes, picks):
+            ax.set_title(f"t={t}", fontsize=8)
+        return _save(fig, save)
+    fig = Figure(figsize=(8, 3))
+    ax = fig.add_subplot(1, 1, 1)
+    for i in range(frames.shape[1]):
+        ax.plot(frames[:, i], lw=1, label=None if channel_names is None else channel_names[i])
+    ax.set_xlabel("frame")
+    ax.set_ylabel("value")
+    if channel_names is not None:
+        ax.legend(fontsize=6, ncol=4)
+    return _save(fig, save)
+
+
+def save_animation(frames, path, image_shape=None, fps=10, kind="auto", scale=4):
+    """Write an animated GIF of a sequence: video frames as images (each pixel ``scale`` x ``scale``), motion
+    frames as a bar chart of the channels on a fixed axis.
+
+    Parameters
+    ----------
+    frames : array of shape (n_frames, n_features)
+    path : str or Path of the .gif to write
+    image_shape, kind : as :func:`plot_sequence`
+    fps : int, frames per second
+    scale : int, pixel magnification of video frames
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    frames = _frames(frames)
+    kind, shape = _sequence_kind(frames, image_shape, kind)
+    if kind == "video":
+        lo, hi = frames.min(), frames.max()
+        pixels = ((frames - lo) / (hi - lo if hi > lo else 1.0) * 255).astype(np.uint8)
+        images = [Image.fromarray(p.reshape(shape)).resize((shape[1] * scale, shape[0] * scale), Image.NEAREST)
+                  for p in pixels]
+    else:
+        images = []
+        lo, hi = frames.min(), frames.max()
+        for f in frames:
+            fig = Figure(figsize=(4, 2.5), dpi=60)
+            ax = fig.add_subplot(1, 1, 1)
+            ax.bar(np.arange(len(f)), f)
+            ax.set_ylim(lo, hi if hi > lo else lo + 1)
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            images.append(Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]))
+    images[0].save(path, save_all=True, append_images=images[1:], duration=max(1, round(1000 / fps)), loop=0)
+    return path

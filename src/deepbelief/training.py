@@ -41,7 +41,7 @@ class CDTrainer:
         self.rbm = rbm
         self.config = config
         self.generator = generator
-        self.params = (rbm.weight, rbm.visible_bias, rbm.hidden_bias)
+        self.params = tuple(rbm.cd_parameters())
         self.velocity = [torch.zeros_like(p) for p in self.params]
         self.chain = None
         self.hidden_activity = None
@@ -66,9 +66,10 @@ class CDTrainer:
         self.chain_end = stats.chain  # the negative phase's visible state (used by up-down fine-tuning)
         if c.persistent:
             self.chain = stats.chain
-        grads = [stats.grad_weight, stats.grad_visible_bias, stats.grad_hidden_bias]
-        if c.weight_decay:
-            grads[0].add_(rbm.weight, alpha=-c.weight_decay)
+        grads = [stats.grad_weight, stats.grad_visible_bias, stats.grad_hidden_bias, *stats.extra]
+        if c.weight_decay:  # on the weights: W and any further weight matrices, not the biases
+            for i in (0, *range(3, len(grads))):
+                grads[i].add_(self.params[i], alpha=-c.weight_decay)
         if c.sparsity_cost:
             q = stats.hidden_mean
             if self.hidden_activity is None:

@@ -22,6 +22,7 @@ class CDStatistics:
     chain: torch.Tensor  # (batch, n_visible): the visible state at the end of the negative chain
     hidden_mean: torch.Tensor  # (n_hidden,): batch mean of P(h=1|v0), for the sparsity target
     squared_error: torch.Tensor  # scalar: sum of (v0 - E[v | h0])^2, the reconstruction monitor
+    extra: tuple = ()  # gradients of further parameters (a conditional RBM's dynamic-bias weights)
 
 
 class RBMModule(nn.Module):
@@ -57,6 +58,10 @@ class RBMModule(nn.Module):
 
     def extra_repr(self):
         return f"{self.n_visible} {self.visible.name} -> {self.n_hidden} {self.hidden.name}"
+
+    def cd_parameters(self):
+        """The parameters CD updates, in the order of the gradients of :meth:`cd_statistics`."""
+        return self.weight, self.visible_bias, self.hidden_bias
 
     # conditionals -------------------------------------------------------------------------------
     def pre_h(self, v):

@@ -36,8 +36,8 @@ class BernoulliUnits:
         return (noise < mean).to(mean.dtype)
 
     def energy(self, x, bias):
-        """Energy term -bias.x, one value per row."""
-        return -(x @ bias)
+        """Energy term -bias.x, one value per row (``bias`` of shape (n_units,) or one row of biases per row)."""
+        return -(x * bias).sum(-1)
 
     def log_marginal(self, pre, bias):
         """log sum_x exp(pre.x) = sum softplus(pre): the layer summed out, one value per row."""
@@ -89,7 +89,7 @@ class ReLUUnits:
 
     def energy(self, x, bias):
         """Energy term -bias.x, one value per row (the copies' offsets live in the partition)."""
-        return -(x @ bias)
+        return -(x * bias).sum(-1)
 
     def log_marginal(self, pre, bias):
         """sum_{i=1..n_steps} softplus(pre - i + 0.5): the stepped-sigmoid copies summed out, one value per row."""

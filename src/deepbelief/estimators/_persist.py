@@ -84,9 +84,11 @@ def load(path, device=None):
     deepbelief.errors.ModelFileError for a missing, truncated, corrupted or foreign file, or one written in a
     newer format version.
     """
-    from . import DBN, RBM, AnomalyDetector, DBNClassifier, DBNRegressor, DeepAutoencoder
+    from . import (DBN, RBM, AnomalyDetector, ConditionalDBN, ConditionalRBM, DBNClassifier, DBNRegressor,
+                   DeepAutoencoder)
 
-    classes = {cls.__name__: cls for cls in (RBM, DBN, DBNClassifier, DBNRegressor, DeepAutoencoder, AnomalyDetector)}
+    classes = {cls.__name__: cls for cls in (RBM, DBN, DBNClassifier, DBNRegressor, DeepAutoencoder, AnomalyDetector,
+                                             ConditionalRBM, ConditionalDBN)}
     name, state, tensors = io.read(path)
     if name in ("SupervisedDBNClassification", "SupervisedDBNRegression", "UnsupervisedDBN"):
         raise ModelFileError(f"{str(path)!r} holds a deepbelief.compat.{name}; load it with {name}.load(path)")

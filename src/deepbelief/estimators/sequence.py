@@ -1,0 +1,641 @@
+"""Sequence models: the conditional RBM and the conditional DBN (Taylor, Hinton & Roweis 2007) for video and motion.
+
+A sequence is an array of shape (n_frames, n_features); the estimators take one sequence or a list of sequences of
+different lengths. Frame t is modelled given the ``order`` frames before it, so each sequence contributes
+``n_frames - order`` training rows.
+"""
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
+from .._validation import check_range, per_layer
+from ..core.crbm import ConditionalRBMModule
+from ..training import CDConfig, CDTrainer, train_rbm
+from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
+from ._progress import EpochBar
+from ._scaling import GaussianScalingMixin
+
+AUTO_LEARNING_RATE = {"gaussian": 1e-3, "bernoulli": 0.01, "relu": 1e-3}
+_SEQUENCE_CD_CONSTRAINTS = {
+    "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "n_iter": [Interval(Integral, 0, None, closed="left")],
+    "k": [Interval(Integral, 1, None, closed="left")],
+    "momentum": [Interval(Real, 0, 1, closed="left")],
+    "final_momentum": [Interval(Real, 0, 1, closed="left")],
+    "momentum_switch": [Interval(Integral, 0, None, closed="left")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "n_gibbs": [Interval(Integral, 1, None, closed="left")],
+    "n_predict_steps": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "device": [str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+def as_sequences(X, owner, n_features=None, units="gaussian", min_frames=1):
+    """Validate one sequence (2-D array) or a list of them (or a 3-D array, one sequence per first index).
+
+    Returns (list of float arrays of shape (n_frames_i, n_features), whether a single sequence was given).
+    """
+    single = hasattr(X, "ndim") and X.ndim == 2
+    if single:
+        X = [X]
+    elif hasattr(X, "ndim") and X.ndim == 3:
+        X = list(X)
+    elif isinstance(X, (str, bytes)) or not hasattr(X, "__len__") or (hasattr(X, "ndim") and X.ndim < 2):
+        raise ValueError(f"{owner} expects a sequence (array of shape (n_frames, n_features)) or a list of "
+                         f"sequences; got {type(X).__name__}{getattr(X, 'shape', '')}")
+    if len(X) == 0:
+        raise ValueError(f"{owner} got an empty list of sequences")
+    out = []
+    for i, seq in enumerate(X):
+        seq = check_array(seq, dtype=(np.float32, np.float64), input_name=f"sequence {i}")
+        if n_features is not None and seq.shape[1] != n_features:
+            raise ValueError(f"sequence {i} has {seq.shape[1]} features per frame, but {owner} is expecting "
+                             f"{n_features} features as input")
+        if seq.shape[0] < min_frames:
+            raise ValueError(f"sequence {i} has {seq.shape[0]} frames; {owner} needs at least {min_frames}")
+        n_features = seq.shape[1]
+        check_range(seq, units, owner, what=f"sequence {i}")
+        out.append(seq)
+    dtype = np.result_type(*out)
+    return [s.astype(dtype, copy=False) for s in out], single
+
+
+def windows(seq, order):
+    """Rows [v_t, v_{t-1}, ..., v_{t-order}] for t = order..n_frames-1, shape (n_frames - order, (order+1) F)."""
+    n = seq.shape[0]
+    return np.concatenate([seq[order - j: n - j] for j in range(order + 1)], axis=1)
+
+
+def _frame_windows(frames, order):
+    """Frames (..., T, F) -> (v_t of shape (..., T - order, F), u_t of shape (..., T - order, order * F))."""
+    w = frames.unfold(-2, order + 1, 1).flip(-1)  # (..., T - order, F, order + 1), newest frame first
+    return w[..., 0], w[..., 1:].transpose(-1, -2).flatten(-2)
+
+
+def _history(frames):
+    """The history row [v_{t-1}, ..., v_{t-order}] of the frames (..., order, F) given oldest first."""
+    return frames.flip(-2).flatten(-2)
+
+
+class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
+    """Conditional RBM for sequences (Taylor, Hinton & Roweis 2007), trained with CD-k.
+
+    Frame v_t and the hidden units form an RBM whose biases are linear in the ``order`` previous frames u_t:
+    a_t = a + A u_t (autoregressive weights) and b_t = b + B u_t. Gaussian visible units (motion capture, joint
+    angles) have unit variance and the frames are standardised feature by feature at ``fit``; Bernoulli visible
+    units (video with pixels in [0, 1]) take the data as they are.
+
+    Parameters
+    ----------
+    n_components : int, default=100
+        Number of hidden units.
+    order : int, default=3
+        Number of earlier frames each frame is conditioned on.
+    visible : {'gaussian', 'bernoulli', 'relu'}, default='gaussian'
+        Units of the frames: real-valued (standardised), in [0, 1], or >= 0 (an upper layer of ReLU features).
+    hidden : {'bernoulli', 'relu'}, default='bernoulli'
+        Binary or noisy rectified linear hidden units; on motion, ReLU units predict better (BENCHMARKS.md).
+    learning_rate : float or 'auto', default='auto'
+        'auto' is 0.01 for Bernoulli visible units and 0.001 otherwise.
+    batch_size : int, default=100
+    n_iter : int, default=50
+        Epochs over all training frames.
+    k : int, default=1
+        Gibbs steps per update (CD-k).
+    momentum, final_momentum, momentum_switch : float, float, int, default=0.5, 0.9, 5
+    weight_decay : float, default=2e-4
+        L2 penalty on W, A and B (as Taylor et al.).
+    n_gibbs : int, default=30
+        Gibbs steps per generated frame.
+    n_predict_steps : int, default=5
+        Updates per predicted frame (``predict``): few, because longer chains drift from the conditional mean
+        towards one sharp mode, which costs squared error.
+    shuffle : bool, default=True
+    device : str or torch.device, default='cpu'
+    random_state : int, RandomState or None
+    verbose : bool or int, default=False
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+    autoregressive_ : ndarray of shape (n_features, order * n_features)
+        A, acting on the history [v_{t-1}, ..., v_{t-order}] (newest frame first), in standardised units.
+    past_hidden_ : ndarray of shape (n_components, order * n_features)
+        B, likewise.
+    data_mean_, data_scale_ : ndarray of shape (n_features,) or None
+    history_ : list of dict, per epoch 'reconstruction_error'
+    n_iter_ : int
+
+    Examples
+    --------
+    >>> from deepbelief import ConditionalRBM
+    >>> from deepbelief.datasets import make_walking_motion
+    >>> sequences = make_walking_motion(4, 120, random_state=0)
+    >>> crbm = ConditionalRBM(32, order=2, n_iter=2, random_state=0).fit(sequences)
+    >>> crbm.generate(sequences[0][:2], n_steps=5).shape
+    (5, 12)
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "order": [Interval(Integral, 1, None, closed="left")],
+        "visible": [StrOptions({"gaussian", "bernoulli", "relu"})],
+        "hidden": [StrOptions({"bernoulli", "relu"})],
+        **_SEQUENCE_CD_CONSTRAINTS,
+    }
+
+    def __init__(self, n_components=100, *, order=3, visible="gaussian", hidden="bernoulli", learning_rate="auto",
+                 batch_size=100, n_iter=50, k=1, momentum=0.5, final_momentum=0.9, momentum_switch=5,
+                 weight_decay=2e-4, n_gibbs=30, n_predict_steps=5, shuffle=True, device="cpu", random_state=None,
+                 verbose=False):
+        self.n_components = n_components
+        self.order = order
+        self.visible = visible
+        self.hidden = hidden
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.k = k
+        self.momentum = momentum
+        self.final_momentum = final_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.n_gibbs = n_gibbs
+        self.n_predict_steps = n_predict_steps
+        self.shuffle = shuffle
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build(self, n_features):
+        device = resolve_device(self.device)
+        init_seed, shuffle_seed, sample_seed, inference_seed = seeds_from(self.random_state, 4)
+        module = ConditionalRBMModule(n_features, self.n_components, self.order, self.visible, self.hidden,
+                                      device=device)
+        init = make_generator(init_seed, "cpu")  # drawn on the CPU: the same initial weights on every device
+        module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
+        lr = AUTO_LEARNING_RATE[self.visible] if self.learning_rate == "auto" else self.learning_rate
+        config = CDConfig(learning_rate=lr, k=self.k, momentum=self.momentum, final_momentum=self.final_momentum,
+                          momentum_switch=self.momentum_switch, weight_decay=self.weight_decay)
+        self.module_, self.n_features_in_, self.n_iter_, self.history_ = module, n_features, 0, []
+        self._trainer = CDTrainer(module, config, make_generator(sample_seed, device))
+        self._shuffle_generator = make_generator(shuffle_seed, "cpu")
+        self._inference_generator = make_generator(inference_seed, device)
+
+    def _sequences(self, X, reset=False, min_frames=1):
+        if not reset:
+            check_is_fitted(self, "module_")
+        n_features = None if reset else self.n_features_in_
+        return as_sequences(X, type(self).__name__, n_features, self.visible, min_frames)
+
+    def _encode(self, seq):
+        return to_tensor(self._standardize(seq), self.module_.weight.device)
+
+    def _decode(self, V):
+        V = to_numpy(V)
+        return V if self.data_mean_ is None else V * self.data_scale_ + self.data_mean_
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit to one sequence or a list of sequences, each an array of shape (n_frames_i, n_features).
+
+        Returns
+        -------
+        self
+        """
+        sequences, _ = self._sequences(X, reset=True)
+        rows = [windows(s, self.order) for s in sequences if len(s) > self.order]
+        if not rows:
+            raise ValueError(f"no sequence is longer than order={self.order} frames, so there is no frame with a "
+                             f"full history to learn from; give longer sequences or a smaller order")
+        self._set_scaler(np.concatenate(sequences))
+        self._build(sequences[0].shape[1])
+        rows = np.concatenate(rows)
+        if self.data_mean_ is not None:  # every block of a row is a frame
+            rows = (rows - np.tile(self.data_mean_, self.order + 1)) / np.tile(self.data_scale_, self.order + 1)
+        data = to_tensor(rows, self.module_.weight.device)
+        mean = data[:, : self.n_features_in_].mean(0)
+        if self.visible == "bernoulli":  # log(p / (1 - p)) of the mean frame, as for the plain RBM
+            p = mean.clamp(1e-3, 1 - 1e-3)
+            self.module_.visible_bias.copy_(torch.log(p / (1 - p)))
+        elif self.visible == "relu":
+            self.module_.visible_bias.copy_(mean)
+
+        def record(epoch, metrics):
+            self.history_.append(metrics)
+            self.n_iter_ += 1
+            bar(epoch, metrics)
+
+        with EpochBar(self.n_iter, type(self).__name__, self.verbose) as bar:
+            train_rbm(self._trainer, data, self.n_iter, self.batch_size,
+                      self._shuffle_generator if self.shuffle else None, callback=record)
+        return self
+
+    # fitted parameters -----------------------------------------------------------------------------
+    @property
+    def components_(self):
+        check_is_fitted(self, "module_")
+        return to_numpy(self.module_.weight)
+
+    @property
+    def autoregressive_(self):
+        check_is_fitted(self, "module_")
+        return to_numpy(self.module_.autoregressive)
+
+    @property
+    def past_hidden_(self):
+        check_is_fitted(self, "module_")
+        return to_numpy(self.module_.past_hidden)
+
+    # inference ---------------------------------------------------------------------------------------
+    def _generator(self, random_state):
+        if random_state is None:
+            return self._inference_generator
+        return make_generator(seeds_from(random_state, 1)[0], self.module_.weight.device)
+
+    @torch.no_grad()
+    def _features(self, frames):
+        """E[h | v_t, u_t] for frames t >= order of ``frames`` (..., T, F) in model units, shape
+        (..., T - order, n_components)."""
+        m = self.module_
+        v, u = _frame_windows(frames, self.order)
+        return m.prob_h_given_v(v.flatten(0, -2), m.dynamic_biases(u.flatten(0, -2))[1]).unflatten(0, v.shape[:-1])
+
+    def transform(self, X):
+        """Hidden-unit probabilities E[h | v_t, u_t] of the frames that have a full history.
+
+        Parameters
+        ----------
+        X : array of shape (n_frames, n_features) or a list of them
+
+        Returns
+        -------
+        array of shape (n_frames - order, n_components), or a list of them for a list of sequences
+        """
+        sequences, single = self._sequences(X, min_frames=self.order + 1)
+        out = [to_numpy(self._features(self._encode(s))) for s in sequences]
+        return out[0] if single else out
+
+    @torch.no_grad()
+    def _predict_tensor(self, context, n_samples=0, generator=None):
+        """The next frame after each context (n, order, F), model units: mean-field, or with ``n_samples`` the
+        mean of E[v_t | h] over that many Gibbs chains."""
+        m, u, v0 = self.module_, _history(context), context[:, -1]
+        if not n_samples:
+            return m.mean_field_frame(u, v0, self.n_predict_steps)
+        v = m.sample_frame(u.repeat(n_samples, 1), v0.repeat(n_samples, 1), self.n_predict_steps, generator)
+        return v.unflatten(0, (n_samples, -1)).mean(0)
+
+    def predict(self, X, n_samples=0, random_state=None):
+        """One-step-ahead predictions: each frame t >= order predicted from the true frames before it.
+
+        The prediction starts from the previous frame v_{t-1} and makes ``n_predict_steps`` updates with the
+        history clamped: mean-field updates v <- E[v | h = E[h | v, u_t], u_t] (deterministic; the default), or,
+        with ``n_samples``, Gibbs steps in that many chains whose final E[v_t | h] are averaged (a Monte Carlo
+        estimate of the conditional mean, better for multi-modal futures such as colliding balls).
+
+        Parameters
+        ----------
+        X : array of shape (n_frames, n_features) or a list of them
+        n_samples : int, default=0
+        random_state : int, RandomState or None (the estimator's own inference generator)
+
+        Returns
+        -------
+        array of shape (n_frames - order, n_features), or a list of them for a list of sequences
+        """
+        sequences, single = self._sequences(X, min_frames=self.order + 1)
+        n_samples, generator = _check_samples(n_samples), self._generator(random_state)
+        out = []
+        for s in sequences:
+            frames = self._encode(s)
+            context = frames.unfold(0, self.order, 1)[:-1].transpose(1, 2)  # (n - order, order, F)
+            out.append(self._decode(self._predict_tensor(context, n_samples, generator)))
+        return out[0] if single else out
+
+    def predict_next(self, X, n_samples=0, random_state=None):
+        """The frame after the end of each sequence, predicted from its last ``order`` frames as in ``predict``.
+
+        Returns
+        -------
+        array of shape (n_features,) for one sequence, (n_sequences, n_features) for a list
+        """
+        sequences, single = self._sequences(X, min_frames=self.order)
+        context = torch.stack([self._encode(s[-self.order:]) for s in sequences])
+        out = self._decode(self._predict_tensor(context, _check_samples(n_samples), self._generator(random_state)))
+        return out[0] if single else out
+
+    def score(self, X, y=None):
+        """Minus the mean squared one-step-ahead prediction error per frame (summed over features, data units)."""
+        sequences, _ = self._sequences(X, min_frames=self.order + 1)
+        predictions = self.predict(sequences)
+        return -float(np.mean(np.concatenate([((p - s[self.order:]) ** 2).sum(1)
+                                              for p, s in zip(predictions, sequences)])))
+
+    @torch.no_grad()
+    def generate(self, seed_frames, n_steps, random_state=None):
+        """Generate ``n_steps`` new frames after ``seed_frames`` by Gibbs sampling each frame given the ones
+        before it (``n_gibbs`` steps from the previous frame, ending in the mean frame).
+
+        Parameters
+        ----------
+        seed_frames : array of shape (n_seed, n_features) with n_seed >= order, or (n_sequences, n_seed,
+            n_features) to generate several sequences at once
+        n_steps : int >= 1
+        random_state : int, RandomState or None (the estimator's own inference generator)
+
+        Returns
+        -------
+        array of shape (n_steps, n_features), or (n_sequences, n_steps, n_features)
+        """
+        check_is_fitted(self, "module_")
+        seeds, single = self._sequences(seed_frames, min_frames=self.order)
+        n_steps = _check_steps(n_steps)
+        generator = self._generator(random_state)
+        frames = torch.stack([self._encode(s[-self.order:]) for s in seeds])
+        out = []
+        for _ in range(n_steps):
+            v = self.module_.sample_frame(_history(frames), frames[:, -1], self.n_gibbs, generator)
+            out.append(v)
+            frames = torch.cat([frames[:, 1:], v[:, None]], 1)
+        out = np.stack([self._decode(v) for v in out], 1)
+        return out[0] if single else out
+
+    # persistence -----------------------------------------------------------------------------------
+    _TENSORS = ("weight", "visible_bias", "hidden_bias", "autoregressive", "past_hidden")
+
+    def _get_state(self, prefix=""):
+        check_is_fitted(self, "module_")
+        from .. import io
+
+        state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "n_iter": self.n_iter_,
+                 "history": self.history_, "data_mean": None, "data_scale": None}
+        if self.data_mean_ is not None:
+            state.update(data_mean=io.encode_array(self.data_mean_), data_scale=io.encode_array(self.data_scale_))
+        return {prefix + name: getattr(self.module_, name) for name in self._TENSORS}, state
+
+    @classmethod
+    def _from_state(cls, state, tensors, device=None, prefix=""):
+        from .. import io
+
+        crbm = restore_params(cls, state["params"], device)
+        crbm._build(check_int(state["n_features_in"], "n_features_in"))
+        for name in cls._TENSORS:
+            copy_tensor(getattr(crbm.module_, name), tensors, prefix + name)
+        crbm.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
+        crbm.history_ = list(state["history"])
+        crbm.data_mean_ = io.decode_array(state["data_mean"])
+        crbm.data_scale_ = io.decode_array(state["data_scale"])
+        if (crbm.data_mean_ is None) != (crbm.visible != "gaussian") or (
+                crbm.data_mean_ is not None and crbm.data_mean_.shape != (crbm.n_features_in_,)):
+            raise ValueError("the saved standardisation does not match the visible units")
+        return crbm
+
+
+def _check_samples(n_samples):
+    if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 0:
+        raise ValueError(f"n_samples must be an integer >= 0 (0: mean-field prediction); got {n_samples!r}")
+    return int(n_samples)
+
+
+def _check_steps(n_steps):
+    if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 1:
+        raise ValueError(f"n_steps must be an integer >= 1; got {n_steps!r}")
+    return int(n_steps)
+
+
+class ConditionalDBN(SaveMixin, BaseEstimator):
+    """A stack of conditional RBMs (Taylor, Hinton & Roweis 2007): the first models the frames, each next one
+    the sequence of hidden-unit probabilities of the layer below, with its own history.
+
+    Generation samples the top layer's next frame given its history, then passes it down: each lower layer's
+    frame is E[v_t | h_t, u_t] with that layer's own history. A layer l needs ``order[l]`` frames of history of
+    its input, so the whole stack needs ``sum(order)`` frames of context.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(100, 100)
+    order : int or sequence of int, default=3
+        History length of each layer.
+    visible : {'gaussian', 'bernoulli', 'relu'}, default='gaussian'
+        Units of the first layer's visible frames; each upper layer's visible units are the hidden units below.
+    hidden : {'bernoulli', 'relu'}, default='bernoulli'
+        Hidden units of every layer.
+    learning_rate : float, 'auto' or one per layer, default='auto'
+    n_iter : int or one per layer, default=50
+    batch_size, k, momentum, final_momentum, momentum_switch, weight_decay, n_gibbs, n_predict_steps, shuffle,
+    device, random_state, verbose : as :class:`ConditionalRBM`, shared by all layers.
+
+    Attributes
+    ----------
+    layers_ : list of fitted ConditionalRBM
+    n_features_in_ : int
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "order": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "visible": [StrOptions({"gaussian", "bernoulli", "relu"})],
+        "hidden": [StrOptions({"bernoulli", "relu"})],
+        **_SEQUENCE_CD_CONSTRAINTS,
+        "learning_rate": ["array-like", Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "n_iter": ["array-like", Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, hidden_layer_sizes=(100, 100), *, order=3, visible="gaussian", hidden="bernoulli",
+                 learning_rate="auto", batch_size=100, n_iter=50, k=1, momentum=0.5, final_momentum=0.9,
+                 momentum_switch=5, weight_decay=2e-4, n_gibbs=30, n_predict_steps=5, shuffle=True, device="cpu",
+                 random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.order = order
+        self.visible = visible
+        self.hidden = hidden
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.k = k
+        self.momentum = momentum
+        self.final_momentum = final_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.n_gibbs = n_gibbs
+        self.n_predict_steps = n_predict_steps
+        self.shuffle = shuffle
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _layers(self):
+        from .._validation import layer_sizes
+
+        sizes = layer_sizes(self.hidden_layer_sizes)
+        orders = per_layer(self.order, len(sizes), "order")
+        if not all(isinstance(o, Integral) and not isinstance(o, bool) and o >= 1 for o in orders):
+            raise ValueError(f"order must be an integer >= 1 or one per layer; got {self.order!r}")
+        rates = per_layer(self.learning_rate, len(sizes), "learning_rate")
+        epochs = per_layer(self.n_iter, len(sizes), "n_iter")
+        seeds = seeds_from(self.random_state, len(sizes))
+        shared = {name: getattr(self, name) for name in ("batch_size", "k", "momentum", "final_momentum",
+                                                         "momentum_switch", "weight_decay", "n_gibbs",
+                                                         "n_predict_steps", "shuffle", "device", "verbose")}
+        return [ConditionalRBM(size, order=int(o), visible=self.visible if i == 0 else self.hidden,
+                               hidden=self.hidden, learning_rate=lr, n_iter=n, random_state=seed, **shared)
+                for i, (size, o, lr, n, seed) in enumerate(zip(sizes, orders, rates, epochs, seeds))]
+
+    @property
+    def context_length(self):
+        """Frames of history the stack needs: the sum of the layers' orders."""
+        check_is_fitted(self, "layers_")
+        return sum(layer.order for layer in self.layers_)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Greedy layer-wise training on one sequence or a list of sequences.
+
+        Returns
+        -------
+        self
+        """
+        layers = self._layers()
+        sequences, _ = as_sequences(X, type(self).__name__, units=self.visible)
+        self.n_features_in_ = sequences[0].shape[1]
+        for i, layer in enumerate(layers):
+            sequences = [s for s in sequences if len(s) > layer.order]
+            if not sequences:
+                raise ValueError(f"no sequence is long enough to train layer {i}: the stack needs sequences longer "
+                                 f"than sum(order) = {sum(lay.order for lay in layers)} frames")
+            layer.fit(sequences)
+            if i + 1 < len(layers):
+                sequences = layer.transform(sequences)
+        self.layers_ = layers
+        return self
+
+    @torch.no_grad()
+    def _levels(self, frames):
+        """Bottom-up features of a batch of contexts ``frames`` (n, T, F) in model units: a list with, for each
+        layer, its visible frames (n, T_l, F_l), T_l = T - (orders below)."""
+        levels = [frames]
+        for layer in self.layers_[:-1]:
+            levels.append(layer._features(levels[-1]))
+        return levels
+
+    @torch.no_grad()
+    def _down(self, levels, top):
+        """Pass a new top-layer frame down: each layer's new visible frame is E[v_t | h_t, u_t]; returns the
+        new frame of every level, bottom first."""
+        new = [top]
+        for layer, x in zip(reversed(self.layers_[:-1]), reversed(levels[:-1])):
+            m = layer.module_
+            a_t, _ = m.dynamic_biases(_history(x[:, -layer.order:]))
+            new.append(m.mean_v_given_h(new[-1], a_t))
+        return new[::-1]
+
+    def _contexts(self, X, min_frames):
+        check_is_fitted(self, "layers_")
+        bottom = self.layers_[0]
+        sequences, single = as_sequences(X, type(self).__name__, self.n_features_in_, self.visible, min_frames)
+        return sequences, single, bottom
+
+    def predict_next(self, X, n_samples=0, random_state=None):
+        """The frame after the end of each sequence (at least ``context_length`` frames long): features of the
+        context bottom-up, a prediction in the top layer as ``ConditionalRBM.predict``, then down.
+
+        Returns
+        -------
+        array of shape (n_features,) for one sequence, (n_sequences, n_features) for a list
+        """
+        sequences, single, bottom = self._contexts(X, self.context_length)
+        frames = torch.stack([bottom._encode(s[-self.context_length:]) for s in sequences])
+        out = bottom._decode(self._predict_tensor(frames, _check_samples(n_samples), self._generator(random_state)))
+        return out[0] if single else out
+
+    def _generator(self, random_state):
+        return self.layers_[-1]._generator(random_state)
+
+    @torch.no_grad()
+    def _predict_tensor(self, frames, n_samples, generator):
+        levels = self._levels(frames)
+        top = self.layers_[-1]
+        context = levels[-1][:, -top.order:]
+        return self._down(levels, top._predict_tensor(context, n_samples, generator))[0]
+
+    def predict(self, X, n_samples=0, random_state=None):
+        """One-step-ahead predictions of frames t >= context_length, each from the true frames before it (see
+        ``predict_next``).
+
+        Returns
+        -------
+        array of shape (n_frames - context_length, n_features), or a list of them
+        """
+        sequences, single, bottom = self._contexts(X, self.context_length + 1)
+        n_samples, generator = _check_samples(n_samples), self._generator(random_state)
+        c = self.context_length
+        out = []
+        for s in sequences:
+            frames = bottom._encode(s)
+            context = frames.unfold(0, c, 1)[:-1].transpose(1, 2)  # (n - c, c, F)
+            out.append(bottom._decode(self._predict_tensor(context, n_samples, generator)))
+        return out[0] if single else out
+
+    def score(self, X, y=None):
+        """Minus the mean squared one-step-ahead prediction error per frame (summed over features, data units)."""
+        sequences, _, _ = self._contexts(X, self.context_length + 1)
+        c = self.context_length
+        return -float(np.mean(np.concatenate([((p - s[c:]) ** 2).sum(1)
+                                              for p, s in zip(self.predict(sequences), sequences)])))
+
+    @torch.no_grad()
+    def generate(self, seed_frames, n_steps, random_state=None):
+        """Generate ``n_steps`` frames after ``seed_frames`` (at least ``context_length`` frames; or a 3-D array of
+        several seeds): Gibbs sampling in the top layer given its history, then down through the layers.
+
+        Returns
+        -------
+        array of shape (n_steps, n_features), or (n_sequences, n_steps, n_features)
+        """
+        seeds, single, bottom = self._contexts(seed_frames, self.context_length)
+        n_steps = _check_steps(n_steps)
+        top = self.layers_[-1]
+        generator = self._generator(random_state)
+        levels = self._levels(torch.stack([bottom._encode(s[-self.context_length:]) for s in seeds]))
+        out = []
+        for _ in range(n_steps):
+            x = levels[-1][:, -top.order:]
+            new = self._down(levels, top.module_.sample_frame(_history(x), x[:, -1], top.n_gibbs, generator))
+            levels = [torch.cat([lev[:, 1:], f[:, None]], 1) for lev, f in zip(levels, new)]
+            out.append(bottom._decode(new[0]))
+        out = np.stack(out, 1)
+        return out[0] if single else out
+
+    # persistence -----------------------------------------------------------------------------------
+    def _get_state(self, prefix=""):
+        check_is_fitted(self, "layers_")
+        tensors, layers = {}, []
+        for i, layer in enumerate(self.layers_):
+            t, s = layer._get_state(f"{prefix}layers.{i}.")
+            tensors.update(t)
+            layers.append(s)
+        return tensors, {"params": json_params(self), "n_features_in": int(self.n_features_in_), "layers": layers}
+
+    @classmethod
+    def _from_state(cls, state, tensors, device=None, prefix=""):
+        cdbn = restore_params(cls, state["params"], device)
+        expected = len(cdbn._layers())
+        if not isinstance(state["layers"], list) or len(state["layers"]) != expected:
+            raise ValueError(f"the file holds {len(state['layers'])} layers, expected {expected}")
+        cdbn.layers_ = [ConditionalRBM._from_state(s, tensors, device, f"{prefix}layers.{i}.")
+                        for i, s in enumerate(state["layers"])]
+        cdbn.n_features_in_ = check_int(state["n_features_in"], "n_features_in")
+        if cdbn.layers_[0].n_features_in_ != cdbn.n_features_in_:
+            raise ValueError("the first layer's frame size does not match n_features_in")
+        return cdbn
