@@ -201,3 +201,17 @@ def test_extra_tensors_are_refused_for_every_model(data, tmp_path):
         assert "payload" in load_bytes((tmp_path / "extra.dbn").read_bytes())
         with pytest.raises(ModelFileError, match="tensors do not match the model.*'payload'"):
             db.load(tmp_path / "extra.dbn")
+
+
+@pytest.mark.parametrize("tensor, message", [
+    ({"dtype": "F32", "shape": [100000, 100000, 100000], "data_offsets": [0, 4]}, "invalid shape"),
+    ({"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}, "invalid shape"),
+    ({"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}, "not F32"),
+    ({"dtype": "F32", "shape": "1", "data_offsets": [0, 4]}, "invalid shape"),
+])
+def test_hostile_tensor_headers_are_refused_before_allocation(tensor, message, tmp_path):
+    header = json.dumps({"w": tensor, "__metadata__": {"format": "deepbelief"}}).encode()
+    path = tmp_path / "hostile.dbn"
+    path.write_bytes(len(header).to_bytes(8, "little") + header + b"\0" * 8)
+    with pytest.raises(ModelFileError, match=message):
+        db.load(path)

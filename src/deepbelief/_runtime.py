@@ -1,7 +1,11 @@
 """Devices, random generators and tensor conversion shared by the estimators."""
+import functools
+
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+
+from .errors import DeviceMemoryError
 
 
 def resolve_device(device):
@@ -42,3 +46,19 @@ def to_tensor(X, device, dtype=torch.float32):
 def to_numpy(t):
     """A NumPy copy of tensor ``t``."""
     return t.detach().cpu().numpy()
+
+
+def memory_errors(method):
+    """Decorator for training methods: torch's out-of-memory error becomes a DeviceMemoryError naming the
+    estimator, the device and the remedy (a smaller batch, smaller layers, or the CPU)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except torch.OutOfMemoryError as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "out of memory"
+            raise DeviceMemoryError(
+                f"{type(self).__name__}.{method.__name__} ran out of memory on device={self.device!r} ({first_line}). "
+                f"Use a smaller batch_size (now {getattr(self, 'batch_size', '?')}), smaller hidden layers, or "
+                "device='cpu'") from None
+    return wrapper

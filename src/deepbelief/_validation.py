@@ -12,9 +12,39 @@ def check_X(estimator, X, *, reset, units="gaussian"):
 
     Returns a float32/float64 NumPy array.
     """
-    X = validate_data(estimator, X, reset=reset, dtype=(np.float32, np.float64), ensure_min_samples=1)
-    check_range(X, units, type(estimator).__name__)
+    owner = type(estimator).__name__
+    try:
+        X = validate_data(estimator, X, reset=reset, dtype=(np.float32, np.float64), ensure_min_samples=1)
+    except ValueError as exc:
+        raise clearer(exc, owner) from None
+    check_range(X, units, owner)
     return X
+
+
+def check_X_y(estimator, X, y, *, units, **kwargs):
+    """``check_X`` for a supervised fit: X and y validated together (``kwargs`` go to scikit-learn's
+    ``validate_data``); ``units=None`` leaves the range check to the caller. Returns (X, y)."""
+    owner = type(estimator).__name__
+    try:
+        X, y = validate_data(estimator, X, y, dtype=(np.float32, np.float64), ensure_min_samples=1, **kwargs)
+    except ValueError as exc:
+        raise clearer(exc, owner) from None
+    if units is not None:
+        check_range(X, units, owner)
+    return X, y
+
+
+def clearer(exc, owner, what="X"):
+    """scikit-learn's conversion errors for strings and complex numbers, restated with the remedy."""
+    message = str(exc)
+    if "Complex data not supported" in message:
+        return ValueError(f"Complex data not supported: {owner} got complex numbers in {what}, and its units are "
+                          "real-valued. Give the real and imaginary parts (or magnitude and phase) as separate "
+                          "features")
+    if "could not convert" in message or "convert" in message and "float" in message:
+        return ValueError(f"{owner} needs numeric {what}, but it holds non-numbers ({message}). Encode text or "
+                          "categorical columns as numbers first (e.g. sklearn.preprocessing.OneHotEncoder)")
+    return exc
 
 
 def check_range(X, units, owner, what="X"):

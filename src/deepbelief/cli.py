@@ -491,7 +491,7 @@ def build_parser():
 
 
 def main(argv=None):
-    from .errors import TrainingDivergedError
+    from .errors import DeviceMemoryError, TrainingDivergedError
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
@@ -501,6 +501,6 @@ def main(argv=None):
     except (CLIError, ValueError) as exc:  # bad usage or input, including the estimators' input checks
         print(f"deepbelief {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except TrainingDivergedError as exc:
+    except (TrainingDivergedError, DeviceMemoryError) as exc:
         print(f"deepbelief {args.command}: training failed: {exc}", file=sys.stderr)
         return EXIT_FAILURE

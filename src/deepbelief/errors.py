@@ -7,3 +7,7 @@ class TrainingDivergedError(RuntimeError):
 
 class ModelFileError(ValueError):
     """A model file cannot be read: missing, truncated, corrupted, of another type or from a newer format."""
+
+
+class DeviceMemoryError(MemoryError):
+    """The device (GPU or CPU) ran out of memory during training or inference; the message names the remedy."""

@@ -11,6 +11,9 @@ import torch
 from .errors import TrainingDivergedError
 
 
+EXPLOSION = 1e3  # growth of the monitor or loss, relative to the first epoch, that counts as divergence
+
+
 @dataclass
 class CDConfig:
     """Hyperparameters of contrastive-divergence training (Hinton's practical guide, 2010)."""
@@ -146,7 +149,7 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
     parameters it had at the start of the failing epoch.
     """
     rbm = trainer.rbm
-    history = []
+    history, first_error = [], None
     for epoch in range(start_epoch, start_epoch + n_epochs):
         good = trainer.snapshot()
         if callable(data):
@@ -156,11 +159,15 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
             if shuffle_generator is not None:
                 order = torch.randperm(data.shape[0], generator=shuffle_generator).to(data.device)
             error = trainer.run_epoch(data, batch_size, epoch, order)
-        if not (torch.isfinite(torch.tensor(error)) and all(torch.isfinite(p).all() for p in trainer.params)):
+        first_error = error if first_error is None else first_error
+        finite = math.isfinite(error) and all(torch.isfinite(p).all() for p in trainer.params)
+        # An error a thousand times that of the first epoch is a run-away (Gaussian units grow before overflowing).
+        if not finite or error > EXPLOSION * max(first_error, 1e-6):
             trainer.restore(good)
+            what = "became non-finite" if not finite else f"exploded to {error:.3g} from {first_error:.3g}"
             raise TrainingDivergedError(
                 f"training diverged in layer {layer}, epoch {epoch}: the parameters or the reconstruction error "
-                f"became non-finite (learning_rate={trainer.config.learning_rate}). The model keeps the parameters "
+                f"{what} (learning_rate={trainer.config.learning_rate}). The model keeps the parameters "
                 "of the start of that epoch; lower the learning rate (Gaussian visible units usually need "
                 "about 0.001-0.01) or the momentum")
         metrics = {"reconstruction_error": error}
@@ -352,6 +359,7 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
     p = progress
     n = X.shape[0]
     for epoch in range(p.epoch, 0 if p.stopped else config.max_iter):
+        good = {k: v.detach().clone() for k, v in network.state_dict().items()}
         network.train()
         optimizer.set_lr(learning_rate_at(config, epoch))
         order = torch.randperm(n, generator=shuffle_generator).to(X.device)
@@ -366,10 +374,13 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
             optimizer.step()
             total += loss.detach() * x.shape[0]
         p.loss_curve.append(total.item() / n)  # one host synchronisation per epoch
-        if not torch.isfinite(torch.tensor(p.loss_curve[-1])):
-            raise TrainingDivergedError(f"fine-tuning diverged in epoch {epoch}: the training loss is "
-                                        f"{p.loss_curve[-1]} (learning_rate={config.learning_rate}); lower the "
-                                        "learning rate")
+        finite = math.isfinite(p.loss_curve[-1]) and all(torch.isfinite(t).all() for t in network.parameters())
+        if not finite or p.loss_curve[-1] > EXPLOSION * max(p.loss_curve[0], 1e-6):
+            loss = p.loss_curve.pop()
+            network.load_state_dict(good)
+            raise TrainingDivergedError(f"fine-tuning diverged in epoch {epoch}: the training loss is {loss} "
+                                        f"(learning_rate={config.learning_rate}). The network keeps the weights of "
+                                        "the start of that epoch; lower the learning rate")
         metrics = {"loss": p.loss_curve[-1]}
         if validation is not None:
             network.eval()

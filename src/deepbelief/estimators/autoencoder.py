@@ -9,10 +9,10 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
+from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_X, layer_sizes, per_layer
 from ..core.nets import linear_from
-from ..training import FineTuneConfig, fine_tune
+from ..training import FineTuneConfig, FineTuneProgress, fine_tune
 from .. import io
 from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._progress import EpochBar
@@ -166,6 +166,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
             loss = (logits - target) ** 2
         return loss.sum(1).mean()
 
+    @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain (unless ``pretrain=False``), unroll, and fine-tune on the reconstruction error of X."""
@@ -184,10 +185,11 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         data = to_tensor(self._standardize(X), device)
         self.loss_curve_, self.n_iter_ = [], self.max_iter
         if self.max_iter > 0:
+            progress = FineTuneProgress()  # on divergence the network keeps its last good weights, and this record
+            self.loss_curve_ = progress.loss_curve
             with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
-                result = fine_tune(network, self._loss, data, data, config, make_generator(shuffle_seed, "cpu"),
-                                   callback=bar)
-            self.loss_curve_ = result["loss_curve"]
+                fine_tune(network, self._loss, data, data, config, make_generator(shuffle_seed, "cpu"), callback=bar,
+                          progress=progress)
         network.eval()
         return self
 

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import checkpoint
 from ..streaming import is_streamed
-from .._runtime import make_generator, seeds_from, to_tensor
+from .._runtime import make_generator, memory_errors, seeds_from, to_tensor
 from ..training import CDConfig, CDTrainer, up_down_step
 from ._progress import EpochBar
 from .._validation import check_masked_X, check_range, check_X, layer_sizes, per_layer
@@ -142,6 +142,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
             rbms.append(rbm)
         return rbms
 
+    @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, resume=False):
         """Greedy layer-wise pretraining on X.
@@ -199,7 +200,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                     if path is not None and (rbm.n_iter_ % self.checkpoint_every == 0 or rbm.n_iter_ == rbm.n_iter):
                         self._write_checkpoint(path, key, rbms[:layer + 1], before_propagation)
 
-                rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(rbms)}", on_epoch=on_epoch, restore=restore)
+                rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(rbms)}", on_epoch=on_epoch, restore=restore,
+                                layer=layer)
             if layer + 1 < len(rbms):
                 before_propagation.append(rbm._trainer.generator.get_state())
                 with torch.no_grad():

@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
+from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.rbm import RBMModule
@@ -287,6 +287,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     def _check(self, X, reset=False):
         return check_X(self, X, reset=reset, units=self.visible)
 
+    @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the RBM to X with ``n_iter`` epochs of CD-k (or PCD-k).
@@ -338,7 +339,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         return torch.nn.functional.one_hot(torch.as_tensor(labels, dtype=torch.long), self.n_labels).to(
             self.module_.weight)
 
-    def _fit_tensor(self, data, desc="RBM", on_epoch=None, restore=None):
+    def _fit_tensor(self, data, desc="RBM", on_epoch=None, restore=None, layer=0):
         """Train on ``data``, a tensor in model units on the module's device (``_build`` done). ``restore(self)``,
         if given, reloads a checkpointed state before training continues; ``on_epoch()`` runs after every
         epoch."""
@@ -354,9 +355,9 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
             validation, data = data[order[:n_valid]], data[order[n_valid:]]
         if restore is not None:
             restore(self)
-        self._train(data, self.n_iter - self.n_iter_, validation, desc, on_epoch)
+        self._train(data, self.n_iter - self.n_iter_, validation, desc, on_epoch, layer)
 
-    def _train(self, data, n_epochs, validation=None, desc="RBM", on_epoch=None):
+    def _train(self, data, n_epochs, validation=None, desc="RBM", on_epoch=None, layer=0):
         """``n_epochs`` more epochs of CD; ``history_`` and ``n_iter_`` grow epoch by epoch, so a failure keeps
         the record of the epochs that completed."""
         def record(epoch, metrics):
@@ -369,7 +370,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         order = self._shuffle_generator if self.shuffle else None
         with EpochBar(n_epochs, desc, self.verbose) as bar:
             train_rbm(self._trainer, data, n_epochs, self.batch_size, order, validation,
-                      start_epoch=self.n_iter_, callback=record)
+                      start_epoch=self.n_iter_, callback=record, layer=layer)
 
     def _training_state(self, prefix=""):
         """(tensors, JSON) of everything CD training changes: parameters, velocities, persistent chains, the
@@ -403,6 +404,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         self._inference_generator.set_state(tensors[f"{prefix}generator.inference"])
         self.n_iter_, self.history_ = int(state["n_iter"]), list(state["history"])
 
+    @memory_errors
     def partial_fit(self, X, y=None):
         """One CD update on the batch X (all rows at once), initialising the model on the first call.
 

@@ -13,8 +13,8 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_range, per_layer
+from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
+from .._validation import check_range, clearer, per_layer
 from ..core.crbm import ConditionalRBMModule
 from ..training import CDConfig, CDTrainer, train_rbm
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
@@ -57,7 +57,10 @@ def as_sequences(X, owner, n_features=None, units="gaussian", min_frames=1):
         raise ValueError(f"{owner} got an empty list of sequences")
     out = []
     for i, seq in enumerate(X):
-        seq = check_array(seq, dtype=(np.float32, np.float64), input_name=f"sequence {i}")
+        try:
+            seq = check_array(seq, dtype=(np.float32, np.float64), input_name=f"sequence {i}")
+        except ValueError as exc:
+            raise clearer(exc, owner, f"sequence {i}") from None
         if n_features is not None and seq.shape[1] != n_features:
             raise ValueError(f"sequence {i} has {seq.shape[1]} features per frame, but {owner} is expecting "
                              f"{n_features} features as input")
@@ -205,6 +208,7 @@ class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
         V = to_numpy(V)
         return V if self.data_mean_ is None else V * self.data_scale_ + self.data_mean_
 
+    @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit to one sequence or a list of sequences, each an array of shape (n_frames_i, n_features).
@@ -498,6 +502,7 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
         check_is_fitted(self, "layers_")
         return sum(layer.order for layer in self.layers_)
 
+    @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Greedy layer-wise training on one sequence or a list of sequences.

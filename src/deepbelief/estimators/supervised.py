@@ -11,13 +11,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_range, check_X, per_layer
+from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
+from .._validation import check_range, check_X, check_X_y, per_layer
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
 from .. import checkpoint, io
+from ..errors import TrainingDivergedError
 from ._persist import SaveMixin, checkpoint_params, check_int, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import GaussianScalingMixin
@@ -211,11 +212,21 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
                 self._write_fine_tuning_checkpoint(path, key, network, progress, optimizer, shuffle_generator,
                                                    dropout_generator)
 
-        with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
-            if progress is not None and bar.bar is not None:
-                bar.bar.update(progress.epoch)
-            result = fine_tune(network, loss_fn, self._encode(X), torch.as_tensor(Y, device=device), config,
-                               shuffle_generator, validation, callback=bar, progress=progress, on_epoch=on_epoch)
+        resumed, progress = progress is not None, progress or FineTuneProgress()
+        try:
+            with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
+                if resumed and bar.bar is not None:
+                    bar.bar.update(progress.epoch)
+                result = fine_tune(network, loss_fn, self._encode(X), torch.as_tensor(Y, device=device), config,
+                                   shuffle_generator, validation, callback=bar, progress=progress, on_epoch=on_epoch)
+        except TrainingDivergedError:  # keep the weights of the last good epoch, fitted and usable
+            self._set_fine_tuned(network, {"loss_curve": progress.loss_curve, "validation_scores": progress.scores,
+                                           "best_validation_score": progress.best_score if progress.scores else None,
+                                           "n_iter": progress.epoch})
+            raise
+        self._set_fine_tuned(network, result)
+
+    def _set_fine_tuned(self, network, result):
         self.network_ = network
         self.loss_curve_ = result["loss_curve"]
         self.validation_scores_ = result["validation_scores"] if self.early_stopping else None
@@ -437,6 +448,7 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
             checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, device=device,
             random_state=random_state, verbose=verbose)
 
+    @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, resume=False):
         """Pretrain on all rows of X, fine-tune on the labelled ones.
@@ -452,8 +464,8 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=(np.float32, np.float64), ensure_min_samples=1)
-        check_classification_targets(y)
+        X, y = check_X_y(self, X, y, units=None)
+        check_classification_targets(y)  # before the range check: a continuous target is the clearer complaint
         check_range(X, self.visible, type(self).__name__)
         labelled = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
         if not labelled.any():
@@ -544,6 +556,7 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     (2,)
     """
 
+    @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, resume=False):
         """Pretrain on X and fine-tune on the targets y.
@@ -559,9 +572,7 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=(np.float32, np.float64), multi_output=True, y_numeric=True,
-                             ensure_min_samples=1)
-        check_range(X, self.visible, type(self).__name__)
+        X, y = check_X_y(self, X, y, units=self.visible, multi_output=True, y_numeric=True)
         self._single_target = y.ndim == 1
         Y = y.reshape(len(y), -1).astype(np.float64)
         self.y_mean_ = Y.mean(0)
