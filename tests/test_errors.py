@@ -270,3 +270,23 @@ def test_cli_bad_input_table(case, rows, args, code, message, tmp_path, capsys):
     assert message in err and "Traceback" not in err
     if code == 2:
         assert not (tmp_path / "out" / "model.dbn").exists()
+
+
+def test_divergence_leaves_the_last_checkpoint_to_resume_from(monkeypatch, tmp_path):
+    reference = db.DBN((5, 4), n_iter=2, random_state=0).fit(X)
+    cd_statistics = db.core.rbm.RBMModule.cd_statistics
+
+    def nan_in_layer_1(module, *args, **kwargs):
+        stats = cd_statistics(module, *args, **kwargs)
+        if module.n_visible == 5:
+            stats.grad_weight.fill_(float("nan"))
+        return stats
+
+    dbn = db.DBN((5, 4), n_iter=2, random_state=0, checkpoint_dir=tmp_path)
+    with monkeypatch.context() as m:
+        m.setattr(db.core.rbm.RBMModule, "cd_statistics", nan_in_layer_1)
+        with pytest.raises(TrainingDivergedError, match="layer 1"):
+            dbn.fit(X)
+    assert (tmp_path / "pretraining.ckpt").exists()  # written after layer 0, before the failure
+    dbn.fit(X, resume=True)  # the fault is gone: the run resumes from layer 0's checkpoint
+    np.testing.assert_array_equal(dbn.transform(X), reference.transform(X))
