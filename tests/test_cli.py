@@ -153,3 +153,38 @@ def test_bad_input_gives_one_line_and_exit_2(args, message, csv_files, tmp_path,
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_reproduce_quick_on_tiny_mnist_files(tmp_path, monkeypatch, capsys):
+    """Every row of `deepbelief reproduce mnist --quick` runs end to end (on tiny stand-in files: the real table
+    is in BENCHMARKS.md) and the table is written as Markdown and JSON."""
+    import gzip
+    import hashlib
+
+    from deepbelief import datasets
+    from tests.test_datasets import idx_bytes
+
+    rng = np.random.default_rng(0)
+    for name in ("mnist", "fashion-mnist"):
+        folder = tmp_path / "data" / name
+        folder.mkdir(parents=True)
+        arrays = [rng.integers(0, 256, (80, 28, 28)), np.arange(80) % 10, rng.integers(0, 256, (20, 28, 28)),
+                  np.arange(20) % 10]
+        sums = {}
+        for file, array in zip(datasets.FILES, arrays):
+            content = idx_bytes(array)
+            (folder / file).write_bytes(gzip.compress(content))
+            sums[file] = hashlib.sha256(content).hexdigest()
+        monkeypatch.setitem(datasets.DATASETS[name], "sha256", sums)
+    out = tmp_path / "out"
+    assert call("reproduce", "mnist", "--quick", "--data-home", tmp_path / "data", "--out", out) == 0
+    table = (out / "table.md").read_text()
+    assert "QUICK settings" in table and table.count("\n| ") == 2 + 8  # header, rule, 8 rows
+    rows = json.loads((out / "table.json").read_text())["rows"]
+    assert [r["row"] for r in rows] == ["dbn", "dropout", "random_init", "up_down", "semi_supervised", "rbm_ais",
+                                        "autoencoder", "fashion"]
+    for r in rows:
+        values = r["value"].values() if isinstance(r["value"], dict) else [r["value"]]
+        assert all(np.isfinite(v) for v in values)
+    assert call("reproduce", "mnist", "--rows", "dbn,nope", "--out", tmp_path / "x") == 2
+    assert "unknown rows nope" in capsys.readouterr().err

@@ -404,6 +404,30 @@ def cmd_info(args):
     return 0
 
 
+def cmd_reproduce(args):
+    from . import reproduce
+    from .datasets import DatasetError
+    from .io import write_atomic
+
+    rows = reproduce.ROWS if args.rows is None else tuple(r.strip() for r in args.rows.split(","))
+    unknown = [r for r in rows if r not in reproduce.ROWS]
+    if unknown:
+        raise CLIError(f"unknown rows {', '.join(unknown)}; available: {', '.join(reproduce.ROWS)}")
+    try:
+        records, meta = reproduce.run_table(rows, quick=args.quick, device=args.device, data_home=args.data_home,
+                                            seed=args.seed, log=logging.getLogger("deepbelief").info)
+    except DatasetError as exc:
+        raise CLIError(str(exc)) from None
+    table = reproduce.markdown(records, meta)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "table.md", table.encode())
+    write_atomic(out / "table.json", json.dumps({"meta": meta, "rows": records}, indent=1, default=str).encode())
+    print(table)
+    print(f"wrote {out / 'table.md'} and {out / 'table.json'}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="deepbelief", description="Deep belief networks and RBMs.")
     parser.add_argument("--version", action="version", version=f"deepbelief {__version__}")
@@ -483,6 +507,18 @@ def build_parser():
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default="deepbelief-samples", help="output folder")
     p.set_defaults(run=cmd_sample)
+
+    p = commands.add_parser("reproduce", help="train and evaluate the published MNIST experiments; writes the table")
+    p.add_argument("benchmark", choices=["mnist"], help="the table to reproduce")
+    p.add_argument("--quick", action="store_true",
+                   help="subsampled data and few epochs: minutes on a CPU, numbers not comparable to the papers")
+    p.add_argument("--rows", help="comma-separated rows to run (default: all): " + ", ".join(
+        ("dbn", "dropout", "random_init", "up_down", "semi_supervised", "rbm_ais", "autoencoder", "fashion")))
+    p.add_argument("--data-home", help="folder with mnist/ and fashion-mnist/ (default: $DEEPBELIEF_DATA or the cache)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="deepbelief-reproduce", help="output folder for table.md and table.json")
+    p.set_defaults(run=cmd_reproduce)
 
     p = commands.add_parser("info", help="describe a model file")
     p.add_argument("model")

@@ -1,0 +1,224 @@
+"""The MNIST reproduction table: each published DBN experiment trained and evaluated from the MNIST files.
+
+``run_table`` trains every row (or the chosen ones) and returns one record per row; ``markdown`` renders the
+table. Choices (epochs, early stopping) use a validation split of the training set, never the test set. With
+``quick=True`` every row trains on a subsample with few epochs so that the whole table finishes on 2 CPU cores in
+minutes; the table says so in each row's settings, and its numbers are then not comparable to the papers'.
+Used by ``deepbelief reproduce mnist`` and ``benchmarks/mnist.py``.
+"""
+import platform
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import __version__
+from ._runtime import resolve_device
+from .datasets import load_fashion_mnist, load_mnist
+
+ROWS = ("dbn", "dropout", "random_init", "up_down", "semi_supervised", "rbm_ais", "autoencoder", "fashion")
+
+
+@dataclass
+class Budget:
+    """How long each row trains."""
+
+    n_train: int = None  # training rows (None: all 60,000)
+    pretrain_epochs: int = 50
+    fine_tune_epochs: int = 100
+    dropout_epochs: int = 200
+    up_down_epochs: int = 100
+    rbm_epochs: int = 100
+    cd_k: int = 25
+    ais_runs: int = 100
+    ais_betas: int = None  # None: the paper's 14,501 inverse temperatures
+    autoencoder_pretrain_epochs: int = 20
+    autoencoder_epochs: int = 200
+
+
+FULL = Budget()
+QUICK = Budget(n_train=6000, pretrain_epochs=2, fine_tune_epochs=6, dropout_epochs=6, up_down_epochs=2,
+               rbm_epochs=3, cd_k=1, ais_runs=16, ais_betas=2000, autoencoder_pretrain_epochs=1,
+               autoencoder_epochs=4)
+
+
+def _subsample(X, y, n, seed):
+    if n is None or n >= len(X):
+        return X, y
+    rows = np.random.default_rng(seed).permutation(len(X))[:n]
+    return X[rows], y[rows]
+
+
+def _classifier(budget, device, seed, **params):
+    from .estimators import DBNClassifier
+
+    settings = dict(hidden_layer_sizes=(500, 500, 2000), pretrain="rbm", n_iter=budget.pretrain_epochs,
+                    activation="sigmoid", optimizer="adam", learning_rate=1e-3, lr_schedule="cosine",
+                    max_iter=budget.fine_tune_epochs, batch_size=100, early_stopping=True,
+                    validation_fraction=1 / 6, n_iter_no_change=20)
+    settings.update(params)
+    return DBNClassifier(device=device, random_state=seed, **settings), settings
+
+
+def _error(model, X, y):
+    return 100.0 * float(np.mean(model.predict(X) != y))
+
+
+def _row_classifier(data, budget, device, seed, **params):
+    (X, y), (X_test, y_test) = data
+    model, settings = _classifier(budget, device, seed, **params)
+    model.fit(X, y)
+    return {"value": _error(model, X_test, y_test), "unit": "% test error", "settings": settings,
+            "training_rows": len(X)}
+
+
+def _row_up_down(data, budget, device, seed):
+    from .estimators import DBN
+
+    (X, y), (X_test, y_test) = data
+    settings = dict(hidden_layer_sizes=(500, 500, 2000), n_labels=10, n_iter=budget.pretrain_epochs,
+                    batch_size=100, up_down=dict(n_iter=budget.up_down_epochs, learning_rate=0.01, k=10))
+    dbn = DBN((500, 500, 2000), n_labels=10, n_iter=budget.pretrain_epochs, batch_size=100, device=device,
+              random_state=seed).fit(X, y)
+    dbn.fine_tune_up_down(X, y, **settings["up_down"], random_state=seed)
+    return {"value": _error(dbn, X_test, y_test), "unit": "% test error", "settings": settings,
+            "training_rows": len(X)}
+
+
+def _row_semi_supervised(data, budget, device, seed):
+    (X, y), (X_test, y_test) = data
+    out = {}
+    for n_labels in (100, 1000):
+        labelled = np.random.default_rng(seed).permutation(len(X))[:n_labels]
+        y_semi = np.full(len(y), -1)
+        y_semi[labelled] = y[labelled]
+        for pretrain in ("rbm", False):
+            model, settings = _classifier(budget, device, seed, pretrain=pretrain, early_stopping=False)
+            model.fit(X, y_semi)  # pretraining (if any) on every row, fine-tuning on the labelled ones
+            out[f"{n_labels} labels, {'pretrained' if pretrain else 'random init'}"] = _error(model, X_test, y_test)
+    return {"value": out, "unit": "% test error", "settings": settings, "training_rows": len(X)}
+
+
+def _row_rbm_ais(budget, device, seed, data_home):
+    from .estimators import RBM
+    from .evaluate import ais, log_likelihood
+
+    (X, _), (X_test, _) = load_mnist(data_home, binarize="stochastic", random_state=0, progress=False)
+    X, _ = _subsample(X, np.zeros(len(X)), budget.n_train, seed)
+    settings = dict(n_components=500, k=budget.cd_k, learning_rate=0.05, n_iter=budget.rbm_epochs, batch_size=100,
+                    ais_runs=budget.ais_runs, ais_betas=budget.ais_betas or 14501)
+    rbm = RBM(500, k=budget.cd_k, learning_rate=0.05, n_iter=budget.rbm_epochs, batch_size=100, device=device,
+              random_state=seed).fit(X)
+    betas = None if budget.ais_betas is None else np.linspace(0, 1, budget.ais_betas)
+    estimate = ais(rbm, n_runs=budget.ais_runs, betas=betas, data=X, random_state=seed)
+    return {"value": float(log_likelihood(rbm, X_test, estimate.log_z).mean()), "unit": "nats (test, AIS)",
+            "settings": settings, "training_rows": len(X)}
+
+
+def _row_autoencoder(data, budget, device, seed):
+    from .estimators import DeepAutoencoder
+
+    (X, _), (X_test, _) = data
+    settings = dict(hidden_layer_sizes=(1000, 500, 250, 30), n_iter=budget.autoencoder_pretrain_epochs,
+                    max_iter=budget.autoencoder_epochs, learning_rate=1e-3, lr_schedule="cosine", batch_size=100)
+    model = DeepAutoencoder(device=device, random_state=seed, **settings).fit(X)
+    return {"value": float(-model.score(X_test)), "unit": "squared error per test image", "settings": settings,
+            "training_rows": len(X)}
+
+
+def _row_fashion(budget, device, seed, data_home):
+    (X, y), test = load_fashion_mnist(data_home, progress=False)
+    data = (_subsample(X, y, budget.n_train, seed), test)
+    dbn = _row_classifier(data, budget, device, seed)
+    mlp = _row_classifier(data, budget, device, seed, pretrain=False)
+    return {"value": {"DBNClassifier": dbn["value"], "same network, random init (MLP)": mlp["value"]},
+            "unit": "% test error", "settings": dbn["settings"], "training_rows": dbn["training_rows"]}
+
+
+EXPERIMENTS = {
+    "dbn": ("DBN 784-500-500-2000, greedy pretraining + backprop fine-tuning, test error",
+            "1.2% (Hinton & Salakhutdinov 2006), 1.34% (Theano tutorial, 3x1000)", "<= 1.0%"),
+    "dropout": ("same, dropout fine-tuning", "0.92% (Srivastava et al. 2014)", "<= 0.9%"),
+    "random_init": ("same network, random initialisation, same fine-tuning", "1.6% (2006 backprop baseline)",
+                    "measured beside it"),
+    "up_down": ("DBN with label units + up-down fine-tuning", "1.25% (Hinton, Osindero & Teh 2006)", "<= 1.25%"),
+    "semi_supervised": ("Semi-supervised: 100 / 1000 labels, pretrained on all rows vs random init", "report",
+                        "pretrained clearly better"),
+    "rbm_ais": ("RBM 500 hidden, CD-k, AIS test log-likelihood", "-86.34 nats (Salakhutdinov & Murray 2008, CD-25)",
+                ">= -86.3"),
+    "autoencoder": ("Deep autoencoder 784-1000-500-250-30, test squared error per image", "3.00 (PCA 13.87)",
+                    "<= 3.0"),
+    "fashion": ("Fashion-MNIST, DBNClassifier vs the same network from random init", "no DBN anchor", "report"),
+}
+
+
+def run_table(rows=ROWS, quick=False, device="cpu", data_home=None, seed=0, log=None):
+    """Train and evaluate the chosen rows; returns (records, meta).
+
+    Parameters
+    ----------
+    rows : sequence of names from ``ROWS``
+    quick : bool
+        Subsampled, few-epoch settings (minutes on 2 CPU cores); not comparable to the papers.
+    device : 'cpu', 'cuda', 'cuda:N' or 'auto'
+    data_home : folder of the MNIST / Fashion-MNIST files (see :mod:`deepbelief.datasets`)
+    seed : int
+    log : callable(str) or None, told when each row starts and ends
+    """
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        raise ValueError(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    budget = QUICK if quick else FULL
+    resolved = resolve_device(device)
+    meta = {"library_version": __version__, "torch": torch.__version__, "quick": quick, "seed": seed,
+            "device": torch.cuda.get_device_name(resolved) if resolved.type == "cuda" else
+            f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"}
+    mnist = None
+    if any(r not in ("rbm_ais", "fashion") for r in rows):
+        (X, y), test = load_mnist(data_home, progress=False)
+        mnist = (_subsample(X, y, budget.n_train, seed), test)
+    runners = {
+        "dbn": lambda: _row_classifier(mnist, budget, device, seed),
+        "dropout": lambda: _row_classifier(mnist, budget, device, seed, dropout=0.5, input_dropout=0.2,
+                                           max_iter=budget.dropout_epochs),
+        "random_init": lambda: _row_classifier(mnist, budget, device, seed, pretrain=False),
+        "up_down": lambda: _row_up_down(mnist, budget, device, seed),
+        "semi_supervised": lambda: _row_semi_supervised(mnist, budget, device, seed),
+        "rbm_ais": lambda: _row_rbm_ais(budget, device, seed, data_home),
+        "autoencoder": lambda: _row_autoencoder(mnist, budget, device, seed),
+        "fashion": lambda: _row_fashion(budget, device, seed, data_home),
+    }
+    records = []
+    for name in rows:
+        if log:
+            log(f"row {name}: {EXPERIMENTS[name][0]}")
+        start = time.perf_counter()
+        record = runners[name]()
+        experiment, anchor, target = EXPERIMENTS[name]
+        record.update(row=name, experiment=experiment, anchor=anchor, target=target,
+                      seconds=round(time.perf_counter() - start, 1))
+        records.append(record)
+        if log:
+            log(f"row {name}: {_format(record['value'])} {record['unit']} in {record['seconds']:.0f} s")
+    return records, meta
+
+
+def _format(value):
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v:.2f}" for k, v in value.items())
+    return f"{value:.2f}"
+
+
+def markdown(records, meta):
+    """The table as Markdown, with the run's device, versions and settings."""
+    lines = [f"deepbelief {meta['library_version']}, torch {meta['torch']}, device {meta['device']}, seed "
+             f"{meta['seed']}" + (" -- QUICK settings (subsampled, few epochs): not comparable to the papers" if
+                                  meta["quick"] else ""), "",
+             "| Experiment | Published anchor | Target | Ours | Training rows | Time (s) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in records:
+        lines.append(f"| {r['experiment']} | {r['anchor']} | {r['target']} | {_format(r['value'])} {r['unit']} | "
+                     f"{r['training_rows']} | {r['seconds']:.0f} |")
+    lines += ["", "Settings:"] + [f"- {r['row']}: {r['settings']}" for r in records]
+    return "\n".join(lines) + "\n"
