@@ -68,3 +68,36 @@ class NpyRows:
     def blocks(self):
         for index in range(self.n_blocks):
             yield self.block(index)
+
+
+def checked_moments(reader, units, owner, gaussian):
+    """One pass over ``reader`` (NpyRows): every value finite and in the range of ``units``; with ``gaussian`` the
+    per-feature mean and standard deviation (float64), else (None, None)."""
+    from ._validation import check_range
+
+    n, n_features = reader.shape
+    total, total_sq = np.zeros(n_features), np.zeros(n_features)
+    for index, block in enumerate(reader.blocks()):
+        if not np.isfinite(block).all():
+            row = index * BLOCK_ROWS + int(np.argwhere(~np.isfinite(block))[0][0])
+            raise ValueError(f"{owner}: {reader.path} has a NaN or infinite value in row {row}")
+        check_range(block, units, owner, what=f"X ({reader.path})")
+        if gaussian:
+            total += block.sum(0, dtype=np.float64)
+            for start in range(0, len(block), 1024):  # small float64 temporaries
+                total_sq += np.square(block[start:start + 1024], dtype=np.float64).sum(0)
+    if not gaussian:
+        return None, None
+    mean = total / n
+    return mean, np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
+
+
+def read_rows(reader, rows):
+    """The rows with the given sorted indices, read block by block (memory: the rows asked for plus one block)."""
+    rows = np.asarray(rows)
+    out = np.empty((len(rows), reader.shape[1]), reader.dtype)
+    blocks = rows // BLOCK_ROWS
+    for index in np.unique(blocks):
+        pick = blocks == index
+        out[pick] = reader.block(int(index))[rows[pick] - index * BLOCK_ROWS]
+    return out

@@ -335,7 +335,8 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
     ----------
     network : nn.Module mapping (n, n_features) to the outputs that ``loss_fn`` takes
     loss_fn : callable(outputs, Y_batch) -> scalar mean loss
-    X, Y : tensors on the network's device, the training rows and targets
+    X, Y : tensors on the network's device, the training rows and targets; or X a callable ``X(epoch)`` returning
+        an iterable of (rows, targets) mini-batches (streamed data, which the callable shuffles itself), Y None
     config : FineTuneConfig
     shuffle_generator : CPU torch.Generator for the batch order
     validation : (X_valid, score_fn) or None. score_fn(network) -> float, higher is better; with it, training
@@ -357,23 +358,29 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
     elif getattr(progress, "optimizer", None) is not None:
         set_optimizer_state(optimizer, progress.optimizer)
     p = progress
-    n = X.shape[0]
+    device = next(network.parameters()).device
+    n = None if callable(X) else X.shape[0]
     for epoch in range(p.epoch, 0 if p.stopped else config.max_iter):
         good = {k: v.detach().clone() for k, v in network.state_dict().items()}
         network.train()
         optimizer.set_lr(learning_rate_at(config, epoch))
-        order = torch.randperm(n, generator=shuffle_generator).to(X.device)
-        # One gather per epoch; the batches are then contiguous views.
-        X_epoch, Y_epoch = X[order], Y[order]
-        total = torch.zeros((), device=X.device)
-        for start in range(0, n, config.batch_size):
-            x, t = X_epoch[start:start + config.batch_size], Y_epoch[start:start + config.batch_size]
+        if callable(X):
+            batches = X(epoch)
+        else:
+            order = torch.randperm(n, generator=shuffle_generator).to(X.device)
+            # One gather per epoch; the batches are then contiguous views.
+            X_epoch, Y_epoch = X[order], Y[order]
+            batches = ((X_epoch[s:s + config.batch_size], Y_epoch[s:s + config.batch_size])
+                       for s in range(0, n, config.batch_size))
+        total, count = torch.zeros((), device=device), 0
+        for x, t in batches:
             loss = loss_fn(network(x), t)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.detach() * x.shape[0]
-        p.loss_curve.append(total.item() / n)  # one host synchronisation per epoch
+            count += x.shape[0]
+        p.loss_curve.append(total.item() / max(count, 1))  # one host synchronisation per epoch
         finite = math.isfinite(p.loss_curve[-1]) and all(torch.isfinite(t).all() for t in network.parameters())
         if not finite or p.loss_curve[-1] > EXPLOSION * max(p.loss_curve[0], 1e-6):
             loss = p.loss_curve.pop()

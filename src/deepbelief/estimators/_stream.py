@@ -2,8 +2,7 @@
 import numpy as np
 import torch
 
-from .._validation import check_range
-from ..streaming import NpyRows
+from ..streaming import NpyRows, checked_moments
 
 
 def fit_streamed(rbms, source, propagate, owner):
@@ -21,19 +20,8 @@ def fit_streamed(rbms, source, propagate, owner):
     reader = NpyRows(source)
     n, n_features = reader.shape
     first = rbms[0]
-    total, total_sq = np.zeros(n_features), np.zeros(n_features)
-    for index, block in enumerate(reader.blocks()):
-        if not np.isfinite(block).all():
-            row = index * len(block) + int(np.argwhere(~np.isfinite(block))[0][0])
-            raise ValueError(f"{name}: {reader.path} has a NaN or infinite value in row {row}")
-        check_range(block, first.visible, name, what=f"X ({reader.path})")
-        total += block.sum(0, dtype=np.float64)
-        if first.visible == "gaussian":
-            for start in range(0, len(block), 1024):  # small float64 temporaries
-                total_sq += np.square(block[start:start + 1024], dtype=np.float64).sum(0)
-    if first.visible == "gaussian":
-        mean = total / n
-        std = np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
+    mean, std = checked_moments(reader, first.visible, name, gaussian=first.visible == "gaussian")
+    if mean is not None:
         first.data_mean_ = mean.astype(reader.dtype)
         first.data_scale_ = np.where(std > 1e-8, std, 1.0).astype(reader.dtype)
     else:

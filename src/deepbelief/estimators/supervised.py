@@ -11,10 +11,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, check_X, check_X_y, per_layer
+from ..streaming import BLOCK_ROWS, NpyRows, checked_moments, is_streamed, read_rows
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
 from .. import checkpoint, io
@@ -54,6 +56,35 @@ def rectified_dbn(X, dbn, visible="bernoulli"):
         V = torch.relu(V @ W.T + b)
     return DBN.from_rbms(rbms, **{k: v for k, v in dbn.get_params().items()
                                   if k not in ("hidden_layer_sizes", "visible", "hidden", "n_labels")})
+
+
+class _Streamed:
+    """Training rows of a .npy file (a path or a memmap of one) that ``fit`` streams: the chosen row indices."""
+
+    def __init__(self, source, reader, rows):
+        self.source, self.reader, self.rows = source, reader, rows
+
+    @property
+    def shape(self):
+        return len(self.rows), self.reader.shape[1]
+
+    def __getitem__(self, mask):
+        return _Streamed(self.source, self.reader, self.rows[mask])
+
+    def with_rows(self, rows):
+        return _Streamed(self.source, self.reader, rows)
+
+
+def _streamed_X_y(estimator, X, y, **target_checks):
+    """(streamed rows of X, validated y) for a fit on a .npy path or memmap; the values of X are checked as they
+    are read (``_fit_network``)."""
+    reader = NpyRows(X)
+    y = check_array(y, **{"ensure_2d": False, "dtype": None, "input_name": "y", **target_checks})
+    if len(y) != reader.shape[0]:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: [{reader.shape[0]}, {len(y)}] "
+                         f"({reader.path} has {reader.shape[0]} rows)")
+    estimator.n_features_in_ = reader.shape[1]
+    return _Streamed(X, reader, np.arange(reader.shape[0])), y
 
 
 class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
@@ -148,11 +179,17 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
     def _hidden_linears(self, X_all, seed, device, resume=False):
         """Pretrained layers (greedy DBN on all rows) or, with pretrain=False, the same shapes Glorot-initialised."""
         pretraining = self._pretraining()
+        streamed = isinstance(X_all, _Streamed)
+        if pretraining == "rectified" and streamed and self.pretrain is True:
+            pretraining = "rbm"  # the rectified rule needs the data in memory; RBM pretraining streams
         if pretraining == "rectified":
+            if streamed:
+                raise ValueError("pretrain='rectified' needs the data in memory; for streamed (.npy / memmap) "
+                                 "training data use pretrain='rbm' (or False)")
             self.dbn_ = rectified_dbn(X_all, self._dbn(seed), "bernoulli" if self.visible == "bernoulli" else "relu")
             return recognition_linears(self.dbn_.module_)
         if pretraining == "rbm":
-            self.dbn_ = self._dbn(seed).fit(X_all, resume=resume)
+            self.dbn_ = self._dbn(seed).fit(X_all.source if streamed else X_all, resume=resume)
             return recognition_linears(self.dbn_.module_)
         self.dbn_ = None
         sizes = self._dbn(seed)._layer_sizes()
@@ -175,8 +212,13 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         device = resolve_device(self.device)
         self._device = device
         pretrain_seed, init_seed, shuffle_seed, split_seed = seeds_from(self.random_state, 4)
+        streamed = isinstance(X_all, _Streamed)
+        if streamed:
+            if self.checkpoint_dir is not None or resume:
+                raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
+            mean, std = checked_moments(X_all.reader, self.visible, type(self).__name__, self.visible == "gaussian")
         path = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / "fine_tuning.ckpt"
-        key = checkpoint.fingerprint(X_all, X, Y)
+        key = None if streamed else checkpoint.fingerprint(X_all, X, Y)
         saved = self._read_fine_tuning_checkpoint(path, key) if resume else None
         if saved is None:
             linears = self._hidden_linears(X_all, pretrain_seed, device, resume)
@@ -185,15 +227,27 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             self.dbn_ = None if state["dbn"] is None else DBN._from_state(state["dbn"], tensors, self.device, "dbn.")
             linears = (recognition_linears(self.dbn_.module_) if self.dbn_ is not None
                        else self._hidden_linears(X_all, pretrain_seed, device))
-        self._set_scaler(X_all)
+        if not streamed:
+            self._set_scaler(X_all)
+        elif mean is None:
+            self.data_mean_ = self.data_scale_ = None
+        else:
+            dtype = X_all.reader.dtype
+            self.data_mean_, self.data_scale_ = mean.astype(dtype), np.where(std > 1e-8, std, 1.0).astype(dtype)
         head = self._glorot(linears[-1].out_features, n_outputs, make_generator(init_seed, "cpu"), device)
         dropout_generator = make_generator(split_seed, device)
         network = feedforward(linears, self.activation, self.dropout, self.input_dropout, head, dropout_generator)
         shuffle_generator = make_generator(shuffle_seed, "cpu")
         validation = None
-        if self.early_stopping:
+        if self.early_stopping and streamed:  # the validation rows are read into memory, the rest streamed
+            rows, valid_rows, Y, Y_valid = train_test_split(X.rows, Y, test_size=self.validation_fraction,
+                                                            random_state=split_seed, stratify=stratify)
+            order = np.argsort(valid_rows)
+            X, X_valid, Y_valid = X.with_rows(rows), read_rows(X.reader, valid_rows[order]), Y_valid[order]
+        elif self.early_stopping:
             X, X_valid, Y, Y_valid = train_test_split(X, Y, test_size=self.validation_fraction, random_state=split_seed,
                                                       stratify=stratify)
+        if self.early_stopping:
             X_valid_t, Y_valid_t = self._encode(X_valid), torch.as_tensor(Y_valid, device=device)
 
             def validation(net):
@@ -217,14 +271,39 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
                 if resumed and bar.bar is not None:
                     bar.bar.update(progress.epoch)
-                result = fine_tune(network, loss_fn, self._encode(X), torch.as_tensor(Y, device=device), config,
-                                   shuffle_generator, validation, callback=bar, progress=progress, on_epoch=on_epoch)
+                data, targets = ((self._batches(X, Y, shuffle_generator), None) if streamed else
+                                 (self._encode(X), torch.as_tensor(Y, device=device)))
+                result = fine_tune(network, loss_fn, data, targets, config, shuffle_generator, validation,
+                                   callback=bar, progress=progress, on_epoch=on_epoch)
         except TrainingDivergedError:  # keep the weights of the last good epoch, fitted and usable
             self._set_fine_tuned(network, {"loss_curve": progress.loss_curve, "validation_scores": progress.scores,
                                            "best_validation_score": progress.best_score if progress.scores else None,
                                            "n_iter": progress.epoch})
             raise
         self._set_fine_tuned(network, result)
+
+    def _batches(self, X, Y, generator):
+        """For streamed rows X (with targets Y in the order of X.rows): a callable(epoch) yielding shuffled
+        (rows, targets) mini-batches, blocks in a random order and the chosen rows of each block in a random order."""
+        reader, size = X.reader, self.batch_size
+        position = np.full(reader.shape[0], -1)
+        position[X.rows] = np.arange(len(X.rows))
+        Y_t = torch.as_tensor(Y, device=self._device)
+
+        def batches(epoch):
+            for index in torch.randperm(reader.n_blocks, generator=generator).tolist():
+                start = index * BLOCK_ROWS
+                local = np.flatnonzero(position[start:start + BLOCK_ROWS] >= 0)
+                if not len(local):
+                    continue
+                local = torch.as_tensor(local[torch.randperm(len(local), generator=generator).numpy()])
+                block = self._encode(reader.block(index))  # one block in memory; batches are gathered from it
+                t = Y_t[torch.as_tensor(position[start + local.numpy()], device=self._device)]
+                local = local.to(self._device)
+                for b in range(0, len(local), size):
+                    yield block[local[b:b + size]], t[b:b + size]
+                del block  # before the next block is read
+        return batches
 
     def _set_fine_tuned(self, network, result):
         self.network_ = network
@@ -455,7 +534,9 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or the path of a .npy file / a np.memmap of one, which is
+            streamed block by block (pretraining with pretrain='rbm', fine-tuning with a block-wise shuffle; the
+            early-stopping rows are read into memory; no checkpoints)
         y : array-like of shape (n_samples,); -1 marks an unlabelled row (numeric labels)
         resume : bool, default=False
             Continue from the checkpoints in ``checkpoint_dir``, with the same result as an uninterrupted fit.
@@ -464,9 +545,11 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         -------
         self
         """
-        X, y = check_X_y(self, X, y, units=None)
+        streamed = is_streamed(X)
+        X, y = _streamed_X_y(self, X, y) if streamed else check_X_y(self, X, y, units=None)
         check_classification_targets(y)  # before the range check: a continuous target is the clearer complaint
-        check_range(X, self.visible, type(self).__name__)
+        if not streamed:
+            check_range(X, self.visible, type(self).__name__)
         labelled = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
         if not labelled.any():
             raise ValueError("y has no labelled rows: every label is -1 (unlabelled); fine-tuning needs labels")
@@ -563,7 +646,7 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a .npy path / memmap, streamed as in DBNClassifier.fit
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         resume : bool, default=False
             Continue from the checkpoints in ``checkpoint_dir``.
@@ -572,7 +655,10 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
         -------
         self
         """
-        X, y = check_X_y(self, X, y, units=self.visible, multi_output=True, y_numeric=True)
+        if is_streamed(X):
+            X, y = _streamed_X_y(self, X, y, dtype=np.float64)
+        else:
+            X, y = check_X_y(self, X, y, units=self.visible, multi_output=True, y_numeric=True)
         self._single_target = y.ndim == 1
         Y = y.reshape(len(y), -1).astype(np.float64)
         self.y_mean_ = Y.mean(0)
