@@ -38,9 +38,9 @@ class Budget:
 
 
 FULL = Budget()
-QUICK = Budget(n_train=6000, pretrain_epochs=2, fine_tune_epochs=6, dropout_epochs=6, up_down_epochs=2,
-               rbm_epochs=3, cd_k=1, ais_runs=16, ais_betas=2000, autoencoder_pretrain_epochs=1,
-               autoencoder_epochs=4)
+QUICK = Budget(n_train=15000, pretrain_epochs=5, fine_tune_epochs=15, dropout_epochs=15, up_down_epochs=5,
+               rbm_epochs=10, cd_k=1, ais_runs=16, ais_betas=2000, autoencoder_pretrain_epochs=3,
+               autoencoder_epochs=15)
 
 
 def _subsample(X, y, n, seed):
@@ -97,6 +97,8 @@ def _row_semi_supervised(data, budget, device, seed):
             model, settings = _classifier(budget, device, seed, pretrain=pretrain, early_stopping=False)
             model.fit(X, y_semi)  # pretraining (if any) on every row, fine-tuning on the labelled ones
             out[f"{n_labels} labels, {'pretrained' if pretrain else 'random init'}"] = _error(model, X_test, y_test)
+    settings = {k: v for k, v in settings.items() if k != "pretrain"}
+    settings["pretrain"] = "'rbm' vs False"
     return {"value": out, "unit": "% test error", "settings": settings, "training_rows": len(X)}
 
 
