@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, clearer, per_layer
+from .. import io
 from ..core.crbm import ConditionalRBMModule
 from ..training import CDConfig, CDTrainer, train_rbm
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
@@ -342,9 +343,7 @@ class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
     def score(self, X, y=None):
         """Minus the mean squared one-step-ahead prediction error per frame (summed over features, data units)."""
         sequences, _ = self._sequences(X, min_frames=self.order + 1)
-        predictions = self.predict(sequences)
-        return -float(np.mean(np.concatenate([((p - s[self.order:]) ** 2).sum(1)
-                                              for p, s in zip(predictions, sequences)])))
+        return -_mean_squared_error(self.predict(sequences), sequences, self.order)
 
     @torch.no_grad()
     def generate(self, seed_frames, n_steps, random_state=None):
@@ -380,8 +379,6 @@ class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     def _get_state(self, prefix=""):
         check_is_fitted(self, "module_")
-        from .. import io
-
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "n_iter": self.n_iter_,
                  "history": self.history_, "data_mean": None, "data_scale": None}
         if self.data_mean_ is not None:
@@ -390,8 +387,6 @@ class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, state, tensors, device=None, prefix=""):
-        from .. import io
-
         crbm = restore_params(cls, state["params"], device)
         crbm._build(check_int(state["n_features_in"], "n_features_in"))
         for name in cls._TENSORS:
@@ -404,6 +399,12 @@ class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
                 crbm.data_mean_ is not None and crbm.data_mean_.shape != (crbm.n_features_in_,)):
             raise ValueError("the saved standardisation does not match the visible units")
         return crbm
+
+
+def _mean_squared_error(predictions, sequences, skip):
+    """Mean over the predicted frames (frames ``skip``.. of each sequence) of the squared error summed over
+    features."""
+    return float(np.mean(np.concatenate([((p - s[skip:]) ** 2).sum(1) for p, s in zip(predictions, sequences)])))
 
 
 def _check_samples(n_samples):
@@ -595,9 +596,7 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
     def score(self, X, y=None):
         """Minus the mean squared one-step-ahead prediction error per frame (summed over features, data units)."""
         sequences, _, _ = self._contexts(X, self.context_length + 1)
-        c = self.context_length
-        return -float(np.mean(np.concatenate([((p - s[c:]) ** 2).sum(1)
-                                              for p, s in zip(self.predict(sequences), sequences)])))
+        return -_mean_squared_error(self.predict(sequences), sequences, self.context_length)
 
     @torch.no_grad()
     def generate(self, seed_frames, n_steps, random_state=None):
