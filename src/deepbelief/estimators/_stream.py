@@ -1,5 +1,4 @@
 """Greedy training of RBMs on rows streamed from a .npy file (see :mod:`deepbelief.streaming`)."""
-import numpy as np
 import torch
 
 from ..streaming import NpyRows, checked_moments
@@ -21,11 +20,7 @@ def fit_streamed(rbms, source, propagate, owner):
     n, n_features = reader.shape
     first = rbms[0]
     mean, std = checked_moments(reader, first.visible, name, gaussian=first.visible == "gaussian")
-    if mean is not None:
-        first.data_mean_ = mean.astype(reader.dtype)
-        first.data_scale_ = np.where(std > 1e-8, std, 1.0).astype(reader.dtype)
-    else:
-        first.data_mean_ = first.data_scale_ = None
+    first._set_scaler_from_moments(mean, std, reader.dtype)
     owner.n_features_in_ = first.n_features_in_ = n_features
     for layer, rbm in enumerate(rbms):
         if layer > 0:

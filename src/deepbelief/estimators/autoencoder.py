@@ -13,7 +13,6 @@ from .._runtime import make_generator, memory_errors, resolve_device, seeds_from
 from .._validation import check_X, layer_sizes, per_layer
 from ..core.nets import linear_from
 from ..training import FineTuneConfig, FineTuneProgress, fine_tune
-from .. import io
 from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import GaussianScalingMixin
@@ -235,9 +234,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
             tensors.update(t)
             layers.append(state)
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "rbms": layers,
-                 "loss_curve": self.loss_curve_, "n_iter": self.n_iter_,
-                 "data_mean": None if self.data_mean_ is None else io.encode_array(self.data_mean_),
-                 "data_scale": None if self.data_scale_ is None else io.encode_array(self.data_scale_)}
+                 "loss_curve": self.loss_curve_, "n_iter": self.n_iter_, **self._scaler_state()}
         return tensors, state
 
     @classmethod
@@ -256,8 +253,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
                     for i, layer in enumerate(state["rbms"])]
         ae.loss_curve_ = list(state["loss_curve"])
         ae.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
-        ae.data_mean_ = io.decode_array(state["data_mean"])
-        ae.data_scale_ = io.decode_array(state["data_scale"])
+        ae._set_scaler_state(state)
         return ae
 
     def __sklearn_tags__(self):

@@ -673,10 +673,8 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     def _get_state(self, prefix=""):
         check_is_fitted(self, "module_")
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "n_iter": self.n_iter_,
-                 "history": self.history_, "data_mean": None, "data_scale": None,
+                 "history": self.history_, **self._scaler_state(),
                  "classes": io.encode_array(self.classes_) if self.n_labels is not None else None}
-        if self.data_mean_ is not None:
-            state.update(data_mean=io.encode_array(self.data_mean_), data_scale=io.encode_array(self.data_scale_))
         m = self.module_
         tensors = {f"{prefix}weight": m.weight, f"{prefix}visible_bias": m.visible_bias,
                    f"{prefix}hidden_bias": m.hidden_bias}
@@ -696,11 +694,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
             rbm.classes_ = io.decode_array(state["classes"])
             if rbm.classes_.shape != (rbm.n_labels,):
                 raise ValueError("the saved classes do not match n_labels")
-        rbm.data_mean_ = io.decode_array(state["data_mean"])
-        rbm.data_scale_ = io.decode_array(state["data_scale"])
-        if (rbm.data_mean_ is None) != (rbm.visible != "gaussian") or (
-                rbm.data_mean_ is not None and rbm.data_mean_.shape != (n_features,)):
-            raise ValueError("the saved standardisation does not match the visible units")
+        rbm._set_scaler_state(state, n_features)
         return rbm
 
     def __sklearn_tags__(self):

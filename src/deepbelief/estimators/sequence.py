@@ -15,7 +15,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, clearer, per_layer
-from .. import io
 from ..core.crbm import ConditionalRBMModule
 from ..training import CDConfig, CDTrainer, train_rbm
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
@@ -380,9 +379,7 @@ class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
     def _get_state(self, prefix=""):
         check_is_fitted(self, "module_")
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "n_iter": self.n_iter_,
-                 "history": self.history_, "data_mean": None, "data_scale": None}
-        if self.data_mean_ is not None:
-            state.update(data_mean=io.encode_array(self.data_mean_), data_scale=io.encode_array(self.data_scale_))
+                 "history": self.history_, **self._scaler_state()}
         return {prefix + name: getattr(self.module_, name) for name in self._TENSORS}, state
 
     @classmethod
@@ -393,11 +390,7 @@ class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
             copy_tensor(getattr(crbm.module_, name), tensors, prefix + name)
         crbm.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
         crbm.history_ = list(state["history"])
-        crbm.data_mean_ = io.decode_array(state["data_mean"])
-        crbm.data_scale_ = io.decode_array(state["data_scale"])
-        if (crbm.data_mean_ is None) != (crbm.visible != "gaussian") or (
-                crbm.data_mean_ is not None and crbm.data_mean_.shape != (crbm.n_features_in_,)):
-            raise ValueError("the saved standardisation does not match the visible units")
+        crbm._set_scaler_state(state, crbm.n_features_in_)
         return crbm
 
 

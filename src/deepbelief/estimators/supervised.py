@@ -227,13 +227,10 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             self.dbn_ = None if state["dbn"] is None else DBN._from_state(state["dbn"], tensors, self.device, "dbn.")
             linears = (recognition_linears(self.dbn_.module_) if self.dbn_ is not None
                        else self._hidden_linears(X_all, pretrain_seed, device))
-        if not streamed:
-            self._set_scaler(X_all)
-        elif mean is None:
-            self.data_mean_ = self.data_scale_ = None
+        if streamed:
+            self._set_scaler_from_moments(mean, std, X_all.reader.dtype)
         else:
-            dtype = X_all.reader.dtype
-            self.data_mean_, self.data_scale_ = mean.astype(dtype), np.where(std > 1e-8, std, 1.0).astype(dtype)
+            self._set_scaler(X_all)
         head = self._glorot(linears[-1].out_features, n_outputs, make_generator(init_seed, "cpu"), device)
         dropout_generator = make_generator(split_seed, device)
         network = feedforward(linears, self.activation, self.dropout, self.input_dropout, head, dropout_generator)
@@ -389,9 +386,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_),
                  "loss_curve": self.loss_curve_, "validation_scores": self.validation_scores_,
                  "best_validation_score": self.best_validation_score_, "n_iter": self.n_iter_,
-                 "data_mean": None if self.data_mean_ is None else io.encode_array(self.data_mean_),
-                 "data_scale": None if self.data_scale_ is None else io.encode_array(self.data_scale_),
-                 "dbn": None, **self._target_state()}
+                 **self._scaler_state(), "dbn": None, **self._target_state()}
         if self.dbn_ is not None:
             dbn_tensors, state["dbn"] = self.dbn_._get_state(prefix="dbn.")
             tensors.update(dbn_tensors)
@@ -411,8 +406,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         network.load_state_dict({k[len("network."):]: v for k, v in tensors.items() if k.startswith("network.")})
         est.network_ = network.eval()
         est.dbn_ = None if state["dbn"] is None else DBN._from_state(state["dbn"], tensors, est.device, prefix="dbn.")
-        est.data_mean_ = io.decode_array(state["data_mean"])
-        est.data_scale_ = io.decode_array(state["data_scale"])
+        est._set_scaler_state(state)
         est.loss_curve_ = list(state["loss_curve"])
         est.validation_scores_ = state["validation_scores"]
         est.best_validation_score_ = state["best_validation_score"]
