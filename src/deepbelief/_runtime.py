@@ -8,12 +8,15 @@ from sklearn.utils import check_random_state
 from .errors import DeviceMemoryError
 
 
-def resolve_device(device):
-    """torch.device for 'cpu', 'cuda', 'cuda:N', 'auto' (CUDA when available) or a torch.device."""
+def resolve_device(device, group=None):
+    """torch.device for 'cpu', 'cuda', 'cuda:N', 'auto' (CUDA when available) or a torch.device. Under data
+    parallelism (``group``, a ``distributed.Group``) 'cuda' and 'auto' mean the rank's own GPU, cuda:LOCAL_RANK."""
     if isinstance(device, torch.device):
         device = str(device)
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and group is not None:
+        device = f"cuda:{group.local_rank}"
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError):

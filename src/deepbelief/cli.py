@@ -44,6 +44,8 @@ def cmd_pretrain(args):
         dbn.fit(X)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
+    if not _is_main():
+        return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"deepbelief {__version__}: pretrained {X.shape[1]}-" + "-".join(map(str, args.layers))
@@ -210,6 +212,8 @@ def cmd_train(args):
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     seconds = time.perf_counter() - start
+    if not _is_main():  # every rank holds the same model; rank 0 reports and writes it
+        return 0
     metrics = {"task": args.task, "model": type(estimator).__name__, "rows": int(len(X_train)),
                "features": int(X.shape[1]), "fit_seconds": seconds}
     if split:
@@ -526,17 +530,64 @@ def build_parser():
     return parser
 
 
+def _is_main():
+    from . import distributed
+
+    return distributed.is_main_process()
+
+
+class _Terminated(Exception):
+    """SIGTERM: under torchrun, another rank failed and the launcher is stopping the job."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated("stopped by SIGTERM (under torchrun: another rank failed and the launcher ended the job)")
+
+
+def _join_ranks(command):
+    """Under torchrun (WORLD_SIZE > 1): join the process group and name this rank in messages; else ''."""
+    import os
+    import signal
+
+    from . import distributed
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or command not in ("train", "pretrain"):
+        return ""
+    distributed.init()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    group = distributed.current()
+    if not group.is_main:
+        logging.getLogger("deepbelief").setLevel(logging.WARNING)
+    return f" (rank {group.rank} of {group.world})"
+
+
 def main(argv=None):
+    from . import distributed
     from .errors import DeviceMemoryError, TrainingDivergedError
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
                         format="deepbelief: %(message)s")
+    where = ""
     try:
+        where = _join_ranks(args.command)
         return args.run(args)
     except (CLIError, ValueError) as exc:  # bad usage or input, including the estimators' input checks
-        print(f"deepbelief {args.command}: error: {exc}", file=sys.stderr)
+        print(f"deepbelief {args.command}{where}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (TrainingDivergedError, DeviceMemoryError) as exc:
-        print(f"deepbelief {args.command}: training failed: {exc}", file=sys.stderr)
+        print(f"deepbelief {args.command}{where}: training failed: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except (_Terminated, RuntimeError) as exc:
+        if not where:
+            raise
+        # A collective failed: another rank died or hung past $DEEPBELIEF_TIMEOUT. Checkpoints are written
+        # atomically, so the last one is intact.
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        kept = f"; the last checkpoint in {args.checkpoint_dir} is intact (resume with --resume)" if getattr(
+            args, "checkpoint_dir", None) else ""
+        print(f"deepbelief {args.command}{where}: training stopped: lost another rank: {first_line}{kept}",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        distributed.close()

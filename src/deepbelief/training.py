@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .core.units import RankDraws, draw
 from .errors import TrainingDivergedError
 
 
@@ -38,12 +39,17 @@ class CDTrainer:
     rbm : RBMModule, updated in place.
     config : CDConfig
     generator : torch.Generator on the RBM's device, used for all Gibbs sampling.
+    group : distributed.Group or None
+        Data-parallel training: every update averages the ranks' statistics (one all-reduce of the parameters'
+        size), and the random draws are made for all ranks' rows and split, so the parameters and the generator
+        stay identical on every rank. Every rank's batches must have the same size.
     """
 
-    def __init__(self, rbm, config, generator):
+    def __init__(self, rbm, config, generator, group=None):
         self.rbm = rbm
         self.config = config
         self.generator = generator
+        self.group = group
         self.params = tuple(rbm.cd_parameters())
         self.velocity = [torch.zeros_like(p) for p in self.params]
         self.chain = None
@@ -54,22 +60,32 @@ class CDTrainer:
         c = self.config
         return c.momentum if epoch < c.momentum_switch else c.final_momentum
 
+    @property
+    def draws(self):
+        """The generator, or under data parallelism this rank's share of every draw."""
+        g = self.group
+        return self.generator if g is None else RankDraws(self.generator, g.rank, g.world)
+
     def _start_chains(self, n_chains):
         # Fantasy particles start from the visible biases alone (the base-rate model), not from data.
         rbm = self.rbm
         pre = rbm.visible_bias.expand(n_chains, -1)
-        return rbm.visible.sample(pre, rbm.visible.mean(pre), self.generator)
+        return rbm.visible.sample(pre, rbm.visible.mean(pre), self.draws)
 
     def step(self, v0, epoch=0):
         """One parameter update on the batch ``v0`` (n, n_visible); returns the summed squared error."""
         c, rbm = self.config, self.rbm
         if c.persistent and self.chain is None:
             self.chain = self._start_chains(v0.shape[0])
-        stats = rbm.cd_statistics(v0, c.k, self.generator, self.chain if c.persistent else None)
+        stats = rbm.cd_statistics(v0, c.k, self.draws, self.chain if c.persistent else None)
         self.chain_end = stats.chain  # the negative phase's visible state (used by up-down fine-tuning)
         if c.persistent:
             self.chain = stats.chain
         grads = [stats.grad_weight, stats.grad_visible_bias, stats.grad_hidden_bias, *stats.extra]
+        v_mean = v0.mean(0) if c.sparsity_cost else None
+        if self.group is not None:
+            # The batch means of all ranks averaged: what one process with the ranks' rows stacked computes.
+            self.group.mean_(grads + ([stats.hidden_mean, v_mean] if c.sparsity_cost else []))
         if c.weight_decay:  # on the weights: W and any further weight matrices, not the biases
             for i in (0, *range(3, len(grads))):
                 grads[i].add_(self.params[i], alpha=-c.weight_decay)
@@ -82,7 +98,7 @@ class CDTrainer:
             # d(cross-entropy penalty)/d(total input) = q - p, applied to the biases and, through v, the weights.
             push = (c.sparsity_target - self.hidden_activity) * c.sparsity_cost
             grads[2].add_(push)
-            grads[0].addr_(push, v0.mean(0))
+            grads[0].addr_(push, v_mean)
         momentum = self.momentum(epoch)
         for param, velocity, grad in zip(self.params, self.velocity, grads):
             velocity.mul_(momentum).add_(grad, alpha=c.learning_rate)
@@ -98,7 +114,7 @@ class CDTrainer:
             rows = slice(start, start + batch_size) if order is None else order[start:start + batch_size]
             total += self.step(data[rows], epoch)
         # One host synchronisation per epoch, for the monitor.
-        return total.item() / data.numel()
+        return self.mean_over_rows(total.item(), data.numel())
 
     def run_batches(self, batches, epoch):
         """One pass over an iterable of mini-batches (streamed data); returns the mean squared reconstruction
@@ -108,7 +124,29 @@ class CDTrainer:
             error = self.step(batch, epoch)
             total = error if total is None else total + error
             count += batch.numel()
-        return 0.0 if total is None else total.item() / count
+        return self.mean_over_rows(0.0 if total is None else total.item(), count)
+
+    def mean_over_rows(self, total, count):
+        """total / count, both summed over the ranks under data parallelism."""
+        if self.group is not None:
+            total, count = self.group.sum([total, count])
+        return total / max(count, 1)
+
+    def global_chain(self):
+        """The persistent chains of all ranks, stacked in rank order (what a checkpoint keeps), or None."""
+        if self.chain is None or self.group is None:
+            return self.chain
+        return self.group.stack_rows(self.chain)
+
+    def set_global_chain(self, chain):
+        """Continue from checkpointed chains: this rank's equal share of them (all of them when alone); None, or
+        a number of chains the ranks cannot share evenly, restarts the chains."""
+        world, rank = (1, 0) if self.group is None else (self.group.world, self.group.rank)
+        if chain is None or chain.shape[0] % world:
+            self.chain = None
+            return
+        n = chain.shape[0] // world
+        self.chain = chain[rank * n:(rank + 1) * n].to(self.rbm.weight.device).clone()
 
     def snapshot(self):
         return [p.detach().clone() for p in self.params]
@@ -173,8 +211,9 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
         metrics = {"reconstruction_error": error}
         if validation is not None:
             with torch.no_grad():
-                fe_valid = rbm.free_energy(validation).mean().item()
-                fe_train = rbm.free_energy(data[: validation.shape[0]]).mean().item()
+                fe_valid = trainer.mean_over_rows(rbm.free_energy(validation).sum().item(), validation.shape[0])
+                fe_train = trainer.mean_over_rows(rbm.free_energy(data[: validation.shape[0]]).sum().item(),
+                                                  validation.shape[0])
             metrics.update(free_energy_train=fe_train, free_energy_valid=fe_valid, free_energy_gap=fe_valid - fe_train)
         history.append(metrics)
         if callback is not None:
@@ -183,15 +222,19 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
 
 
 @torch.no_grad()
-def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator, callback=None, layer=0):
+def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator, callback=None, layer=0,
+                 group=None):
     """Train one layer with the rectified CD rule of the older ``dbn`` package; returns (W (H, V), a, b).
 
     Not an energy model but a rule that pretrains ReLU networks well: hidden states are drawn as
     Bernoulli(min(1, relu(pre))), reconstructions are relu(W^T h + a) without sampling, and the statistics use
     relu(pre). Initialisation as in that package: weights from a standard normal truncated to [-0.2, 0.2], biases
     0.1, all divided by sqrt(n_visible). Plain gradient steps (no momentum, no weight decay); ``V`` is a tensor of
-    non-negative rows; ``callback(epoch, {'reconstruction_error': ...})`` after every epoch.
+    non-negative rows; ``callback(epoch, {'reconstruction_error': ...})`` after every epoch. With ``group`` (a
+    ``distributed.Group``), ``V`` is this rank's shard (all shards of one size) and every update is averaged over
+    the ranks, as in :class:`CDTrainer`.
     """
+    draws = generator if group is None else RankDraws(generator, group.rank, group.world)
     n_visible = V.shape[1]
     W = torch.nn.init.trunc_normal_(torch.empty(n_hidden, n_visible, device=V.device), a=-0.2, b=0.2,
                                     generator=generator) / n_visible**0.5
@@ -205,15 +248,20 @@ def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator,
             h0 = torch.relu(v0 @ W.T + b)
             vk, hk = v0, h0
             for _ in range(k):
-                draws = torch.rand(hk.shape, generator=generator, device=V.device)
-                vk = torch.relu((draws < hk).to(V.dtype) @ W + a)
+                vk = torch.relu((draw(torch.rand, hk.shape, draws, hk) < hk).to(V.dtype) @ W + a)
                 hk = torch.relu(vk @ W.T + b)
             scale = learning_rate / len(v0)
-            W.addmm_(h0.T, v0, alpha=scale).addmm_(hk.T, vk, alpha=-scale)
-            a += scale * (v0 - vk).sum(0)
-            b += scale * (h0 - hk).sum(0)
+            if group is None:
+                W.addmm_(h0.T, v0, alpha=scale).addmm_(hk.T, vk, alpha=-scale)
+                a += scale * (v0 - vk).sum(0)
+                b += scale * (h0 - hk).sum(0)
+            else:
+                updates = [(h0.T @ v0).addmm_(hk.T, vk, alpha=-1.0), (v0 - vk).sum(0), (h0 - hk).sum(0)]
+                torch._foreach_add_([W, a, b], group.mean_(updates), alpha=scale)
             error += ((v0 - vk) ** 2).sum()
         error = error.item() / len(V)
+        if group is not None:
+            error = group.sum([error])[0] / group.world
         if not (math.isfinite(error) and torch.isfinite(W).all()):
             raise TrainingDivergedError(f"rectified pretraining diverged in layer {layer}, epoch {epoch} "
                                         f"(learning_rate={learning_rate}); lower the learning rate")
@@ -328,7 +376,7 @@ def set_optimizer_state(optimizer, tensors):
 
 
 def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None, callback=None, progress=None,
-              on_epoch=None):
+              on_epoch=None, group=None):
     """Train ``network`` on (X, Y) with mini-batch backpropagation, optionally early-stopped on a validation score.
 
     Parameters
@@ -346,6 +394,10 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
     progress : FineTuneProgress or None
         Continue a checkpointed run (with ``progress.optimizer`` holding the optimiser's saved tensors).
     on_epoch : callable(progress, optimizer) or None, called after every epoch (to write checkpoints)
+    group : distributed.Group or None
+        Data-parallel training under ``DistributedDataParallel``: each rank passes its own rows, in batches of
+        the same sizes on every rank; the loss curve is the mean over all ranks' rows. The validation score must
+        be computed on the same rows on every rank, so that all stop at the same epoch.
 
     Returns
     -------
@@ -359,6 +411,11 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
         set_optimizer_state(optimizer, progress.optimizer)
     p = progress
     device = next(network.parameters()).device
+    model = network
+    if group is not None:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
     n = None if callable(X) else X.shape[0]
     for epoch in range(p.epoch, 0 if p.stopped else config.max_iter):
         good = {k: v.detach().clone() for k, v in network.state_dict().items()}
@@ -374,13 +431,16 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
                        for s in range(0, n, config.batch_size))
         total, count = torch.zeros((), device=device), 0
         for x, t in batches:
-            loss = loss_fn(network(x), t)
+            loss = loss_fn(model(x), t)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.detach() * x.shape[0]
             count += x.shape[0]
-        p.loss_curve.append(total.item() / max(count, 1))  # one host synchronisation per epoch
+        total, count = total.item(), count  # one host synchronisation per epoch
+        if group is not None:
+            total, count = group.sum([total, count])
+        p.loss_curve.append(total / max(count, 1))
         finite = math.isfinite(p.loss_curve[-1]) and all(torch.isfinite(t).all() for t in network.parameters())
         if not finite or p.loss_curve[-1] > EXPLOSION * max(p.loss_curve[0], 1e-6):
             loss = p.loss_curve.pop()

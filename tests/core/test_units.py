@@ -67,3 +67,35 @@ def test_relu_samples_follow_max_of_zero_and_a_noisy_input():
         expected = np.trapezoid(np.maximum(0, p + s * z) * np.exp(-z**2 / 2) / math.sqrt(2 * math.pi), z)
         assert samples[:, j].mean().item() == pytest.approx(expected, abs=0.01)
     np.testing.assert_array_equal(units.mean(pre[:1]).numpy(), [[0.0, 0.5, 3.0]])
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_label_samples_are_one_hot_with_softmax_frequencies(split):
+    from deepbelief.core.units import LabelledUnits, RankDraws
+
+    units = LabelledUnits("bernoulli", 2, 4)
+    pre = torch.tensor([[0.0, 0.0, 1.0, -1.0, 0.5, 2.0]]).expand(200000, -1)
+    generator = torch.Generator().manual_seed(0)
+    x = units.sample(pre, units.mean(pre), RankDraws(generator, 0, 1) if split else generator)
+    y = x[:, 2:]
+    assert torch.equal(y.sum(1), torch.ones(len(y)))
+    np.testing.assert_allclose(y.mean(0), torch.softmax(pre[0, 2:], 0), atol=4e-3)
+
+
+@pytest.mark.parametrize("name", ["bernoulli", "gaussian", "relu"])
+def test_rank_draws_split_the_draws_of_the_whole_batch(name):
+    from deepbelief.core.units import LabelledUnits, RankDraws
+
+    units = LabelledUnits(name, 3, 2)
+    pre = torch.randn(8, 5, generator=torch.Generator().manual_seed(1))
+    reference = torch.Generator().manual_seed(2)
+    whole = units.sample(pre, units.mean(pre), RankDraws(reference, 0, 1))
+    for world in (2, 4):
+        n = len(pre) // world
+        parts = []
+        for rank in range(world):
+            generator = torch.Generator().manual_seed(2)
+            rows = slice(rank * n, (rank + 1) * n)
+            parts.append(units.sample(pre[rows], units.mean(pre[rows]), RankDraws(generator, rank, world)))
+            assert torch.equal(generator.get_state(), reference.get_state())  # every rank's generator in step
+        torch.testing.assert_close(torch.cat(parts), whole, rtol=0, atol=0)

@@ -2,6 +2,8 @@
 import torch
 from torch import nn
 
+from .units import RankDraws, draw
+
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
 
 
@@ -20,10 +22,14 @@ class Dropout(nn.Module):
         self.rows = rows
         self._masks = None
         self._next = 0
+        self.rank, self.world = 0, 1  # data-parallel training: this rank's share of every draw (see RankDraws)
 
     def _refill(self, n, like):
         rows = max(self.rows, n)
-        masks = torch.rand((rows, *like.shape[1:]), generator=self.generator, device=like.device, dtype=like.dtype)
+        generator = self.generator if self.world == 1 else RankDraws(self.generator, self.rank, self.world)
+        masks = draw(torch.rand, (rows, *like.shape[1:]), generator, like)
+        if self.world > 1:
+            masks = masks.clone()  # free the other ranks' rows
         self._masks = masks.ge_(self.p).mul_(1.0 / (1.0 - self.p))  # uniform -> {0, 1 / (1 - p)}, in place
         self._next = 0
 

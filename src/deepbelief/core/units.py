@@ -20,6 +20,29 @@ import torch.nn.functional as F
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
+class RankDraws:
+    """Random draws for one rank's rows of a batch split evenly over ``world`` data-parallel ranks.
+
+    Each draw is made for all ``world`` ranks' rows, identically on every rank (same generator, same state), and the
+    rank keeps its own block of rows. So the ranks' generators stay in step, a checkpoint needs one generator
+    state, and training draws the same numbers as one process whose batch is the ranks' batches stacked.
+    """
+
+    def __init__(self, generator, rank, world):
+        self.generator, self.rank, self.world = generator, rank, world
+
+
+def draw(fn, shape, generator, like):
+    """``fn(shape)`` (torch.rand or torch.randn) with ``generator``, a torch.Generator or :class:`RankDraws`, on
+    ``like``'s device and dtype."""
+    options = dict(device=like.device, dtype=like.dtype)
+    if not isinstance(generator, RankDraws):
+        return fn(shape, generator=generator, **options)
+    n = shape[0]
+    everyone = fn((n * generator.world, *shape[1:]), generator=generator.generator, **options)
+    return everyone[generator.rank * n:(generator.rank + 1) * n]
+
+
 class BernoulliUnits:
     """Binary stochastic units with values in {0, 1}."""
 
@@ -32,8 +55,7 @@ class BernoulliUnits:
 
     def sample(self, pre, mean, generator):
         """x ~ Bernoulli(mean), drawn with ``generator``."""
-        noise = torch.rand(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-        return (noise < mean).to(mean.dtype)
+        return (draw(torch.rand, mean.shape, generator, mean) < mean).to(mean.dtype)
 
     def energy(self, x, bias):
         """Energy term -bias.x, one value per row (``bias`` of shape (n_units,) or one row of biases per row)."""
@@ -56,8 +78,7 @@ class GaussianUnits:
 
     def sample(self, pre, mean, generator):
         """x ~ N(mean, 1), drawn with ``generator``."""
-        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-        return mean + noise
+        return mean + draw(torch.randn, mean.shape, generator, mean)
 
     def energy(self, x, bias):
         """Energy term 0.5 ||x - bias||^2, one value per row."""
@@ -84,8 +105,7 @@ class ReLUUnits:
 
     def sample(self, pre, mean, generator):
         """x = max(0, pre + N(0, sigmoid(pre))), drawn with ``generator``."""
-        noise = torch.randn(pre.shape, generator=generator, device=pre.device, dtype=pre.dtype)
-        return torch.relu(pre + noise * torch.sigmoid(pre).sqrt())
+        return torch.relu(pre + draw(torch.randn, pre.shape, generator, pre) * torch.sigmoid(pre).sqrt())
 
     def energy(self, x, bias):
         """Energy term -bias.x, one value per row (the copies' offsets live in the partition)."""
@@ -127,8 +147,15 @@ class LabelledUnits:
         """[x ~ base units, y ~ one-hot categorical(softmax(pre_y))]."""
         pre_x, _ = self.split(pre)
         mean_x, p_y = self.split(mean)
-        draws = torch.multinomial(p_y.reshape(-1, self.n_labels), 1, generator=generator)
-        y = torch.zeros_like(p_y).reshape(-1, self.n_labels).scatter_(1, draws, 1.0).reshape(p_y.shape)
+        mean_y_shape = p_y.shape
+        p_y = p_y.reshape(-1, self.n_labels)
+        if isinstance(generator, RankDraws):
+            # Inverse-CDF sampling, one uniform per row, so that the draws can be split among the ranks.
+            u = draw(torch.rand, (p_y.shape[0], 1), generator, p_y)
+            draws = (p_y.cumsum(-1) < u).sum(-1, keepdim=True).clamp_max_(self.n_labels - 1)
+        else:  # one process keeps torch.multinomial's stream, which the published benchmark numbers used
+            draws = torch.multinomial(p_y, 1, generator=generator)
+        y = torch.zeros_like(p_y).scatter_(1, draws, 1.0).reshape(mean_y_shape)
         return torch.cat([self.base.sample(pre_x, mean_x, generator), y], -1)
 
     def energy(self, x, bias):

@@ -1,12 +1,16 @@
 """A tqdm progress bar as a training callback."""
 from tqdm.auto import tqdm
 
+from .. import distributed
+
 
 class EpochBar:
-    """Progress over epochs with the latest metrics in the bar; a no-op when ``verbose`` is false."""
+    """Progress over epochs with the latest metrics in the bar; a no-op when ``verbose`` is false, and on every
+    data-parallel rank but rank 0."""
 
     def __init__(self, total, desc, verbose):
-        self.bar = tqdm(total=total, desc=desc, unit="epoch", leave=True) if verbose else None
+        show = verbose and distributed.is_main_process()
+        self.bar = tqdm(total=total, desc=desc, unit="epoch", leave=True) if show else None
 
     def __call__(self, epoch, metrics):
         if self.bar is not None:

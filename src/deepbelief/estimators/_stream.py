@@ -1,6 +1,7 @@
 """Greedy training of RBMs on rows streamed from a .npy file (see :mod:`deepbelief.streaming`)."""
 import torch
 
+from .. import distributed
 from ..streaming import NpyRows, checked_moments
 
 
@@ -12,34 +13,43 @@ def fit_streamed(rbms, source, propagate, owner):
     sets the visible biases from the mean input, then every epoch visits the blocks in a random order and the rows
     of each block in a random order (a block-wise shuffle). Rows of layer l > 0 are computed on the fly through
     the trained layers below (probabilities, or samples with ``propagate='sample'``).
+
+    Under data parallelism (torchrun) each rank reads only its own shard of the file's rows.
     """
     name = type(owner).__name__
     if any(rbm.n_labels is not None for rbm in rbms) or any(rbm.validation_fraction is not None for rbm in rbms):
         raise ValueError(f"{name}: streamed training data do not support n_labels or validation_fraction yet")
     reader = NpyRows(source)
+    group = distributed.current()
+    if group is not None:
+        shard = group.shard(reader.shape[0])
+        reader = NpyRows(source, window=(int(shard[0]), len(shard)))
     n, n_features = reader.shape
     first = rbms[0]
-    mean, std = checked_moments(reader, first.visible, name, gaussian=first.visible == "gaussian")
+    mean, std = checked_moments(reader, first.visible, name, first.visible == "gaussian", group)
     first._set_scaler_from_moments(mean, std, reader.dtype)
     owner.n_features_in_ = first.n_features_in_ = n_features
     for layer, rbm in enumerate(rbms):
         if layer > 0:
             rbm.data_mean_ = rbm.data_scale_ = None
             rbm.n_features_in_ = rbms[layer - 1].n_components
-        rbm._build(rbm.n_features_in_)
+        rbm._build(rbm.n_features_in_, group)
 
         def inputs(block, layer=layer):
             v = first._encode(block)
             with torch.no_grad():
                 for below in rbms[:layer]:
                     if propagate == "sample":
-                        v = below.module_.sample_h_given_v(v, below._trainer.generator)[1]
+                        v = below.module_.sample_h_given_v(v, below._trainer.draws)[1]
                     else:
                         v = below.module_.prob_h_given_v(v)
             return v
 
         with torch.no_grad():
-            rbm._set_visible_bias_from_mean(sum(inputs(block).sum(0) for block in reader.blocks()) / n)
+            total = sum(inputs(block).sum(0) for block in reader.blocks())
+            if group is not None:
+                group.mean_([total])  # equal shards: the mean of the ranks' sums over n rows each
+            rbm._set_visible_bias_from_mean(total / n)
 
         def batches(epoch, rbm=rbm, inputs=inputs):
             generator, size = rbm._shuffle_generator, rbm.batch_size

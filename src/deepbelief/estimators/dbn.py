@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .. import checkpoint
+from .. import checkpoint, distributed
 from ..streaming import is_streamed
 from .._runtime import make_generator, memory_errors, seeds_from, to_tensor
 from ..training import CDConfig, CDTrainer, up_down_step
@@ -179,16 +179,22 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         first = rbms[0]
         first._set_scaler(X)
         first.n_features_in_ = X.shape[1]
-        first._build(X.shape[1])
-        data = first._encode(X)
+        group = distributed.current()
+        first._build(X.shape[1], group)
+        data = first._encode(X if group is None else X[group.shard(len(X))])
         before_propagation = []  # each finished layer's sampling generator state, for an exact resume
         for layer, rbm in enumerate(rbms):
             if layer > 0:
                 rbm.data_mean_ = rbm.data_scale_ = None
                 rbm.n_features_in_ = data.shape[1]
-                rbm._build(data.shape[1])
+                rbm._build(data.shape[1], group)
             if rbm is top and self.n_labels is not None:  # the label RBM learns from the labelled rows
-                data = torch.cat([data[torch.as_tensor(labelled, device=data.device)], rbm._one_hot(labels)], 1)
+                if group is None:
+                    data = torch.cat([data[torch.as_tensor(labelled, device=data.device)], rbm._one_hot(labels)], 1)
+                else:  # this rank's share of the labelled rows, which may lie in other ranks' shards
+                    shard = group.shard(len(labelled))
+                    data = self._propagate(rbms[:layer], first._encode(X[labelled[shard]]))
+                    data = torch.cat([data, rbm._one_hot(labels[shard])], 1)
             if saved is not None and layer < saved[1]["layer"]:
                 rbm._set_training_state(saved[0], saved[1]["layers"][layer], f"{layer}.")
             else:
@@ -204,13 +210,20 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                                 layer=layer)
             if layer + 1 < len(rbms):
                 before_propagation.append(rbm._trainer.generator.get_state())
-                with torch.no_grad():
-                    if self.propagate == "sample":
-                        data = rbm.module_.sample_h_given_v(data, rbm._trainer.generator)[1]
-                    else:
-                        data = rbm.module_.prob_h_given_v(data)
+                data = self._propagate([rbm], data)
         self._set_rbms(rbms)
         return self
+
+    @torch.no_grad()
+    def _propagate(self, rbms, v):
+        """The rows ``v`` passed up through the trained ``rbms``: probabilities, or samples with
+        ``propagate='sample'``."""
+        for rbm in rbms:
+            if self.propagate == "sample":
+                v = rbm.module_.sample_h_given_v(v, rbm._trainer.draws)[1]
+            else:
+                v = rbm.module_.prob_h_given_v(v)
+        return v
 
     # checkpoints --------------------------------------------------------------------------------
     def _checkpoint_path(self, name):
@@ -234,8 +247,9 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                 t[f"{layer}.generator.sample"] = before_propagation[layer]
             tensors.update(t)
             layers.append(state)
-        checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
-                                         "layer": len(rbms) - 1, "layers": layers})
+        if distributed.is_main_process():  # every rank holds the same state; rank 0 alone writes it
+            checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
+                                             "layer": len(rbms) - 1, "layers": layers})
 
     def _set_rbms(self, rbms):
         self.rbms_ = list(rbms)

@@ -10,6 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from .. import distributed
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
@@ -175,9 +176,10 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
                         weight_decay=self.weight_decay, sparsity_target=self.sparsity_target,
                         sparsity_cost=self.sparsity_cost)
 
-    def _build(self, n_features):
-        """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer."""
-        device = resolve_device(self.device)
+    def _build(self, n_features, group=None):
+        """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer (data-parallel over
+        the ranks of ``group``, a ``distributed.Group``, when given)."""
+        device = resolve_device(self.device, group)
         init_seed, shuffle_seed, sample_seed, inference_seed = seeds_from(self.random_state, 4)
         visible, n_visible = self.visible, n_features
         if self.n_labels is not None:
@@ -192,12 +194,16 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         self.history_ = []
         self._shuffle_generator = make_generator(shuffle_seed, "cpu")
         self._inference_generator = make_generator(inference_seed, device)
-        self._trainer = CDTrainer(module, self._cd_config(), make_generator(sample_seed, device))
+        self._trainer = CDTrainer(module, self._cd_config(), make_generator(sample_seed, device), group)
 
     def _init_visible_bias(self, data):
         """Bernoulli visible biases log(p / (1 - p)) of the data's mean activation p (Hinton's guide), rectified
-        ones the data's mean; Gaussian units keep 0, the mean of standardised data."""
-        self._set_visible_bias_from_mean(data.mean(0))
+        ones the data's mean; Gaussian units keep 0, the mean of standardised data. (The mean of all ranks' rows
+        under data parallelism, whose shards have equal sizes.)"""
+        mean = data.mean(0)
+        if self._trainer.group is not None:
+            self._trainer.group.mean_([mean])
+        self._set_visible_bias_from_mean(mean)
 
     def _set_visible_bias_from_mean(self, mean):
         bias = self.module_.visible_bias
@@ -309,11 +315,15 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
             fit_streamed([self], X, "mean", self)
             return self
         X = self._check(X, reset=True)
-        data_rows = slice(None)
+        data_rows = np.arange(len(X))
         if self.n_labels is not None:
             labels, data_rows = self._set_classes(y, len(X))
         self._set_scaler(X)
-        self._build(X.shape[1])
+        group = distributed.current()
+        self._build(X.shape[1], group)
+        if group is not None:  # data parallelism: this rank's shard of the rows
+            shard = group.shard(len(data_rows))
+            data_rows, labels = data_rows[shard], (labels[shard] if self.n_labels is not None else None)
         data = self._encode(X[data_rows])
         if self.n_labels is not None:
             data = torch.cat([data, self._one_hot(labels)], 1)
@@ -382,8 +392,9 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
                    f"{prefix}generator.shuffle": self._shuffle_generator.get_state(),
                    f"{prefix}generator.sample": t.generator.get_state(),
                    f"{prefix}generator.inference": self._inference_generator.get_state()}
-        if t.chain is not None:
-            tensors[f"{prefix}chain"] = t.chain
+        chain = t.global_chain()  # a collective under data parallelism: every rank calls this
+        if chain is not None:
+            tensors[f"{prefix}chain"] = chain
         if t.hidden_activity is not None:
             tensors[f"{prefix}hidden_activity"] = t.hidden_activity
         return tensors, {"n_iter": self.n_iter_, "history": self.history_}
@@ -396,7 +407,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         for i, v in enumerate(t.velocity):
             copy_tensor(v, tensors, f"{prefix}velocity.{i}")
         device = m.weight.device
-        t.chain = tensors[f"{prefix}chain"].to(device) if f"{prefix}chain" in tensors else None
+        t.set_global_chain(tensors.get(f"{prefix}chain"))
         t.hidden_activity = (tensors[f"{prefix}hidden_activity"].to(device)
                              if f"{prefix}hidden_activity" in tensors else None)
         self._shuffle_generator.set_state(tensors[f"{prefix}generator.shuffle"])

@@ -19,7 +19,7 @@ from .._validation import check_range, check_X, check_X_y, per_layer
 from ..streaming import BLOCK_ROWS, NpyRows, checked_moments, is_streamed, read_rows
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
-from .. import checkpoint, io
+from .. import checkpoint, distributed, io
 from ..errors import TrainingDivergedError
 from ._persist import SaveMixin, checkpoint_params, check_int, json_params, restore_params
 from ._progress import EpochBar
@@ -31,15 +31,16 @@ INFERENCE_CHUNK = 8192
 logger = logging.getLogger("deepbelief")
 
 
-def rectified_dbn(X, dbn, visible="bernoulli"):
+def rectified_dbn(X, dbn, visible="bernoulli", group=None):
     """Greedy pretraining of ``dbn``'s layers (sizes, learning rates, epochs, k, batch size, seed, device,
     verbose; 'auto' learning rates mean 0.05) with :func:`deepbelief.training.rectified_cd`, returned as a fitted
-    DBN with ReLU hidden units: its ``transform`` gives relu(W x + b) layer by layer."""
+    DBN with ReLU hidden units: its ``transform`` gives relu(W x + b) layer by layer. With ``group`` (a
+    ``distributed.Group``), data-parallel over the ranks, each training on its shard of the rows of X."""
     sizes = dbn._layer_sizes()
     rates = [0.05 if r == "auto" else r for r in per_layer(dbn.learning_rate, len(sizes), "learning_rate")]
     epochs = per_layer(dbn.n_iter, len(sizes), "n_iter")
-    device = resolve_device(dbn.device)
-    V = to_tensor(X, device)
+    device = resolve_device(dbn.device, group)
+    V = to_tensor(X if group is None else X[group.shard(len(X))], device)
     rbms = []
     for layer, (size, seed) in enumerate(zip(sizes, seeds_from(dbn.random_state, len(sizes)))):
         history = []
@@ -49,7 +50,7 @@ def rectified_dbn(X, dbn, visible="bernoulli"):
                 bar(epoch, metrics)
 
             W, a, b = rectified_cd(V, size, rates[layer], epochs[layer], dbn.k, dbn.batch_size,
-                                   make_generator(seed, device), record, layer)
+                                   make_generator(seed, device), record, layer, group)
         rbms.append(RBM.from_weights(to_numpy(W).T, to_numpy(a), to_numpy(b), visible=visible if layer == 0
                                      else "relu", hidden="relu", device=dbn.device))
         rbms[-1].history_, rbms[-1].n_iter_ = history, epochs[layer]
@@ -186,7 +187,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             if streamed:
                 raise ValueError("pretrain='rectified' needs the data in memory; for streamed (.npy / memmap) "
                                  "training data use pretrain='rbm' (or False)")
-            self.dbn_ = rectified_dbn(X_all, self._dbn(seed), "bernoulli" if self.visible == "bernoulli" else "relu")
+            self.dbn_ = rectified_dbn(X_all, self._dbn(seed), "bernoulli" if self.visible == "bernoulli" else "relu",
+                                      distributed.current())
             return recognition_linears(self.dbn_.module_)
         if pretraining == "rbm":
             self.dbn_ = self._dbn(seed).fit(X_all.source if streamed else X_all, resume=resume)
@@ -209,14 +211,19 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         """Pretrain on X_all, build the network with an ``n_outputs`` head, fine-tune on (X, Y). Y's NumPy dtype
         sets the targets' tensor dtype: int64 class indices, or float32 values. With ``resume``, continue from the
         checkpoints in ``checkpoint_dir``."""
-        device = resolve_device(self.device)
+        group = distributed.current()
+        device = resolve_device(self.device, group)
         self._device = device
         pretrain_seed, init_seed, shuffle_seed, split_seed = seeds_from(self.random_state, 4)
         streamed = isinstance(X_all, _Streamed)
         if streamed:
             if self.checkpoint_dir is not None or resume:
                 raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
-            mean, std = checked_moments(X_all.reader, self.visible, type(self).__name__, self.visible == "gaussian")
+            reader = X_all.reader
+            if group is not None:  # each rank checks and measures its own shard
+                shard = group.shard(reader.shape[0])
+                reader = NpyRows(X_all.source, window=(int(shard[0]), len(shard)))
+            mean, std = checked_moments(reader, self.visible, type(self).__name__, self.visible == "gaussian", group)
         path = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / "fine_tuning.ckpt"
         key = None if streamed else checkpoint.fingerprint(X_all, X, Y)
         saved = self._read_fine_tuning_checkpoint(path, key) if resume else None
@@ -234,6 +241,10 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         head = self._glorot(linears[-1].out_features, n_outputs, make_generator(init_seed, "cpu"), device)
         dropout_generator = make_generator(split_seed, device)
         network = feedforward(linears, self.activation, self.dropout, self.input_dropout, head, dropout_generator)
+        if group is not None:  # each rank's share of every dropout draw, the generator in step on all ranks
+            for layer in network:
+                if isinstance(layer, Dropout):
+                    layer.rank, layer.world = group.rank, group.world
         shuffle_generator = make_generator(shuffle_seed, "cpu")
         validation = None
         if self.early_stopping and streamed:  # the validation rows are read into memory, the rest streamed
@@ -268,10 +279,13 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
                 if resumed and bar.bar is not None:
                     bar.bar.update(progress.epoch)
+                if group is not None:  # this rank's shard of the training rows (validation rows: all, everywhere)
+                    shard = group.shard(len(Y))
+                    X, Y = (X.with_rows(X.rows[shard]) if streamed else X[shard]), Y[shard]
                 data, targets = ((self._batches(X, Y, shuffle_generator), None) if streamed else
                                  (self._encode(X), torch.as_tensor(Y, device=device)))
                 result = fine_tune(network, loss_fn, data, targets, config, shuffle_generator, validation,
-                                   callback=bar, progress=progress, on_epoch=on_epoch)
+                                   callback=bar, progress=progress, on_epoch=on_epoch, group=group)
         except TrainingDivergedError:  # keep the weights of the last good epoch, fitted and usable
             self._set_fine_tuned(network, {"loss_curve": progress.loss_curve, "validation_scores": progress.scores,
                                            "best_validation_score": progress.best_score if progress.scores else None,
@@ -281,25 +295,22 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     def _batches(self, X, Y, generator):
         """For streamed rows X (with targets Y in the order of X.rows): a callable(epoch) yielding shuffled
-        (rows, targets) mini-batches, blocks in a random order and the chosen rows of each block in a random order."""
-        reader, size = X.reader, self.batch_size
-        position = np.full(reader.shape[0], -1)
-        position[X.rows] = np.arange(len(X.rows))
-        Y_t = torch.as_tensor(Y, device=self._device)
+        (rows, targets) mini-batches. The rows, sorted, are cut into chunks of BLOCK_ROWS; each epoch visits the
+        chunks in a random order and the rows of each chunk in a random order, holding one chunk in memory. Equal
+        numbers of rows give equal batches, as data-parallel ranks need."""
+        order = np.argsort(X.rows, kind="stable")
+        rows, Y_t = X.rows[order], torch.as_tensor(Y[order], device=self._device)
+        size, n_chunks = self.batch_size, -(-len(rows) // BLOCK_ROWS)
 
         def batches(epoch):
-            for index in torch.randperm(reader.n_blocks, generator=generator).tolist():
-                start = index * BLOCK_ROWS
-                local = np.flatnonzero(position[start:start + BLOCK_ROWS] >= 0)
-                if not len(local):
-                    continue
-                local = torch.as_tensor(local[torch.randperm(len(local), generator=generator).numpy()])
-                block = self._encode(reader.block(index))  # one block in memory; batches are gathered from it
-                t = Y_t[torch.as_tensor(position[start + local.numpy()], device=self._device)]
-                local = local.to(self._device)
+            for index in torch.randperm(n_chunks, generator=generator).tolist():
+                chunk = slice(index * BLOCK_ROWS, (index + 1) * BLOCK_ROWS)
+                block = self._encode(read_rows(X.reader, rows[chunk]))
+                local = torch.randperm(len(block), generator=generator).to(self._device)
+                t = Y_t[chunk]
                 for b in range(0, len(local), size):
-                    yield block[local[b:b + size]], t[b:b + size]
-                del block  # before the next block is read
+                    yield block[local[b:b + size]], t[local[b:b + size]]
+                del block  # before the next chunk is read
         return batches
 
     def _set_fine_tuned(self, network, result):
@@ -335,8 +346,9 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         progress_state = {"epoch": progress.epoch, "loss_curve": progress.loss_curve, "scores": progress.scores,
                           "best_score": progress.best_score if progress.scores else None, "stale": progress.stale,
                           "stopped": progress.stopped, "dropout_next": [layer._next for layer in dropouts]}
-        checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self), "dbn": dbn_state,
-                                         "progress": progress_state})
+        if distributed.is_main_process():  # every rank holds the same state; rank 0 alone writes it
+            checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
+                                             "dbn": dbn_state, "progress": progress_state})
 
     @torch.no_grad()
     def _restore_fine_tuning(self, saved, network, shuffle_generator, dropout_generator):
