@@ -81,6 +81,16 @@ class NpyRows:
             yield self.block(index)
 
 
+def rank_reader(source, group):
+    """NpyRows of the rows of ``source`` that this process trains on: all of them, or with a ``distributed.Group``
+    the rank's shard (``Group.shard``), so that no rank reads the others' rows."""
+    reader = NpyRows(source)
+    if group is None:
+        return reader
+    shard = group.shard(reader.shape[0])
+    return NpyRows(source, window=(int(shard[0]), len(shard)))
+
+
 def checked_moments(reader, units, owner, gaussian, group=None):
     """One pass over ``reader`` (NpyRows): every value finite and in the range of ``units``; with ``gaussian`` the
     per-feature mean and standard deviation (float64), else (None, None). With a ``distributed.Group``, the

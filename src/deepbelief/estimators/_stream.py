@@ -2,7 +2,7 @@
 import torch
 
 from .. import distributed
-from ..streaming import NpyRows, checked_moments
+from ..streaming import checked_moments, rank_reader
 
 
 def fit_streamed(rbms, source, propagate, owner):
@@ -19,11 +19,8 @@ def fit_streamed(rbms, source, propagate, owner):
     name = type(owner).__name__
     if any(rbm.n_labels is not None for rbm in rbms) or any(rbm.validation_fraction is not None for rbm in rbms):
         raise ValueError(f"{name}: streamed training data do not support n_labels or validation_fraction yet")
-    reader = NpyRows(source)
     group = distributed.current()
-    if group is not None:
-        shard = group.shard(reader.shape[0])
-        reader = NpyRows(source, window=(int(shard[0]), len(shard)))
+    reader = rank_reader(source, group)
     n, n_features = reader.shape
     first = rbms[0]
     mean, std = checked_moments(reader, first.visible, name, first.visible == "gaussian", group)

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, check_X, check_X_y, per_layer
-from ..streaming import BLOCK_ROWS, NpyRows, checked_moments, is_streamed, read_rows
+from ..streaming import BLOCK_ROWS, NpyRows, checked_moments, is_streamed, rank_reader, read_rows
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
 from .. import checkpoint, distributed, io
@@ -219,10 +219,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         if streamed:
             if self.checkpoint_dir is not None or resume:
                 raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
-            reader = X_all.reader
-            if group is not None:  # each rank checks and measures its own shard
-                shard = group.shard(reader.shape[0])
-                reader = NpyRows(X_all.source, window=(int(shard[0]), len(shard)))
+            reader = X_all.reader if group is None else rank_reader(X_all.source, group)  # its own shard
             mean, std = checked_moments(reader, self.visible, type(self).__name__, self.visible == "gaussian", group)
         path = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / "fine_tuning.ckpt"
         key = None if streamed else checkpoint.fingerprint(X_all, X, Y)
