@@ -3,6 +3,7 @@
 Model-agnostic and quiet: no scikit-learn, no printing. Progress bars and metric reporting are
 callbacks ``callback(epoch, metrics)`` supplied by the caller.
 """
+import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -13,6 +14,29 @@ from .errors import TrainingDivergedError
 
 
 EXPLOSION = 1e3  # growth of the monitor or loss, relative to the first epoch, that counts as divergence
+PRECISIONS = ("float32", "tf32", "bfloat16")
+
+
+@contextlib.contextmanager
+def precision_scope(precision, device_type):
+    """Matrix products in ``precision`` within the block.
+
+    'float32': exact float32. 'tf32': CUDA tensor cores with 10-bit mantissas and float32 accumulation (Ampere and
+    later; elsewhere the same as 'float32'). 'bfloat16': the products' inputs rounded to bfloat16 (8-bit
+    mantissas), accumulated in float32, by autocast; the parameters, sampling, sums and updates stay float32.
+    """
+    if precision == "tf32" and device_type == "cuda":
+        previous = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = previous
+    elif precision == "bfloat16":
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            yield
+    else:
+        yield
 
 
 @dataclass
@@ -29,6 +53,7 @@ class CDConfig:
     sparsity_target: float = 0.1  # desired mean activation q of each hidden unit
     sparsity_cost: float = 0.0  # 0 disables the sparsity penalty
     sparsity_decay: float = 0.9  # running average of the hidden activations: q <- decay q + (1 - decay) mean(h)
+    precision: str = "float32"  # of the matrix products: 'float32', 'tf32' or 'bfloat16' (see precision_scope)
 
 
 class CDTrainer:
@@ -77,7 +102,8 @@ class CDTrainer:
         c, rbm = self.config, self.rbm
         if c.persistent and self.chain is None:
             self.chain = self._start_chains(v0.shape[0])
-        stats = rbm.cd_statistics(v0, c.k, self.draws, self.chain if c.persistent else None)
+        with precision_scope(c.precision, v0.device.type):
+            stats = rbm.cd_statistics(v0, c.k, self.draws, self.chain if c.persistent else None)
         self.chain_end = stats.chain  # the negative phase's visible state (used by up-down fine-tuning)
         if c.persistent:
             self.chain = stats.chain
@@ -283,6 +309,7 @@ class FineTuneConfig:
     n_iter_no_change: int = 10  # early stopping patience, in epochs
     tol: float = 1e-4  # smallest improvement of the validation score that counts
     schedule: str = "constant"  # 'constant' or 'cosine' (decay to 0 over max_iter epochs)
+    precision: str = "float32"  # of the forward pass's products: 'float32', 'tf32' or 'bfloat16' (autocast)
 
 
 class MomentumSGD:
@@ -431,7 +458,8 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
                        for s in range(0, n, config.batch_size))
         total, count = torch.zeros((), device=device), 0
         for x, t in batches:
-            loss = loss_fn(model(x), t)
+            with precision_scope(config.precision, device.type):  # the forward pass; backward follows its dtypes
+                loss = loss_fn(model(x), t)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -64,13 +64,15 @@ class RBMModule(nn.Module):
         return self.weight, self.visible_bias, self.hidden_bias
 
     # conditionals -------------------------------------------------------------------------------
+    # Under autocast (precision='bfloat16') the products run in bfloat16 and come back to the parameters' dtype,
+    # so that sampling and sums stay in full precision; otherwise .to() is a no-op.
     def pre_h(self, v):
         """Hidden pre-activations b + v W^T, shape (n, n_hidden)."""
-        return torch.addmm(self.hidden_bias, v, self.weight.t())
+        return torch.addmm(self.hidden_bias, v, self.weight.t()).to(self.weight.dtype)
 
     def pre_v(self, h):
         """Visible pre-activations a + h W, shape (n, n_visible)."""
-        return torch.addmm(self.visible_bias, h, self.weight)
+        return torch.addmm(self.visible_bias, h, self.weight).to(self.weight.dtype)
 
     def prob_h_given_v(self, v):
         """E[h | v]: sigmoid(b + v W^T) for Bernoulli hidden units."""
@@ -150,8 +152,11 @@ class RBMModule(nn.Module):
 
         # PCD may keep more chains than a (last, short) batch has rows: average each phase separately.
         n_data, n_chains = v0.shape[0], vk.shape[0]
-        grad_weight = ph0.t() @ v0
-        grad_weight.addmm_(phk.t(), vk, beta=1.0 / n_data, alpha=-1.0 / n_chains)
+        grad_weight = (ph0.t() @ v0).to(v0.dtype)
+        if torch.is_autocast_enabled(v0.device.type):  # bfloat16 products, summed in full precision
+            grad_weight = grad_weight / n_data - (phk.t() @ vk).to(v0.dtype) / n_chains
+        else:
+            grad_weight.addmm_(phk.t(), vk, beta=1.0 / n_data, alpha=-1.0 / n_chains)
         hidden_mean = ph0.mean(0)
         return CDStatistics(grad_weight, v0.mean(0) - vk.mean(0), hidden_mean - phk.mean(0), vk,
                             hidden_mean, squared_error)

@@ -54,7 +54,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         Osindero & Teh 2006): fit with ``fit(X, y)``; ``generate(n, label=c)`` clamps the label, and ``predict`` /
         ``predict_proba`` classify by the top RBM's free energies. Rows labelled -1 train the layers below only.
     batch_size, k, persistent, momentum, final_momentum, momentum_switch, weight_decay, sparsity_target,
-    sparsity_cost, validation_fraction, shuffle, device, random_state, verbose
+    sparsity_cost, validation_fraction, shuffle, device, precision, random_state, verbose
         As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
     checkpoint_dir : path or None, default=None
         Write a checkpoint (``pretraining.ckpt``) there every ``checkpoint_every`` epochs of every layer;
@@ -99,7 +99,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                  n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, propagate="mean", n_labels=None,
                  validation_fraction=None, shuffle=True, checkpoint_dir=None, checkpoint_every=1, device="cpu",
-                 random_state=None, verbose=False):
+                 precision="float32", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.hidden = hidden
@@ -121,6 +121,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 

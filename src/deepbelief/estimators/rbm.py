@@ -17,7 +17,7 @@ from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits
 from ..streaming import is_streamed
-from ..training import CDConfig, CDTrainer, train_rbm
+from ..training import PRECISIONS, CDConfig, CDTrainer, train_rbm
 from .. import io
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
@@ -37,6 +37,7 @@ CD_PARAMETER_CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     "shuffle": ["boolean"],
     "device": [str, torch.device],
+    "precision": [StrOptions(set(PRECISIONS))],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -98,6 +99,10 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         Shuffle the rows every epoch.
     device : str or torch.device, default='cpu'
         'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    precision : {'float32', 'tf32', 'bfloat16'}, default='float32'
+        Precision of the matrix products during training: 'tf32' uses CUDA tensor cores (10-bit mantissas; the same
+        as 'float32' on a CPU), 'bfloat16' rounds the products' inputs to bfloat16 (autocast) while parameters,
+        sampling and sums stay float32. Faster on GPUs, at the cost of rounding noise (see docs/rbm.md).
     random_state : int, RandomState or None
         Seeds initialisation, shuffling and sampling; the same seed on the same device gives the same model.
     verbose : bool or int, default=False
@@ -144,7 +149,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     def __init__(self, n_components=256, *, visible="bernoulli", hidden="bernoulli", learning_rate="auto",
                  batch_size=32, n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, n_labels=None, validation_fraction=None,
-                 shuffle=True, device="cpu", random_state=None, verbose=False):
+                 shuffle=True, device="cpu", precision="float32", random_state=None, verbose=False):
         self.n_components = n_components
         self.visible = visible
         self.hidden = hidden
@@ -163,6 +168,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -174,7 +180,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         return CDConfig(learning_rate=lr, k=self.k, persistent=self.persistent, momentum=self.momentum,
                         final_momentum=self.final_momentum, momentum_switch=self.momentum_switch,
                         weight_decay=self.weight_decay, sparsity_target=self.sparsity_target,
-                        sparsity_cost=self.sparsity_cost)
+                        sparsity_cost=self.sparsity_cost, precision=self.precision)
 
     def _build(self, n_features, group=None):
         """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer (data-parallel over

@@ -18,7 +18,7 @@ from .._runtime import make_generator, memory_errors, resolve_device, seeds_from
 from .._validation import check_range, check_X, check_X_y, per_layer
 from ..streaming import BLOCK_ROWS, NpyRows, checked_moments, is_streamed, rank_reader, read_rows
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
-from ..training import FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
+from ..training import PRECISIONS, FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
 from .. import checkpoint, distributed, io
 from ..errors import TrainingDivergedError
 from ._persist import SaveMixin, checkpoint_params, check_int, json_params, restore_params
@@ -116,6 +116,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         "checkpoint_dir": [None, str, os.PathLike],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
+        "precision": [StrOptions(set(PRECISIONS))],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -125,7 +126,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
                  learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0, dropout=0.0,
                  input_dropout=0.0, max_iter=100,
                  batch_size=32, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 checkpoint_dir=None, checkpoint_every=1, device="cpu", random_state=None, verbose=False):
+                 checkpoint_dir=None, checkpoint_every=1, device="cpu", precision="float32", random_state=None,
+                 verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
@@ -150,6 +152,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -164,6 +167,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
                    learning_rate=self.learning_rate_rbm,
                    n_iter=self.n_iter, k=self.k, persistent=self.persistent, batch_size=self.batch_size,
                    checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every, device=self.device,
+                   precision=self.precision,
                    random_state=seed, verbose=self.verbose, **self._pretrain_params)
 
     def _pretraining(self):
@@ -260,7 +264,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
         config = FineTuneConfig(optimizer=self.optimizer, learning_rate=self.learning_rate, momentum=self.momentum,
                                 weight_decay=self.weight_decay, max_iter=self.max_iter, batch_size=self.batch_size,
-                                n_iter_no_change=self.n_iter_no_change, tol=self.tol, schedule=self.lr_schedule)
+                                n_iter_no_change=self.n_iter_no_change, tol=self.tol, schedule=self.lr_schedule,
+                                precision=self.precision)
         progress = None
         if saved is not None:
             progress = self._restore_fine_tuning(saved, network, shuffle_generator, dropout_generator)
@@ -478,6 +483,9 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         checkpointed.)
     checkpoint_every : int, default=1
     device : 'cpu', 'cuda', 'cuda:N' or 'auto'
+    precision : {'float32', 'tf32', 'bfloat16'}, default='float32'
+        Precision of the matrix products in pretraining (RBM rule) and in the fine-tuning forward pass; see
+        :class:`RBM`. The rectified pretraining rule always runs in float32.
     random_state : int, RandomState or None
     verbose : bool
         Progress bars for every pretraining layer and for fine-tuning.
@@ -520,14 +528,14 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
                  learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0, dropout=0.2,
                  input_dropout=0.2, max_iter=100, batch_size=64, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, checkpoint_dir=None, checkpoint_every=1, device="cpu",
-                 random_state=None, verbose=False):
+                 precision="float32", random_state=None, verbose=False):
         super().__init__(
             hidden_layer_sizes, visible=visible, pretrain=pretrain, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
             k=k, persistent=persistent, activation=activation, optimizer=optimizer, learning_rate=learning_rate,
             lr_schedule=lr_schedule, momentum=momentum, weight_decay=weight_decay, dropout=dropout,
             input_dropout=input_dropout, max_iter=max_iter, batch_size=batch_size, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
-            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, device=device,
+            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, device=device, precision=precision,
             random_state=random_state, verbose=verbose)
 
     @memory_errors
