@@ -48,11 +48,11 @@ def gemm_rate(V, H, B, device, seconds, sync):
     return 2 * B * V * H / np.mean(seconds_per) / 1e9
 
 
-def ours(V, H, B, device, seconds, sync, persistent=False):
+def ours(V, H, B, device, seconds, sync, persistent=False, precision="float32"):
     g = torch.Generator(device=device).manual_seed(0)
     rbm = RBMModule(V, H, device=device)
     rbm.weight.copy_(torch.randn(H, V, generator=g, device=device) * 0.01)
-    trainer = CDTrainer(rbm, CDConfig(learning_rate=0.01, persistent=persistent), g)
+    trainer = CDTrainer(rbm, CDConfig(learning_rate=0.01, persistent=persistent, precision=precision), g)
     data = (torch.rand(B, V, generator=g, device=device) < 0.3).float()
     return timed(lambda: trainer.step(data, epoch=10), seconds, sync)
 
@@ -113,6 +113,9 @@ def main():
         rows = [("torch.matmul at these shapes (the limit)", peak * 1e9 / flops),
                 ("deepbelief CD-1", ours(V, H, B, device, args.seconds, sync)),
                 ("deepbelief PCD-1", ours(V, H, B, device, args.seconds, sync, persistent=True))]
+        if cuda:  # the precision option: tensor-core products (tf32, bfloat16), against the float32 GEMM rate
+            rows += [(f"deepbelief CD-1, precision='{p}'", ours(V, H, B, device, args.seconds, sync, precision=p))
+                     for p in ("tf32", "bfloat16")]
         if not cuda and V * H <= 784 * 2000:
             rows += [("scikit-learn BernoulliRBM.partial_fit", sklearn_rbm(V, H, B, args.seconds)),
                      ("plain NumPy CD-1 (float32)", numpy_cd1(V, H, B, args.seconds))]
