@@ -321,3 +321,22 @@ def test_label_models_monitors_and_sampled_propagation_train_data_parallel(tmp_p
     accuracy = (out0["proba"].argmax(1) == y_test).mean()
     assert accuracy > 0.5 and abs(accuracy - single_accuracy) < 0.1
     assert np.isfinite(out0["gap"]).all()
+
+
+def test_a_killed_data_parallel_fine_tuning_resumes_to_the_uninterrupted_result(tmp_path):
+    classify = ["-m", "deepbelief", "train", "digits", "--layers", "64", "--epochs", "1", "--max-iter", "30",
+                "--quiet"]
+    finish(start_ranks([*classify, "--out", str(tmp_path / "whole")]))
+    ck = tmp_path / "ck"
+    procs = start_ranks([*classify, "--checkpoint-dir", str(ck), "--out", str(tmp_path / "cut")])
+    wait_for(ck / "fine_tuning.ckpt", procs)
+    for p in procs:
+        p.kill()
+        p.communicate()
+    assert checkpoint.read(ck / "fine_tuning.ckpt")[1]["progress"]["epoch"] < 30
+    finish(start_ranks([*classify, "--checkpoint-dir", str(ck), "--resume", "--out", str(tmp_path / "cut")]))
+    whole, resumed = (load(tmp_path / name / "model.dbn") for name in ("whole", "cut"))
+    # Parameters, optimiser, generators and every rank's dropout masks come back: the same run to the digit.
+    assert resumed.loss_curve_ == whole.loss_curve_
+    for a, b in zip(resumed.network_.parameters(), whole.network_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -338,16 +338,18 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         tensors["generator.shuffle"] = shuffle_generator.get_state()
         tensors["generator.dropout"] = dropout_generator.get_state()
         dropouts = [m for m in network if isinstance(m, Dropout)]
+        group = distributed.current()
         for i, layer in enumerate(dropouts):
-            if layer._masks is not None:
-                tensors[f"dropout.{i}.masks"] = layer._masks
+            if layer._masks is not None:  # all ranks' mask buffers (a collective: every rank is here)
+                tensors[f"dropout.{i}.masks"] = layer._masks if group is None else group.stack_rows(layer._masks)
         dbn_state = None
         if self.dbn_ is not None:
             dbn_tensors, dbn_state = self.dbn_._get_state(prefix="dbn.")
             tensors.update(dbn_tensors)
         progress_state = {"epoch": progress.epoch, "loss_curve": progress.loss_curve, "scores": progress.scores,
                           "best_score": progress.best_score if progress.scores else None, "stale": progress.stale,
-                          "stopped": progress.stopped, "dropout_next": [layer._next for layer in dropouts]}
+                          "stopped": progress.stopped, "dropout_next": [layer._next for layer in dropouts],
+                          "world": 1 if group is None else group.world}
         if distributed.is_main_process():  # every rank holds the same state; rank 0 alone writes it
             checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
                                              "dbn": dbn_state, "progress": progress_state})
@@ -359,10 +361,15 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         shuffle_generator.set_state(tensors["generator.shuffle"])
         dropout_generator.set_state(tensors["generator.dropout"])
         p = state["progress"]
+        group = distributed.current()
+        world, rank = (1, 0) if group is None else (group.world, group.rank)
         for i, layer in enumerate(m for m in network if isinstance(m, Dropout)):
             masks = tensors.get(f"dropout.{i}.masks")
-            layer._masks = None if masks is None else masks.to(self._device)
-            layer._next = p["dropout_next"][i]
+            if masks is not None and p.get("world", 1) == world:  # this rank's buffer, at the saved position
+                rows = masks.shape[0] // world
+                layer._masks, layer._next = masks[rank * rows:(rank + 1) * rows].to(self._device), p["dropout_next"][i]
+            else:  # another number of ranks: fresh masks from the (shared) dropout generator
+                layer._masks, layer._next = None, 0
         best = {k[len("best."):]: v.to(self._device) for k, v in tensors.items() if k.startswith("best.")}
         progress = FineTuneProgress(epoch=p["epoch"], loss_curve=list(p["loss_curve"]), scores=list(p["scores"]),
                                     best_score=-float("inf") if p["best_score"] is None else p["best_score"],
