@@ -340,3 +340,19 @@ def test_a_killed_data_parallel_fine_tuning_resumes_to_the_uninterrupted_result(
     assert resumed.loss_curve_ == whole.loss_curve_
     for a, b in zip(resumed.network_.parameters(), whole.network_.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_killed_data_parallel_pcd_pretraining_resumes_to_the_uninterrupted_result(tmp_path):
+    pcd = [*TRAIN, "--epochs", "30", "--param", "persistent=true"]
+    finish(start_ranks([*pcd, "--out", str(tmp_path / "whole")]))
+    ck = tmp_path / "ck"
+    procs = start_ranks([*pcd, "--checkpoint-dir", str(ck), "--out", str(tmp_path / "cut")])
+    wait_for(ck / "pretraining.ckpt", procs)
+    for p in procs:
+        p.kill()
+        p.communicate()
+    tensors, state = checkpoint.read(ck / "pretraining.ckpt")
+    assert state["layers"][0]["n_iter"] < 30 and tensors["0.chain"].shape[0] == 2 * 64  # both ranks' chains
+    finish(start_ranks([*pcd, "--checkpoint-dir", str(ck), "--resume", "--out", str(tmp_path / "cut")]))
+    whole, resumed = (load(tmp_path / name / "model.dbn") for name in ("whole", "cut"))
+    np.testing.assert_array_equal(resumed.rbms_[0].components_, whole.rbms_[0].components_)
