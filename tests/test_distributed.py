@@ -323,19 +323,26 @@ def test_label_models_monitors_and_sampled_propagation_train_data_parallel(tmp_p
     assert np.isfinite(out0["gap"]).all()
 
 
-def test_a_killed_data_parallel_fine_tuning_resumes_to_the_uninterrupted_result(tmp_path):
-    classify = ["-m", "deepbelief", "train", "digits", "--layers", "64", "--epochs", "1", "--max-iter", "30",
-                "--quiet"]
-    finish(start_ranks([*classify, "--out", str(tmp_path / "whole")]))
+def interrupted_and_whole(args, tmp_path, name):
+    """Run the 2-rank job ``args`` whole; run it again, kill both ranks at its first checkpoint ``name`` and resume
+    it on 2 ranks. Returns (whole model, resumed model, the tensors and state of the checkpoint resumed from)."""
+    finish(start_ranks([*args, "--out", str(tmp_path / "whole")]))
     ck = tmp_path / "ck"
-    procs = start_ranks([*classify, "--checkpoint-dir", str(ck), "--out", str(tmp_path / "cut")])
-    wait_for(ck / "fine_tuning.ckpt", procs)
+    procs = start_ranks([*args, "--checkpoint-dir", str(ck), "--out", str(tmp_path / "cut")])
+    wait_for(ck / name, procs)
     for p in procs:
         p.kill()
         p.communicate()
-    assert checkpoint.read(ck / "fine_tuning.ckpt")[1]["progress"]["epoch"] < 30
-    finish(start_ranks([*classify, "--checkpoint-dir", str(ck), "--resume", "--out", str(tmp_path / "cut")]))
-    whole, resumed = (load(tmp_path / name / "model.dbn") for name in ("whole", "cut"))
+    tensors, state = checkpoint.read(ck / name)
+    finish(start_ranks([*args, "--checkpoint-dir", str(ck), "--resume", "--out", str(tmp_path / "cut")]))
+    return load(tmp_path / "whole" / "model.dbn"), load(tmp_path / "cut" / "model.dbn"), tensors, state
+
+
+def test_a_killed_data_parallel_fine_tuning_resumes_to_the_uninterrupted_result(tmp_path):
+    classify = ["-m", "deepbelief", "train", "digits", "--layers", "64", "--epochs", "1", "--max-iter", "30",
+                "--quiet"]
+    whole, resumed, _, state = interrupted_and_whole(classify, tmp_path, "fine_tuning.ckpt")
+    assert state["progress"]["epoch"] < 30
     # Parameters, optimiser, generators and every rank's dropout masks come back: the same run to the digit.
     assert resumed.loss_curve_ == whole.loss_curve_
     for a, b in zip(resumed.network_.parameters(), whole.network_.parameters()):
@@ -344,15 +351,6 @@ def test_a_killed_data_parallel_fine_tuning_resumes_to_the_uninterrupted_result(
 
 def test_killed_data_parallel_pcd_pretraining_resumes_to_the_uninterrupted_result(tmp_path):
     pcd = [*TRAIN, "--epochs", "30", "--param", "persistent=true"]
-    finish(start_ranks([*pcd, "--out", str(tmp_path / "whole")]))
-    ck = tmp_path / "ck"
-    procs = start_ranks([*pcd, "--checkpoint-dir", str(ck), "--out", str(tmp_path / "cut")])
-    wait_for(ck / "pretraining.ckpt", procs)
-    for p in procs:
-        p.kill()
-        p.communicate()
-    tensors, state = checkpoint.read(ck / "pretraining.ckpt")
+    whole, resumed, tensors, state = interrupted_and_whole(pcd, tmp_path, "pretraining.ckpt")
     assert state["layers"][0]["n_iter"] < 30 and tensors["0.chain"].shape[0] == 2 * 64  # both ranks' chains
-    finish(start_ranks([*pcd, "--checkpoint-dir", str(ck), "--resume", "--out", str(tmp_path / "cut")]))
-    whole, resumed = (load(tmp_path / name / "model.dbn") for name in ("whole", "cut"))
     np.testing.assert_array_equal(resumed.rbms_[0].components_, whole.rbms_[0].components_)
