@@ -93,7 +93,10 @@ def test_train_predict_evaluate_transform_sample_info_on_a_csv(csv_files, tmp_pa
     assert call("transform", out / "model.dbn", csv_files / "digits.csv", "--out", tmp_path / "codes.npy") == 0
     assert np.load(tmp_path / "codes.npy").shape == (300, 16)
     assert call("sample", out / "model.dbn", "--n", 4, "--burn-in", 10, "--out", tmp_path / "s") == 0
-    assert np.load(tmp_path / "s" / "samples.npy").shape == (4, 64)
+    sampled = np.load(tmp_path / "s" / "samples.npy")
+    assert sampled.shape == (4, 64)
+    assert call("sample", out / "model.dbn", "--n", 4, "--burn-in", 10, "--mean-field", "--out", tmp_path / "m") == 0
+    assert not np.array_equal(np.load(tmp_path / "m" / "samples.npy"), sampled)
     assert call("info", out / "model.dbn") == 0
     info = capsys.readouterr().out
     assert "DBNClassifier" in info and "classes: eight" in info and "scale=minmax" in info

@@ -367,7 +367,7 @@ def cmd_sample(args):
         options["label"] = dbn.classes_[names.index(args.label)]
     try:
         samples = generate(args.n, n_gibbs=args.n_gibbs, burn_in=args.burn_in, random_state=args.seed,
-                           return_probabilities=True, **options)
+                           return_probabilities=True, mean_field=args.mean_field, **options)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     scaler = extra.get("scaler", {})
@@ -507,6 +507,8 @@ def build_parser():
     p.add_argument("--label", help="class to generate (models with label units)")
     p.add_argument("--n-gibbs", type=int, default=100)
     p.add_argument("--burn-in", type=int, default=1000)
+    p.add_argument("--mean-field", action="store_true",
+                   help="read the chains out with probabilities all the way down (cleaner images)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default="deepbelief-samples", help="output folder")

@@ -56,14 +56,16 @@ class DBNModule(nn.Module):
             steps.append((mean, h))
         return steps
 
-    def generate(self, chains, n_gibbs, generator, labels=None):
+    def generate(self, chains, n_gibbs, generator, labels=None, mean_field=False):
         """Run ``n_gibbs`` Gibbs steps in the top RBM from ``chains`` (its visible states: the penultimate layer,
         and the label units when the top RBM has them), then sample down through the directed layers.
 
         ``labels`` (one-hot rows, or None) clamps the label units of a labelled top RBM at every step.
+        ``mean_field``: read the chains out deterministically instead: the top RBM's hidden probabilities given the
+        final chain state, the penultimate layer's probabilities given those, then the mean-field top-down pass.
 
         Returns (new chains, E[v | h^1], v): the top RBM's visible states to continue from, and the generated
-        visible means and samples.
+        visible means and samples (with ``mean_field``, the read-out twice).
         """
         top = self.rbms[-1]
         n_data = getattr(top.visible, "n_features", top.n_visible)  # label units, if any, come after
@@ -74,6 +76,10 @@ class DBNModule(nn.Module):
             mean, chains = top.gibbs_vhv(chains, generator)
             if labels is not None:
                 chains[:, n_data:] = labels
+        if mean_field:
+            mean = top.visible.mean(top.pre_v(top.prob_h_given_v(chains)))[:, :n_data]
+            mean = self.down(mean, layer=-2) if len(self.rbms) > 1 else mean
+            return chains, mean, mean
         mean, state = mean[:, :n_data], chains[:, :n_data]
         if len(self.rbms) == 1:
             return chains, mean, state

@@ -362,7 +362,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
 
     @torch.no_grad()
     def generate(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
-                 return_probabilities=False, label=None):
+                 return_probabilities=False, label=None, mean_field=False):
         """Samples from the DBN as a generative model: Gibbs sampling in the top RBM, then one top-down pass
         through the directed layers (layer l-1 drawn from RBM l's visible conditional).
 
@@ -385,6 +385,11 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
             Return E[v | h^1] (probabilities for Bernoulli units) instead of samples.
         label : a class label, an array of n_samples labels, or None
             With ``n_labels``: clamp the top RBM's label units to this class (or each chain to its own).
+        mean_field : bool, default=False
+            Read each chain out deterministically: the top RBM's hidden probabilities given the chain's last state,
+            then probabilities (not samples) all the way down. Cleaner images than ``return_probabilities``,
+            which draws every layer below the top RBM; returns probabilities. The chains themselves are sampled
+            as usual.
 
         Returns
         -------
@@ -411,7 +416,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                 pre = top.visible_bias.expand(n_samples, -1)
                 chains = top.visible.sample(pre, top.visible.mean(pre), generator)
             chains, _, _ = self.module_.generate(chains, burn_in, generator, labels)
-        chains, mean, v = self.module_.generate(chains, n_gibbs, generator, labels)
+        chains, mean, v = self.module_.generate(chains, n_gibbs, generator, labels, mean_field)
         self._chains = chains
         return self.rbms_[0]._decode(mean if return_probabilities else v)
 

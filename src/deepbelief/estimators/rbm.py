@@ -596,7 +596,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
 
     @torch.no_grad()
     def sample(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
-               return_probabilities=False):
+               return_probabilities=False, mean_field=False):
         """Samples from the RBM by block Gibbs sampling, with persistent chains (see :meth:`DBN.generate`).
 
         Parameters
@@ -609,13 +609,16 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         random_state : int, RandomState or None
         return_probabilities : bool, default=False
             Return E[v | h] of the last step instead of samples.
+        mean_field : bool, default=False
+            Return E[v | E[h | v]] of the chains' last state v: the deterministic read-out.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features), in the data's units
         """
         check_is_fitted(self, "module_")
-        return self._one_layer_dbn().generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities)
+        return self._one_layer_dbn().generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities,
+                                              mean_field=mean_field)
 
     @torch.no_grad()
     def free_energy(self, X):
