@@ -79,6 +79,7 @@ class CDTrainer:
         self.velocity = [torch.zeros_like(p) for p in self.params]
         self.chain = None
         self.hidden_activity = None
+        self.weight_statistics = torch.empty_like(rbm.weight)  # reused by every update
 
     def momentum(self, epoch):
         """The momentum in force during ``epoch`` (0-based)."""
@@ -103,7 +104,8 @@ class CDTrainer:
         if c.persistent and self.chain is None:
             self.chain = self._start_chains(v0.shape[0])
         with precision_scope(c.precision, v0.device.type):
-            stats = rbm.cd_statistics(v0, c.k, self.draws, self.chain if c.persistent else None)
+            stats = rbm.cd_statistics(v0, c.k, self.draws, self.chain if c.persistent else None,
+                                      out=self.weight_statistics)
         self.chain_end = stats.chain  # the negative phase's visible state (used by up-down fine-tuning)
         if c.persistent:
             self.chain = stats.chain

@@ -211,3 +211,13 @@ def test_labelled_units_sample_one_hot_labels_with_the_softmax_probabilities():
     pre_y = a[4:] + h[0].numpy() @ W[4:].T
     np.testing.assert_allclose(mean[0, 4:].numpy(), np.exp(pre_y) / np.exp(pre_y).sum(), rtol=1e-10)
     np.testing.assert_allclose(labels.mean(0).numpy(), mean[0, 4:].numpy(), atol=0.01)
+
+
+def test_cd_statistics_into_a_reused_buffer_are_the_same_numbers():
+    rbm = random_rbm(6, 4, dtype=torch.float32)
+    v0 = (torch.rand(5, 6, generator=torch.Generator().manual_seed(1)) < 0.5).float()
+    fresh = rbm.cd_statistics(v0, 2, torch.Generator().manual_seed(2))
+    buffer = torch.full_like(rbm.weight, float("nan"))
+    reused = rbm.cd_statistics(v0, 2, torch.Generator().manual_seed(2), out=buffer)
+    assert reused.grad_weight is buffer
+    torch.testing.assert_close(buffer, fresh.grad_weight, rtol=0, atol=0)

@@ -129,13 +129,14 @@ class ConditionalRBMModule(nn.Module):
         return v
 
     # learning statistics -------------------------------------------------------------------------
-    def cd_statistics(self, rows, k, generator, chain=None):
+    def cd_statistics(self, rows, k, generator, chain=None, out=None):
         """CD-k statistics on training rows [v_t, u_t]; the history stays clamped in the negative phase.
 
         The updates of W, a and b are those of the plain RBM with the dynamic biases; the dynamic-bias weights
         follow from them by the chain rule: dA = (v_t - v_k)^T u_t and dB = (E[h|v_t] - E[h|v_k])^T u_t, as
         batch means. As in :meth:`RBMModule.cd_statistics` nothing is differentiated through the chain.
         Persistent chains are not defined here (each row has its own history), so ``chain`` must be None.
+        ``out``: reused for ``grad_weight``, as in :meth:`RBMModule.cd_statistics`.
         """
         if chain is not None:
             raise ValueError("a conditional RBM trains with CD-k; persistent chains are not supported")
@@ -156,7 +157,8 @@ class ConditionalRBMModule(nn.Module):
         phk = self.prob_h_given_v(vk, b_t)
 
         n = v0.shape[0]
-        grad_weight = (ph0.t() @ v0).addmm_(phk.t(), vk, alpha=-1.0).div_(n)
+        grad_weight = torch.mm(ph0.t(), v0, out=out) if out is not None else ph0.t() @ v0
+        grad_weight.addmm_(phk.t(), vk, alpha=-1.0).div_(n)
         dv, dh = v0 - vk, ph0 - phk
         hidden_mean = ph0.mean(0)
         return CDStatistics(grad_weight, dv.mean(0), dh.mean(0), vk, hidden_mean, squared_error,

@@ -119,7 +119,7 @@ class RBMModule(nn.Module):
         return self.hidden.energy(h, self.hidden_bias) - self.visible.log_marginal(self.pre_v(h), self.visible_bias)
 
     # learning statistics ------------------------------------------------------------------------
-    def cd_statistics(self, v0, k, generator, chain=None):
+    def cd_statistics(self, v0, k, generator, chain=None, out=None):
         """Statistics of CD-k (``chain=None``) or persistent CD-k (``chain`` = the fantasy particles).
 
         The positive phase uses E[h | v0]; the negative phase runs k Gibbs steps from h0 ~ P(h | v0)
@@ -133,6 +133,8 @@ class RBMModule(nn.Module):
         k : int, number of Gibbs steps, >= 1
         generator : torch.Generator on the parameters' device
         chain : tensor of shape (n_chains, n_visible) or None
+        out : tensor of the weight's shape or None
+            Reused for ``grad_weight`` (a training loop saves allocating, and first touching, a new one per update).
 
         Returns
         -------
@@ -152,10 +154,10 @@ class RBMModule(nn.Module):
 
         # PCD may keep more chains than a (last, short) batch has rows: average each phase separately.
         n_data, n_chains = v0.shape[0], vk.shape[0]
-        grad_weight = (ph0.t() @ v0).to(v0.dtype)
         if torch.is_autocast_enabled(v0.device.type):  # bfloat16 products, summed in full precision
-            grad_weight = grad_weight / n_data - (phk.t() @ vk).to(v0.dtype) / n_chains
+            grad_weight = (ph0.t() @ v0).to(v0.dtype) / n_data - (phk.t() @ vk).to(v0.dtype) / n_chains
         else:
+            grad_weight = torch.mm(ph0.t(), v0, out=out) if out is not None else ph0.t() @ v0
             grad_weight.addmm_(phk.t(), vk, beta=1.0 / n_data, alpha=-1.0 / n_chains)
         hidden_mean = ph0.mean(0)
         return CDStatistics(grad_weight, v0.mean(0) - vk.mean(0), hidden_mean - phk.mean(0), vk,
