@@ -77,7 +77,7 @@ class DBNModule(nn.Module):
             if labels is not None:
                 chains[:, n_data:] = labels
         if mean_field:
-            mean = top.visible.mean(top.pre_v(top.prob_h_given_v(chains)))[:, :n_data]
+            mean = top.mean_v_given_h(top.prob_h_given_v(chains))[:, :n_data]
             mean = self.down(mean, layer=-2) if len(self.rbms) > 1 else mean
             return chains, mean, mean
         mean, state = mean[:, :n_data], chains[:, :n_data]
