@@ -16,6 +16,8 @@ def fit_streamed(rbms, source, propagate, owner):
 
     Under data parallelism (torchrun) each rank reads only its own shard of the file's rows.
     """
+    from .dbn import propagate_up
+
     name = type(owner).__name__
     if any(rbm.n_labels is not None for rbm in rbms) or any(rbm.validation_fraction is not None for rbm in rbms):
         raise ValueError(f"{name}: streamed training data do not support n_labels or validation_fraction yet")
@@ -33,14 +35,7 @@ def fit_streamed(rbms, source, propagate, owner):
         rbm._build(rbm.n_features_in_, group)
 
         def inputs(block, layer=layer):
-            v = first._encode(block)
-            with torch.no_grad():
-                for below in rbms[:layer]:
-                    if propagate == "sample":
-                        v = below.module_.sample_h_given_v(v, below._trainer.draws)[1]
-                    else:
-                        v = below.module_.prob_h_given_v(v)
-            return v
+            return propagate_up(rbms[:layer], first._encode(block), propagate)
 
         with torch.no_grad():
             total = sum(inputs(block).sum(0) for block in reader.blocks())

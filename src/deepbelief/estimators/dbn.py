@@ -27,6 +27,18 @@ from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
 logger = logging.getLogger("deepbelief")
 
 
+@torch.no_grad()
+def propagate_up(rbms, v, propagate):
+    """The rows ``v`` passed up through the trained ``rbms`` (fitted RBM estimators) during greedy training:
+    probabilities, or samples drawn with each RBM's training generator with ``propagate='sample'``."""
+    for rbm in rbms:
+        if propagate == "sample":
+            v = rbm.module_.sample_h_given_v(v, rbm._trainer.draws)[1]
+        else:
+            v = rbm.module_.prob_h_given_v(v)
+    return v
+
+
 class DBN(SaveMixin, TransformerMixin, BaseEstimator):
     """Deep belief network pretrained greedily, one RBM per hidden layer (Hinton, Osindero & Teh 2006).
 
@@ -194,7 +206,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                     data = torch.cat([data[torch.as_tensor(labelled, device=data.device)], rbm._one_hot(labels)], 1)
                 else:  # this rank's share of the labelled rows, which may lie in other ranks' shards
                     shard = group.shard(len(labelled))
-                    data = self._propagate(rbms[:layer], first._encode(X[labelled[shard]]))
+                    data = propagate_up(rbms[:layer], first._encode(X[labelled[shard]]), self.propagate)
                     data = torch.cat([data, rbm._one_hot(labels[shard])], 1)
             if saved is not None and layer < saved[1]["layer"]:
                 rbm._set_training_state(saved[0], saved[1]["layers"][layer], f"{layer}.")
@@ -211,20 +223,9 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                                 layer=layer)
             if layer + 1 < len(rbms):
                 before_propagation.append(rbm._trainer.generator.get_state())
-                data = self._propagate([rbm], data)
+                data = propagate_up([rbm], data, self.propagate)
         self._set_rbms(rbms)
         return self
-
-    @torch.no_grad()
-    def _propagate(self, rbms, v):
-        """The rows ``v`` passed up through the trained ``rbms``: probabilities, or samples with
-        ``propagate='sample'``."""
-        for rbm in rbms:
-            if self.propagate == "sample":
-                v = rbm.module_.sample_h_given_v(v, rbm._trainer.draws)[1]
-            else:
-                v = rbm.module_.prob_h_given_v(v)
-        return v
 
     # checkpoints --------------------------------------------------------------------------------
     def _checkpoint_path(self, name):
