@@ -467,10 +467,10 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     pretrain : bool, 'rbm' or 'rectified', default=True
         'rbm': greedy CD training of RBMs whose hidden units match ``activation`` (Bernoulli for 'sigmoid', noisy
         rectified linear for 'relu'). 'rectified': the older ``dbn`` package's rectified CD rule
-        (:func:`deepbelief.training.rectified_cd`), which pretrains ReLU networks better on digits (see
-        BENCHMARKS.md) but is not an energy model, so ``dbn_`` is for ``transform``, not for sampling; data must
-        be >= 0. True: 'rectified' for ``activation='relu'`` with non-Gaussian visible units, else 'rbm'.
-        False trains the identical network from Glorot-uniform random weights (the baseline).
+        (:func:`deepbelief.training.rectified_cd`), which pretrains ReLU networks better than 'rbm' on digits and
+        worse on MNIST (see BENCHMARKS.md) and is not an energy model, so ``dbn_`` is for ``transform``, not for
+        sampling; data must be >= 0. True: 'rectified' for ``activation='relu'`` with non-Gaussian visible units,
+        else 'rbm'. False trains the identical network from Glorot-uniform random weights (the baseline).
     n_iter : int or one per layer, default=10
         Pretraining epochs per layer.
     learning_rate_rbm : float, 'auto', or one per layer, default='auto'
