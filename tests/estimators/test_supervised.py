@@ -121,11 +121,16 @@ def test_rectified_auto_rate_scales_with_each_layers_input(split, monkeypatch):
         V, size, rate, *rest))
     clf = DBNClassifier((16, 8), n_iter=2, max_iter=1, random_state=0).fit(Xtr, ytr)
     H = np.maximum(Xtr @ clf.dbn_.rbms_[0].components_.T + clf.dbn_.rbms_[0].intercept_hidden_, 0)
-    expected = [0.75 / np.mean(np.sum(Z.astype(np.float64) ** 2, axis=1)) for Z in (Xtr, H)]
-    np.testing.assert_allclose(rates, expected, rtol=1e-5)
-    assert abs(rates[0] - 0.05) < 0.003  # the rate the older package uses, on digits
+    assert rates == [0.05, 0.05]  # the older package's rate, kept on digits (mean squared norms 15 and 13)
+    clf = DBNClassifier((16, 8), visible="relu", n_iter=2, max_iter=1, random_state=0).fit(4 * Xtr, ytr)
+    H = np.maximum(4 * Xtr @ clf.dbn_.rbms_[0].components_.T + clf.dbn_.rbms_[0].intercept_hidden_, 0)
+    expected = [0.8 / np.mean(np.sum(Z.astype(np.float64) ** 2, axis=1)) for Z in (4 * Xtr, H)]
+    np.testing.assert_allclose(rates[2:], np.minimum(expected, 0.05), rtol=1e-5)
+    assert rates[2] < 0.01  # 16 x the squared norm
+    DBNClassifier((4,), n_iter=1, max_iter=1).fit(np.zeros((6, 3)), [0, 1] * 3)  # all-zero rows: no division by 0
+    assert rates[-1] == 0.05
     DBNClassifier((16, 8), learning_rate_rbm=[0.02, 0.03], n_iter=1, max_iter=1).fit(Xtr, ytr)
-    assert rates[2:] == [0.02, 0.03]
+    assert rates[-2:] == [0.02, 0.03]
 
 
 @pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="../shared/data is not on this machine")

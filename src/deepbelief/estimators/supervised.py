@@ -31,10 +31,10 @@ INFERENCE_CHUNK = 8192
 logger = logging.getLogger("deepbelief")
 
 
-# The rectified rule's 'auto' learning rate is this step divided by the mean squared norm of the layer's input
-# rows: 0.05 for the first layer on scikit-learn's digits (X / 16, mean squared norm 15). A fixed rate diverges
-# on wider inputs: 0.05 on MNIST (mean squared norm 88) leaves 82% of the first layer's units dead.
-RECTIFIED_STEP = 0.75
+# The rectified rule's 'auto' learning rate: the older package's 0.05, lowered to this step divided by the mean
+# squared norm of the layer's input rows where those are large. A fixed 0.05 diverges on wide inputs: on MNIST (mean
+# squared norm 88) it leaves 82% of the first layer's units dead; on scikit-learn's digits (X / 16, 15) it is kept.
+RECTIFIED_STEP, RECTIFIED_MAX_RATE = 0.8, 0.05
 
 
 def rectified_rate(V, group=None):
@@ -42,7 +42,7 @@ def rectified_rate(V, group=None):
     total, rows = float((V.double() ** 2).sum()), len(V)
     if group is not None:
         total, rows = group.sum([total, rows])
-    return RECTIFIED_STEP / max(total / rows, 1e-12)
+    return min(RECTIFIED_MAX_RATE, RECTIFIED_STEP * rows / max(total, 1e-300))
 
 
 def rectified_dbn(X, dbn, visible="bernoulli", group=None):
@@ -474,8 +474,8 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     n_iter : int or one per layer, default=10
         Pretraining epochs per layer.
     learning_rate_rbm : float, 'auto', or one per layer, default='auto'
-        Pretraining (CD) learning rate, see :class:`RBM`. For the rectified rule 'auto' is 0.75 divided by the
-        mean squared norm of the layer's input rows (0.05 for the first layer on digits, 0.0085 on MNIST).
+        Pretraining (CD) learning rate, see :class:`RBM`. For the rectified rule 'auto' is the smaller of 0.05 and
+        0.8 divided by the mean squared norm of the layer's input rows (0.05 on digits, 0.0091 on MNIST).
     k, persistent : CD-k steps and persistent CD for pretraining.
     activation : {'sigmoid', 'relu'}, default='relu'
         Hidden activation during fine-tuning; pretraining uses the matching RBM hidden units (Bernoulli for
