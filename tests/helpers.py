@@ -1,10 +1,16 @@
 """Reference numbers and independent brute-force computations shared by the tests."""
 import itertools
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from deepbelief.core.rbm import RBMModule
+
+# The project's shared datasets (../shared/data, the layout load_mnist reads), for the tests that use real data.
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+needs_shared = pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="../shared/data is not on this machine")
 
 # The seed lecture's worked example (../shared/seeds/004_*): textbook orientation, W of shape (n_visible, n_hidden).
 W1 = np.array([[0.3, -0.1, 0.5], [0.2, 0.4, -0.3], [-0.1, 0.6, 0.2], [0.4, -0.2, 0.1]])

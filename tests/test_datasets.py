@@ -2,7 +2,6 @@ import gzip
 import hashlib
 import http.server
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +9,7 @@ import pytest
 from deepbelief import datasets
 from deepbelief.datasets import DatasetError, fetch, get_data_home, load_mnist, parse_idx
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="../shared/data is not on this machine")
+from tests.helpers import SHARED, needs_shared
 
 
 def idx_bytes(array):

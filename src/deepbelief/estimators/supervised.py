@@ -39,7 +39,7 @@ RECTIFIED_STEP, RECTIFIED_MAX_RATE = 0.8, 0.05
 
 def rectified_rate(V, group=None):
     """The 'auto' learning rate of the rectified rule for input rows ``V`` (over all ranks of ``group``)."""
-    total, rows = float((V.double() ** 2).sum()), len(V)
+    total, rows = float(V.square().sum(dtype=torch.float64)), len(V)
     if group is not None:
         total, rows = group.sum([total, rows])
     return min(RECTIFIED_MAX_RATE, RECTIFIED_STEP * rows / max(total, 1e-300))
