@@ -13,7 +13,8 @@ import torch
 from deepbelief import DBN, checkpoint
 from deepbelief.errors import ModelFileError
 
-SETTINGS = dict(hidden_layer_sizes=(120, 80), n_iter=12, persistent=True, sparsity_cost=0.01, random_state=0)
+SETTINGS = dict(hidden_layer_sizes=(120, 80), n_iter=12, persistent=True, sparsity_cost=0.01, lr_schedule="linear",
+                random_state=0)
 
 
 def data():

@@ -14,7 +14,8 @@ def run_cli(*args):
 
 
 def test_pretrain_end_to_end_in_a_subprocess(tmp_path):
-    result = run_cli("pretrain", "--layers", "16,8", "--epochs", "2", "--quiet", "--out", str(tmp_path))
+    result = run_cli("pretrain", "--layers", "16,8", "--epochs", "2", "--lr-schedule", "linear", "--quiet",
+                     "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "layer 1: reconstruction error per unit" in result.stdout
     assert "layer 2: reconstruction error per unit" in result.stdout
@@ -28,6 +29,7 @@ def test_pretrain_end_to_end_in_a_subprocess(tmp_path):
     (["pretrain", "--dataset", "nope"], "unknown dataset 'nope'; available: digits, mnist, fashion-mnist"),
     (["pretrain", "--layers", "8,x"], "expected comma-separated integers"),
     (["pretrain", "--learning-rate", "-1", "--quiet"], "'learning_rate' parameter"),
+    (["pretrain", "--lr-schedule", "step"], "invalid choice: 'step'"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_bad_usage_exits_2_with_one_message_and_no_traceback(args, message, capsys, tmp_path):

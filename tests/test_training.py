@@ -157,6 +157,20 @@ def test_cosine_schedule_decays_to_zero():
     assert learning_rate_at(FineTuneConfig(learning_rate=0.2), 7) == 0.2
 
 
+@pytest.mark.parametrize("schedule, expected", [
+    ("constant", [0.2, 0.2, 0.2, 0.2, 0.2]),
+    ("linear", [0.2, 0.15, 0.1, 0.05, 0.0]),
+    ("cosine", [0.2, 0.1 * (1 + 2 ** -0.5), 0.1, 0.1 * (1 - 2 ** -0.5), 0.0]),
+])
+def test_scheduled_rate_of_each_epoch(schedule, expected):
+    from deepbelief.training import scheduled_rate
+    # Epochs 0-3 of 4, then one past the end (partial_fit after fit): hand-worked values.
+    assert [scheduled_rate(0.2, schedule, e, 4) for e in range(5)] == pytest.approx(expected)
+    assert scheduled_rate(0.2, schedule, 3, 0) == 0.2  # no span: the rate as given
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'step'"):
+        scheduled_rate(0.2, "step", 1, 4)
+
+
 def test_dropout_masks_come_from_the_generator_in_bulk():
     from deepbelief.core.nets import Dropout
     layer = Dropout(0.25, torch.Generator().manual_seed(0), rows=100)

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import __version__
 from ._files import DATASET_NAMES, DataError, read_dataset, read_idx, read_table
+from .training import SCHEDULES
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -38,8 +39,8 @@ def cmd_pretrain(args):
 
     X, _, image_shape = _load_dataset(args.dataset)
     dbn = DBN(hidden_layer_sizes=args.layers, n_iter=args.epochs, learning_rate=args.learning_rate,
-              batch_size=args.batch_size, k=args.k, persistent=args.persistent, device=args.device,
-              random_state=args.seed, verbose=not args.quiet)
+              lr_schedule=args.lr_schedule, batch_size=args.batch_size, k=args.k, persistent=args.persistent,
+              device=args.device, random_state=args.seed, verbose=not args.quiet)
     try:
         dbn.fit(X)
     except ValueError as exc:
@@ -452,6 +453,8 @@ def build_parser():
     p.add_argument("--layers", type=_int_list, default=(256, 256), help="hidden layer sizes, e.g. 256,256")
     p.add_argument("--epochs", type=int, default=20, help="pretraining epochs per layer")
     p.add_argument("--learning-rate", type=float, default=0.05)
+    p.add_argument("--lr-schedule", choices=SCHEDULES, default="constant",
+                   help="learning rate over each layer's epochs: constant, or decayed to 0 (linear, cosine)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--k", type=int, default=1, help="Gibbs steps per update (CD-k)")
     p.add_argument("--persistent", action="store_true", help="persistent CD")

@@ -54,6 +54,25 @@ class CDConfig:
     sparsity_cost: float = 0.0  # 0 disables the sparsity penalty
     sparsity_decay: float = 0.9  # running average of the hidden activations: q <- decay q + (1 - decay) mean(h)
     precision: str = "float32"  # of the matrix products: 'float32', 'tf32' or 'bfloat16' (see precision_scope)
+    schedule: str = "constant"  # of the learning rate over `n_epochs` epochs: see SCHEDULES and scheduled_rate
+    n_epochs: int = 0  # the epochs the schedule spans (a fit's n_iter)
+
+
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+def scheduled_rate(rate, schedule, epoch, n_epochs):
+    """The learning rate of ``epoch`` (0-based) of ``n_epochs``: 'constant' keeps ``rate``; 'linear' decays it to 0 in
+    equal steps (Tieleman 2008), rate (1 - epoch / n_epochs); 'cosine' as rate (1 + cos(pi epoch / n_epochs)) / 2.
+    Both start at ``rate`` and reach 0 only after the last epoch; an epoch past the end gets 0."""
+    if schedule == "constant" or n_epochs <= 0:
+        return rate
+    progress = min(epoch / n_epochs, 1.0)
+    if schedule == "linear":
+        return rate * (1.0 - progress)
+    if schedule == "cosine":
+        return 0.5 * rate * (1.0 + math.cos(math.pi * progress))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}; expected one of {SCHEDULES}")
 
 
 class CDTrainer:
@@ -98,8 +117,14 @@ class CDTrainer:
         pre = rbm.visible_bias.expand(n_chains, -1)
         return rbm.visible.sample(pre, rbm.visible.mean(pre), self.draws)
 
-    def step(self, v0, epoch=0):
-        """One parameter update on the batch ``v0`` (n, n_visible); returns the summed squared error."""
+    def learning_rate(self, epoch):
+        """The learning rate in force during ``epoch`` (0-based)."""
+        c = self.config
+        return scheduled_rate(c.learning_rate, c.schedule, epoch, c.n_epochs)
+
+    def step(self, v0, epoch=0, learning_rate=None):
+        """One parameter update on the batch ``v0`` (n, n_visible) at the rate of ``epoch`` (or ``learning_rate``
+        when given); returns the summed squared error."""
         c, rbm = self.config, self.rbm
         if c.persistent and self.chain is None:
             self.chain = self._start_chains(v0.shape[0])
@@ -128,8 +153,9 @@ class CDTrainer:
             grads[2].add_(push)
             grads[0].addr_(push, v_mean)
         momentum = self.momentum(epoch)
+        rate = self.learning_rate(epoch) if learning_rate is None else learning_rate
         for param, velocity, grad in zip(self.params, self.velocity, grads):
-            velocity.mul_(momentum).add_(grad, alpha=c.learning_rate)
+            velocity.mul_(momentum).add_(grad, alpha=rate)
             param.add_(velocity)
         return stats.squared_error
 
@@ -200,7 +226,7 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
     shuffle_generator : torch.Generator (CPU) or None to keep the row order
     validation : tensor of shape (n_valid, n_visible) or None; when given, the mean free energies of it and
         of an equally large slice of the training data are recorded, and their gap (Hinton's overfitting monitor)
-    start_epoch : int, the index of the first epoch (for the momentum schedule)
+    start_epoch : int, the index of the first epoch (for the momentum and learning-rate schedules)
     callback : callable(epoch, metrics) or None, called after every epoch
     layer : int, named in errors
 
@@ -362,9 +388,7 @@ def make_optimizer(network, config):
 
 def learning_rate_at(config, epoch):
     """The learning rate of ``epoch`` (0-based): constant, or cosine decay from the initial rate towards 0."""
-    if config.schedule == "cosine":
-        return 0.5 * config.learning_rate * (1.0 + math.cos(math.pi * epoch / config.max_iter))
-    return config.learning_rate
+    return scheduled_rate(config.learning_rate, config.schedule, epoch, config.max_iter)
 
 
 @dataclass

@@ -32,14 +32,17 @@ def test_seed_example_top_down():
 
 def test_greedy_pretraining_trains_each_layer_on_the_one_below(digits):
     X, _ = digits
-    dbn = DBN(hidden_layer_sizes=(32, 16), n_iter=(3, 2), learning_rate=(0.1, 0.05), random_state=0).fit(X)
+    dbn = DBN(hidden_layer_sizes=(32, 16), n_iter=(3, 2), learning_rate=(0.1, 0.05), lr_schedule="linear",
+              random_state=0).fit(X)
     assert [r.n_components for r in dbn.rbms_] == [32, 16]
     assert [r.n_features_in_ for r in dbn.rbms_] == [64, 32]
     assert [len(h) for h in dbn.history_] == [3, 2]
-    assert dbn.rbms_[1]._cd_config().learning_rate == 0.05
+    config = dbn.rbms_[1]._cd_config()
+    assert (config.learning_rate, config.schedule, config.n_epochs) == (0.05, "linear", 2)  # over its own epochs
     # Layer 2 alone, trained on layer 1's activations with the same seed, gives the same weights.
     seed = dbn.rbms_[1].random_state
-    alone = RBM(n_components=16, n_iter=2, learning_rate=0.05, random_state=seed).fit(dbn.transform(X, layer=0))
+    alone = RBM(n_components=16, n_iter=2, learning_rate=0.05, lr_schedule="linear",
+                random_state=seed).fit(dbn.transform(X, layer=0))
     np.testing.assert_allclose(alone.components_, dbn.rbms_[1].components_, rtol=1e-5, atol=1e-6)
 
 

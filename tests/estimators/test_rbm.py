@@ -69,6 +69,34 @@ def test_partial_fit_on_one_batch_equals_one_step_of_fit(digits):
     np.testing.assert_array_equal(fitted.intercept_visible_, stepped.intercept_visible_)
 
 
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+def test_lr_schedule_sets_the_rate_of_each_epoch(digits, schedule):
+    # fit's epochs equal single CD steps taken by hand at the hand-computed rates of the schedule.
+    X, _ = digits
+    X, r, n = X[:100], 0.1, 4
+    rates = [r * (1 - e / n) if schedule == "linear" else r * (1 + np.cos(np.pi * e / n)) / 2 for e in range(n)]
+    params = dict(n_components=8, learning_rate=r, batch_size=100, shuffle=False, random_state=0)
+    fitted = RBM(lr_schedule=schedule, n_iter=n, **params).fit(X)
+    by_hand = RBM(n_iter=0, **params).fit(X)
+    data = torch.as_tensor(X)
+    for epoch, rate in enumerate(rates):
+        by_hand._trainer.step(data, epoch, learning_rate=rate)
+    np.testing.assert_array_equal(fitted.components_, by_hand.components_)
+    np.testing.assert_array_equal(fitted.intercept_hidden_, by_hand.intercept_hidden_)
+    constant = RBM(n_iter=n, **params).fit(X)
+    assert not np.array_equal(fitted.components_, constant.components_)
+
+
+def test_partial_fit_steps_at_the_base_rate_whatever_the_schedule(digits):
+    X, _ = digits
+    X = X[:100]
+    a, b = (RBM(n_components=8, batch_size=100, lr_schedule=s, n_iter=3, random_state=0)
+            for s in ("linear", "constant"))
+    for rbm in (a, b):
+        rbm.partial_fit(X).partial_fit(X)
+    np.testing.assert_array_equal(a.components_, b.components_)
+
+
 def test_partial_fit_continues_training(digits):
     X, _ = digits
     rbm = RBM(n_components=16, batch_size=64, random_state=0)

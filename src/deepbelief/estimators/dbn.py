@@ -65,7 +65,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         With K labels the top RBM models the penultimate layer jointly with K one-hot label units (Hinton,
         Osindero & Teh 2006): fit with ``fit(X, y)``; ``generate(n, label=c)`` clamps the label, and ``predict`` /
         ``predict_proba`` classify by the top RBM's free energies. Rows labelled -1 train the layers below only.
-    batch_size, k, persistent, momentum, final_momentum, momentum_switch, weight_decay, sparsity_target,
+    lr_schedule, batch_size, k, persistent, momentum, final_momentum, momentum_switch, weight_decay, sparsity_target,
     sparsity_cost, validation_fraction, shuffle, device, precision, random_state, verbose
         As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
     checkpoint_dir : path or None, default=None
@@ -107,7 +107,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", hidden="bernoulli", learning_rate="auto",
-                 batch_size=32,
+                 lr_schedule="constant", batch_size=32,
                  n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, propagate="mean", n_labels=None,
                  validation_fraction=None, shuffle=True, checkpoint_dir=None, checkpoint_every=1, device="cpu",
@@ -116,6 +116,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         self.visible = visible
         self.hidden = hidden
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.n_iter = n_iter
         self.k = k

@@ -17,7 +17,7 @@ from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits
 from ..streaming import is_streamed
-from ..training import PRECISIONS, CDConfig, CDTrainer, train_rbm
+from ..training import PRECISIONS, SCHEDULES, CDConfig, CDTrainer, train_rbm
 from .. import io
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
@@ -25,6 +25,7 @@ from ._scaling import GaussianScalingMixin
 
 # Hyperparameters of CD training, shared with the DBN estimator, which passes them on to each layer.
 CD_PARAMETER_CONSTRAINTS = {
+    "lr_schedule": [StrOptions(set(SCHEDULES))],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "k": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
@@ -72,6 +73,11 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         unit-variance Gaussian noise (the code layer of a deep autoencoder, Hinton & Salakhutdinov 2006).
     learning_rate : float or 'auto', default='auto'
         Step size of the updates; 'auto' is 0.1 when both layers are Bernoulli and 0.01 otherwise.
+    lr_schedule : {'constant', 'linear', 'cosine'}, default='constant'
+        The learning rate over the ``n_iter`` epochs of ``fit``: constant, decayed linearly towards 0 (epoch e of n
+        at learning_rate * (1 - e / n), as Tieleman 2008 did for PCD), or by a half cosine. Decaying the rate lets
+        the final epochs settle instead of jittering around the optimum, which raises the likelihood (see
+        BENCHMARKS.md). ``partial_fit`` always steps at ``learning_rate``.
     batch_size : int, default=32
         Rows per update. A batch larger than the data means one update per epoch over all rows.
     n_iter : int, default=10
@@ -147,13 +153,15 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, n_components=256, *, visible="bernoulli", hidden="bernoulli", learning_rate="auto",
-                 batch_size=32, n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
-                 weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, n_labels=None, validation_fraction=None,
-                 shuffle=True, device="cpu", precision="float32", random_state=None, verbose=False):
+                 lr_schedule="constant", batch_size=32, n_iter=10, k=1, persistent=False, momentum=0.5,
+                 final_momentum=0.9, momentum_switch=5, weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0,
+                 n_labels=None, validation_fraction=None, shuffle=True, device="cpu", precision="float32",
+                 random_state=None, verbose=False):
         self.n_components = n_components
         self.visible = visible
         self.hidden = hidden
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.n_iter = n_iter
         self.k = k
@@ -180,7 +188,8 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         return CDConfig(learning_rate=lr, k=self.k, persistent=self.persistent, momentum=self.momentum,
                         final_momentum=self.final_momentum, momentum_switch=self.momentum_switch,
                         weight_decay=self.weight_decay, sparsity_target=self.sparsity_target,
-                        sparsity_cost=self.sparsity_cost, precision=self.precision)
+                        sparsity_cost=self.sparsity_cost, precision=self.precision, schedule=self.lr_schedule,
+                        n_epochs=self.n_iter)
 
     def _build(self, n_features, group=None):
         """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer (data-parallel over
@@ -448,7 +457,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         data = self._encode(X)
         if first:
             self._init_visible_bias(data)
-        self._trainer.step(data, self.n_iter_)
+        self._trainer.step(data, self.n_iter_, learning_rate=self._trainer.config.learning_rate)
         return self
 
     # inference ----------------------------------------------------------------------------------
