@@ -126,10 +126,10 @@ def _row_rbm_ais(budget, device, seed, data_home):
 
     (X, _), (X_test, _) = load_mnist(data_home, binarize="stochastic", random_state=0, progress=False)
     X, _ = _subsample(X, np.zeros(len(X)), budget.n_train, seed)
-    settings = dict(n_components=500, k=budget.cd_k, learning_rate=0.05, n_iter=budget.rbm_epochs, batch_size=100,
-                    ais_runs=budget.ais_runs, ais_betas=budget.ais_betas or 14501)
-    rbm = RBM(500, k=budget.cd_k, learning_rate=0.05, n_iter=budget.rbm_epochs, batch_size=100, device=device,
-              random_state=seed).fit(X)
+    settings = dict(n_components=500, k=budget.cd_k, learning_rate=0.05, lr_schedule="linear", n_iter=budget.rbm_epochs,
+                    batch_size=100)
+    rbm = RBM(device=device, random_state=seed, **settings).fit(X)
+    settings.update(ais_runs=budget.ais_runs, ais_betas=budget.ais_betas or 14501)
     betas = None if budget.ais_betas is None else np.linspace(0, 1, budget.ais_betas)
     estimate = ais(rbm, n_runs=budget.ais_runs, betas=betas, data=X, random_state=seed)
     return {"value": float(log_likelihood(rbm, X_test, estimate.log_z).mean()), "unit": "nats (test, AIS)",
