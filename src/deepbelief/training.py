@@ -336,7 +336,7 @@ class FineTuneConfig:
     batch_size: int = 32
     n_iter_no_change: int = 10  # early stopping patience, in epochs
     tol: float = 1e-4  # smallest improvement of the validation score that counts
-    schedule: str = "constant"  # 'constant' or 'cosine' (decay to 0 over max_iter epochs)
+    schedule: str = "constant"  # one of SCHEDULES, over max_iter epochs
     precision: str = "float32"  # of the forward pass's products: 'float32', 'tf32' or 'bfloat16' (autocast)
 
 
@@ -387,7 +387,7 @@ def make_optimizer(network, config):
 
 
 def learning_rate_at(config, epoch):
-    """The learning rate of ``epoch`` (0-based): constant, or cosine decay from the initial rate towards 0."""
+    """The learning rate of fine-tuning ``epoch`` (0-based) under ``config.schedule`` over ``max_iter`` epochs."""
     return scheduled_rate(config.learning_rate, config.schedule, epoch, config.max_iter)
 
 

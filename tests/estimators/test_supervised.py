@@ -147,6 +147,19 @@ def test_early_stopping_keeps_the_best_epoch(split):
     assert clf.best_validation_score_ == max(clf.validation_scores_)
 
 
+@pytest.mark.parametrize("schedule, rates", [("constant", [0.01] * 4), ("linear", [0.01, 0.0075, 0.005, 0.0025])])
+def test_fine_tuning_rate_follows_lr_schedule(split, monkeypatch, schedule, rates):
+    import deepbelief.training as training
+    seen = []
+    monkeypatch.setattr(training._Adam, "set_lr", lambda self, lr: seen.append(lr))
+    Xtr, _, ytr, _ = split
+    DBNClassifier((8,), pretrain=False, optimizer="adam", learning_rate=0.01, lr_schedule=schedule,
+                  max_iter=4).fit(Xtr, ytr)
+    assert seen == pytest.approx(rates)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        DBNClassifier((8,), lr_schedule="step").fit(Xtr, ytr)
+
+
 def test_to_torch_reproduces_predictions(split):
     Xtr, Xte, ytr, _ = split
     clf = DBNClassifier(dropout=0.3, input_dropout=0.1, activation="relu", **FAST).fit(Xtr, ytr)

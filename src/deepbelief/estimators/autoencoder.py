@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_X, layer_sizes, per_layer
 from ..core.nets import linear_from
-from ..training import FineTuneConfig, FineTuneProgress, fine_tune
+from ..training import SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
 from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import GaussianScalingMixin
@@ -45,8 +45,8 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
     optimizer : {'adam', 'sgd'}, default='adam'
     learning_rate : float, default=1e-3
         Fine-tuning learning rate.
-    lr_schedule : {'constant', 'cosine'}, default='constant'
-        'cosine' decays the learning rate to 0 over ``max_iter`` epochs.
+    lr_schedule : {'constant', 'linear', 'cosine'}, default='constant'
+        'linear' and 'cosine' decay the learning rate to 0 over ``max_iter`` epochs.
     max_iter : int, default=50
         Fine-tuning epochs.
     batch_size : int, default=100
@@ -76,7 +76,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         "k": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "lr_schedule": [StrOptions(set(SCHEDULES))],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],

@@ -18,7 +18,7 @@ from .._runtime import make_generator, memory_errors, resolve_device, seeds_from
 from .._validation import check_range, check_X, check_X_y, per_layer
 from ..streaming import BLOCK_ROWS, NpyRows, checked_moments, is_streamed, rank_reader, read_rows
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
-from ..training import PRECISIONS, FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
+from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
 from .. import checkpoint, distributed, io
 from ..errors import TrainingDivergedError
 from ._persist import SaveMixin, checkpoint_params, check_int, json_params, restore_params
@@ -117,7 +117,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         "activation": [StrOptions({"sigmoid", "relu"})],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "lr_schedule": [StrOptions(set(SCHEDULES))],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -483,8 +483,8 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     optimizer : {'adam', 'sgd'}, default='sgd'
     learning_rate : float, default=0.2
         Fine-tuning learning rate.
-    lr_schedule : {'constant', 'cosine'}, default='cosine'
-        'cosine' decays the learning rate to 0 over ``max_iter`` epochs.
+    lr_schedule : {'constant', 'linear', 'cosine'}, default='cosine'
+        'linear' and 'cosine' decay the learning rate to 0 over ``max_iter`` epochs.
     momentum : float, default=0.5
         SGD momentum.
     weight_decay : float, default=0.0
