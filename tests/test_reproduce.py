@@ -22,3 +22,31 @@ def test_semi_supervised_row_pretrains_once_for_both_label_counts(monkeypatch):
     assert set(record["value"]) == {"100 labels, pretrained", "100 labels, random init", "1000 labels, pretrained",
                                     "1000 labels, random init"}
     assert all(0 <= v <= 100 for v in record["value"].values())
+
+
+def test_classifier_row_refits_on_all_rows_for_the_validation_epoch_count(monkeypatch):
+    from deepbelief import DBNClassifier
+    trained, fits = [], []
+    original_train, original_fit = RBM._train, DBNClassifier.fit
+
+    def counting(self, data, n_epochs, *args, **kwargs):
+        trained.append(n_epochs)
+        return original_train(self, data, n_epochs, *args, **kwargs)
+
+    def recording(self, X, y, **kwargs):
+        original_fit(self, X, y, **kwargs)
+        fits.append((self.early_stopping, self.max_iter, self.n_iter_, self.validation_scores_, len(X)))
+        return self
+
+    monkeypatch.setattr(RBM, "_train", counting)
+    monkeypatch.setattr(DBNClassifier, "fit", recording)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((120, 784), dtype=np.float32), np.arange(120) % 10
+    budget = reproduce.Budget(pretrain_epochs=1, fine_tune_epochs=6)
+    record = reproduce._row_classifier(((X, y), (X[:20], y[:20])), budget, "cpu", 0, n_iter_no_change=2)
+    assert [n for n in trained if n] == [1, 1, 1]  # the refit resumes the finished pretraining
+    (stopping, _, _, scores, rows), refit = fits
+    chosen = int(np.argmax(scores)) + 1
+    assert stopping and refit == (False, chosen, chosen, None, 120) and rows == 120
+    assert set(record["value"]) == {reproduce.REFIT, reproduce.EARLY_STOPPED}
+    assert f"({chosen} epochs" in record["settings"]["refit"]
