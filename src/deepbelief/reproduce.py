@@ -101,7 +101,8 @@ def _row_classifier(data, budget, device, seed, **params):
         epochs = int(np.argmax(chosen.validation_scores_)) + 1
         final, _ = _fit((X, y), budget, device, seed, folder / "refit", pretrained,
                         **{**params, "early_stopping": False, "max_iter": epochs})
-    settings["refit"] = f"on all rows for the best validation epoch count ({epochs} epochs, cosine over them)"
+    settings["refit"] = (f"on all rows for the best validation epoch count ({epochs} epochs, "
+                          f"{settings['lr_schedule']} schedule over them)")
     return {"value": {REFIT: _error(final, X_test, y_test), EARLY_STOPPED: _error(chosen, X_test, y_test)},
             "unit": "% test error", "settings": settings, "training_rows": len(X)}
 
