@@ -50,3 +50,22 @@ def test_classifier_row_refits_on_all_rows_for_the_validation_epoch_count(monkey
     assert stopping and refit == (False, chosen, chosen, None, 120) and rows == 120
     assert set(record["value"]) == {reproduce.REFIT, reproduce.EARLY_STOPPED}
     assert f"({chosen} epochs" in record["settings"]["refit"]
+
+
+def test_up_down_row_runs_its_stages_in_order(monkeypatch):
+    from deepbelief import DBN
+    stages = []
+    original = DBN.fine_tune_up_down
+
+    def recording(self, X, y=None, **kwargs):
+        stages.append((kwargs["n_iter"], kwargs["k"], kwargs["random_state"]))
+        return original(self, X, y, **kwargs)
+
+    monkeypatch.setattr(DBN, "fine_tune_up_down", recording)
+    rng = np.random.default_rng(0)
+    X, y = (rng.random((60, 784)) < 0.3).astype(np.float32), np.arange(60) % 10
+    budget = reproduce.Budget(pretrain_epochs=1, up_down_stages=((1, 3), (2, 6)))
+    record = reproduce._row_up_down(((X, y), (X[:20], y[:20])), budget, "cpu", 5)
+    assert stages == [(1, 3, 5), (2, 6, 6)]
+    assert record["settings"]["up_down"]["stages"] == [{"n_iter": 1, "k": 3}, {"n_iter": 2, "k": 6}]
+    assert 0 <= record["value"] <= 100

@@ -32,7 +32,8 @@ class Budget:
     pretrain_epochs: int = 50
     fine_tune_epochs: int = 100
     dropout_epochs: int = 200
-    up_down_epochs: int = 100
+    # (epochs, Gibbs steps in the top RBM) per up-down stage: Hinton, Osindero & Teh's 100 epochs each at 3, 6, 10
+    up_down_stages: tuple = ((100, 3), (100, 6), (100, 10))
     semi_supervised_updates: int = 3000  # fine-tuning steps on the few labels (epochs would be 1-10 steps each)
     rbm_epochs: int = 100
     cd_k: int = 25
@@ -43,7 +44,7 @@ class Budget:
 
 
 FULL = Budget()
-QUICK = Budget(n_train=15000, pretrain_epochs=5, fine_tune_epochs=15, dropout_epochs=15, up_down_epochs=5,
+QUICK = Budget(n_train=15000, pretrain_epochs=5, fine_tune_epochs=15, dropout_epochs=15, up_down_stages=((5, 10),),
                semi_supervised_updates=300, rbm_epochs=10, cd_k=1, ais_runs=16, ais_betas=2000,
                autoencoder_pretrain_epochs=3, autoencoder_epochs=15)
 
@@ -112,10 +113,13 @@ def _row_up_down(data, budget, device, seed):
 
     (X, y), (X_test, y_test) = data
     settings = dict(hidden_layer_sizes=(500, 500, 2000), n_labels=10, n_iter=budget.pretrain_epochs,
-                    batch_size=100, up_down=dict(n_iter=budget.up_down_epochs, learning_rate=0.01, k=10))
+                    batch_size=100, up_down=dict(learning_rate=0.01, stages=[
+                        dict(n_iter=epochs, k=k) for epochs, k in budget.up_down_stages]))
     dbn = DBN((500, 500, 2000), n_labels=10, n_iter=budget.pretrain_epochs, batch_size=100, device=device,
               random_state=seed).fit(X, y)
-    dbn.fine_tune_up_down(X, y, **settings["up_down"], random_state=seed)
+    for stage, params in enumerate(settings["up_down"]["stages"]):
+        dbn.fine_tune_up_down(X, y, learning_rate=settings["up_down"]["learning_rate"], random_state=seed + stage,
+                              **params)
     return {"value": _error(dbn, X_test, y_test), "unit": "% test error", "settings": settings,
             "training_rows": len(X)}
 
