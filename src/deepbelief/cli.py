@@ -576,7 +576,9 @@ def main(argv=None):
     where = ""
     try:
         where = _join_ranks(args.command)
-        return args.run(args)
+        code = args.run(args)
+        distributed.close(together=True)
+        return code
     except (CLIError, ValueError) as exc:  # bad usage or input, including the estimators' input checks
         print(f"deepbelief {args.command}{where}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

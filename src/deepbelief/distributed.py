@@ -126,7 +126,13 @@ def is_main_process():
     return group is None or group.is_main
 
 
-def close():
-    """Leave the process group, if this process is in one."""
+def close(together=False):
+    """Leave the process group, if this process is in one.
+
+    ``together``: first wait at a barrier for every rank (only where all of them reach this call, e.g. after a
+    successful run): a rank that tears its group down while another still uses its own can abort at exit.
+    """
     if dist.is_available() and dist.is_initialized():
+        if together:
+            dist.barrier()
         dist.destroy_process_group()
