@@ -27,29 +27,33 @@ def test_the_seed_tutorial_runs_with_only_its_import_changed():
     assert len(proba) == 2 and sum(proba[0].values()) == pytest.approx(1.0)
 
 
-def test_rectified_pretraining_matches_a_per_sample_computation():
-    # The older package's rule, one sample at a time in float64 NumPy, on the same random draws.
+@pytest.mark.parametrize("schedule, rates", [("constant", [0.3, 0.3, 0.3]), ("linear", [0.3, 0.2, 0.1])])
+def test_rectified_pretraining_matches_a_per_sample_computation(schedule, rates):
+    # The older package's rule, one sample at a time in float64 NumPy, on the same random draws; one batch of all
+    # 6 rows per epoch, at the schedule's rate of each epoch.
     rng = np.random.default_rng(0)
     V = rng.random((6, 5)).astype(np.float32)
-    W, a, b = rectified_cd(torch.as_tensor(V), 4, 0.3, 1, 1, 6, torch.Generator().manual_seed(1))
+    W, a, b = rectified_cd(torch.as_tensor(V), 4, 0.3, 3, 1, 6, torch.Generator().manual_seed(1), schedule=schedule)
     g = torch.Generator().manual_seed(1)
     W0 = torch.nn.init.trunc_normal_(torch.empty(4, 5), a=-0.2, b=0.2, generator=g).double().numpy() / 5**0.5
     assert np.abs(W0).max() <= 0.2 / 5**0.5
-    order = torch.randperm(6, generator=g).numpy()
-    draws = torch.rand(6, 4, generator=g).double().numpy()
     relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
     a0, b0 = np.full(5, 0.1 / 5**0.5), np.full(4, 0.1 / 5**0.5)
-    dW, da, db = np.zeros((4, 5)), np.zeros(5), np.zeros(4)
-    for row, u in zip(V[order].astype(np.float64), draws):
-        h0 = relu(W0 @ row + b0)
-        vk = relu(W0.T @ (u < h0) + a0)
-        hk = relu(W0 @ vk + b0)
-        dW += np.outer(h0, row) - np.outer(hk, vk)
-        da += row - vk
-        db += h0 - hk
-    np.testing.assert_allclose(W.numpy(), W0 + 0.3 * dW / 6, atol=1e-6)
-    np.testing.assert_allclose(a.numpy(), a0 + 0.3 * da / 6, atol=1e-6)
-    np.testing.assert_allclose(b.numpy(), b0 + 0.3 * db / 6, atol=1e-6)
+    for rate in rates:
+        order = torch.randperm(6, generator=g).numpy()
+        draws = torch.rand(6, 4, generator=g).double().numpy()
+        dW, da, db = np.zeros((4, 5)), np.zeros(5), np.zeros(4)
+        for row, u in zip(V[order].astype(np.float64), draws):
+            h0 = relu(W0 @ row + b0)
+            vk = relu(W0.T @ (u < h0) + a0)
+            hk = relu(W0 @ vk + b0)
+            dW += np.outer(h0, row) - np.outer(hk, vk)
+            da += row - vk
+            db += h0 - hk
+        W0, a0, b0 = W0 + rate * dW / 6, a0 + rate * da / 6, b0 + rate * db / 6
+    np.testing.assert_allclose(W.numpy(), W0, atol=1e-6)
+    np.testing.assert_allclose(a.numpy(), a0, atol=1e-6)
+    np.testing.assert_allclose(b.numpy(), b0, atol=1e-6)
 
 
 def test_relu_models_use_the_rectified_pretraining():

@@ -277,7 +277,7 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
 
 @torch.no_grad()
 def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator, callback=None, layer=0,
-                 group=None):
+                 group=None, schedule="constant"):
     """Train one layer with the rectified CD rule of the older ``dbn`` package; returns (W (H, V), a, b).
 
     Not an energy model but a rule that pretrains ReLU networks well: hidden states are drawn as
@@ -286,7 +286,8 @@ def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator,
     0.1, all divided by sqrt(n_visible). Plain gradient steps (no momentum, no weight decay); ``V`` is a tensor of
     non-negative rows; ``callback(epoch, {'reconstruction_error': ...})`` after every epoch. With ``group`` (a
     ``distributed.Group``), ``V`` is this rank's shard (all shards of one size) and every update is averaged over
-    the ranks, as in :class:`CDTrainer`.
+    the ranks, as in :class:`CDTrainer`. ``schedule`` (see :data:`SCHEDULES`) sets each epoch's rate from
+    ``learning_rate`` over the ``n_epochs``.
     """
     draws = generator if group is None else RankDraws(generator, group.rank, group.world)
     n_visible = V.shape[1]
@@ -295,6 +296,7 @@ def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator,
     a = torch.full((n_visible,), 0.1 / n_visible**0.5, device=V.device)
     b = torch.full((n_hidden,), 0.1 / n_visible**0.5, device=V.device)
     for epoch in range(n_epochs):
+        rate = scheduled_rate(learning_rate, schedule, epoch, n_epochs)
         order = torch.randperm(len(V), generator=generator, device=V.device)
         error = torch.zeros((), device=V.device)
         for start in range(0, len(V), batch_size):
@@ -304,7 +306,7 @@ def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator,
             for _ in range(k):
                 vk = torch.relu((draw(torch.rand, hk.shape, draws, hk) < hk).to(V.dtype) @ W + a)
                 hk = torch.relu(vk @ W.T + b)
-            scale = learning_rate / len(v0)
+            scale = rate / len(v0)
             if group is None:
                 W.addmm_(h0.T, v0, alpha=scale).addmm_(hk.T, vk, alpha=-scale)
                 a += scale * (v0 - vk).sum(0)

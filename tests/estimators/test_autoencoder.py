@@ -40,6 +40,15 @@ def test_unrolled_weights_start_tied(digits):
                                rtol=1e-4, atol=1e-5)
 
 
+def test_pretraining_lr_schedule_reaches_every_rbm(digits):
+    train, _ = digits
+    settings = dict(hidden_layer_sizes=(16, 4), n_iter=3, max_iter=0, random_state=0)
+    linear = DeepAutoencoder(lr_schedule_rbm="linear", **settings).fit(train)
+    constant = DeepAutoencoder(**settings).fit(train)
+    assert [rbm.lr_schedule for rbm in linear.rbms_] == ["linear", "linear"]
+    assert not np.array_equal(linear.rbms_[0].components_, constant.rbms_[0].components_)
+
+
 def test_gaussian_data_and_errors():
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(300, 3)) @ rng.normal(size=(3, 8)) * 5 + 100).astype(np.float32)

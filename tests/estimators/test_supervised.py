@@ -129,6 +129,23 @@ def test_rectified_auto_rate_scales_with_each_layers_input(split, monkeypatch):
     assert rates[-2:] == [0.02, 0.03]
 
 
+@pytest.mark.parametrize("pretrain", ["rbm", "rectified"])
+def test_pretraining_lr_schedule_reaches_both_rules(split, monkeypatch, pretrain):
+    Xtr, _, ytr, _ = split
+    schedules, real = [], supervised.rectified_cd
+    monkeypatch.setattr(supervised, "rectified_cd", lambda *args: schedules.append(args[-1]) or real(*args))
+    settings = dict(hidden_layer_sizes=(16, 8), pretrain=pretrain, n_iter=3, max_iter=1, random_state=0)
+    fitted = {s: DBNClassifier(lr_schedule_rbm=s, **settings).fit(Xtr, ytr) for s in ("constant", "linear")}
+    if pretrain == "rectified":
+        assert schedules == ["constant"] * 2 + ["linear"] * 2  # one call per layer
+    else:  # the DBN's RBMs take it (their schedule is tested in test_rbm.py and test_dbn.py)
+        assert [rbm.lr_schedule for rbm in fitted["linear"].dbn_.rbms_] == ["linear", "linear"]
+    assert not np.array_equal(fitted["linear"].dbn_.rbms_[0].components_,
+                              fitted["constant"].dbn_.rbms_[0].components_)
+    with pytest.raises(ValueError, match="lr_schedule_rbm"):
+        DBNClassifier(lr_schedule_rbm="step").fit(Xtr, ytr)
+
+
 @needs_shared
 def test_rectified_auto_rate_keeps_mnist_units_alive():
     # A fixed 0.05 (right for digits) killed 92% of these units on MNIST; measured: none dead with 'auto'.

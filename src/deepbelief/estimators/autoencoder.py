@@ -40,6 +40,8 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
     learning_rate_rbm : float, 'auto' or one per layer, default='auto'
         CD learning rates ('auto': 0.1 between logistic layers, 0.001 for the linear code layer and for Gaussian
         visible units, as in the paper).
+    lr_schedule_rbm : {'constant', 'linear', 'cosine'}, default='constant'
+        Pretraining learning-rate schedule over each RBM's ``n_iter`` epochs.
     k : int, default=1
         CD-k steps.
     optimizer : {'adam', 'sgd'}, default='adam'
@@ -73,6 +75,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         "pretrain": ["boolean"],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "learning_rate_rbm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
+        "lr_schedule_rbm": [StrOptions(set(SCHEDULES))],
         "k": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -86,13 +89,15 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
     }
 
     def __init__(self, hidden_layer_sizes=(1000, 500, 250, 30), *, visible="bernoulli", pretrain=True, n_iter=10,
-                 learning_rate_rbm="auto", k=1, optimizer="adam", learning_rate=1e-3, lr_schedule="constant",
-                 max_iter=50, batch_size=100, weight_decay=0.0, device="cpu", random_state=None, verbose=False):
+                 learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, optimizer="adam", learning_rate=1e-3,
+                 lr_schedule="constant", max_iter=50, batch_size=100, weight_decay=0.0, device="cpu", random_state=None,
+                 verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
         self.n_iter = n_iter
         self.learning_rate_rbm = learning_rate_rbm
+        self.lr_schedule_rbm = lr_schedule_rbm
         self.k = k
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -120,8 +125,8 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
             if rate == "auto":
                 rate = 0.001 if "gaussian" in (visible, hidden) else 0.1
             rbm = RBM(n_components=size, visible=visible, hidden=hidden, learning_rate=rate, n_iter=epochs[layer],
-                      k=self.k, batch_size=self.batch_size, device=self.device, random_state=rbm_seed,
-                      verbose=self.verbose)
+                      lr_schedule=self.lr_schedule_rbm, k=self.k, batch_size=self.batch_size, device=self.device,
+                      random_state=rbm_seed, verbose=self.verbose)
             rbm._validate_params()
             rbm.data_mean_ = rbm.data_scale_ = None  # the data are already in model units
             if visible == "gaussian":  # an identity standardisation keeps the RBM complete (and savable)

@@ -65,7 +65,7 @@ def rectified_dbn(X, dbn, visible="bernoulli", group=None):
 
             rate = rectified_rate(V, group) if rates[layer] == "auto" else rates[layer]
             W, a, b = rectified_cd(V, size, rate, epochs[layer], dbn.k, dbn.batch_size,
-                                   make_generator(seed, device), record, layer, group)
+                                   make_generator(seed, device), record, layer, group, dbn.lr_schedule)
         rbms.append(RBM.from_weights(to_numpy(W).T, to_numpy(a), to_numpy(b), visible=visible if layer == 0
                                      else "relu", hidden="relu", device=dbn.device))
         rbms[-1].history_, rbms[-1].n_iter_ = history, epochs[layer]
@@ -112,6 +112,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         "pretrain": ["boolean", StrOptions({"rbm", "rectified"})],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "learning_rate_rbm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
+        "lr_schedule_rbm": [StrOptions(set(SCHEDULES))],
         "k": [Interval(Integral, 1, None, closed="left")],
         "persistent": ["boolean"],
         "activation": [StrOptions({"sigmoid", "relu"})],
@@ -137,17 +138,17 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
     }
 
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
-                 learning_rate_rbm="auto", k=1, persistent=False, activation="sigmoid", optimizer="adam",
-                 learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0, dropout=0.0,
-                 input_dropout=0.0, max_iter=100,
-                 batch_size=32, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 checkpoint_dir=None, checkpoint_every=1, device="cpu", precision="float32", random_state=None,
-                 verbose=False):
+                 learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="sigmoid",
+                 optimizer="adam", learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0,
+                 dropout=0.0, input_dropout=0.0, max_iter=100, batch_size=32, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None, checkpoint_every=1,
+                 device="cpu", precision="float32", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
         self.n_iter = n_iter
         self.learning_rate_rbm = learning_rate_rbm
+        self.lr_schedule_rbm = lr_schedule_rbm
         self.k = k
         self.persistent = persistent
         self.activation = activation
@@ -179,7 +180,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         # The RBMs' hidden units match the fine-tuning activation, so the pretrained features keep their meaning.
         hidden = "relu" if self.activation == "relu" else "bernoulli"
         return DBN(hidden_layer_sizes=self.hidden_layer_sizes, visible=self.visible, hidden=hidden,
-                   learning_rate=self.learning_rate_rbm,
+                   learning_rate=self.learning_rate_rbm, lr_schedule=self.lr_schedule_rbm,
                    n_iter=self.n_iter, k=self.k, persistent=self.persistent, batch_size=self.batch_size,
                    checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every, device=self.device,
                    precision=self.precision,
@@ -476,6 +477,10 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     learning_rate_rbm : float, 'auto', or one per layer, default='auto'
         Pretraining (CD) learning rate, see :class:`RBM`. For the rectified rule 'auto' is the smaller of 0.05 and
         0.8 divided by the mean squared norm of the layer's input rows (0.05 on digits, 0.0091 on MNIST).
+    lr_schedule_rbm : {'constant', 'linear', 'cosine'}, default='constant'
+        Pretraining learning-rate schedule over each layer's ``n_iter`` epochs, for both pretraining rules;
+        'linear' decays the rate to 0 (worth 9.7 nats of test log-likelihood to a PCD RBM on MNIST, see
+        BENCHMARKS.md).
     k, persistent : CD-k steps and persistent CD for pretraining.
     activation : {'sigmoid', 'relu'}, default='relu'
         Hidden activation during fine-tuning; pretraining uses the matching RBM hidden units (Bernoulli for
@@ -547,19 +552,19 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     """
 
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
-                 learning_rate_rbm="auto", k=1, persistent=False, activation="relu", optimizer="sgd",
-                 learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0, dropout=0.2,
-                 input_dropout=0.2, max_iter=100, batch_size=64, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, tol=1e-4, checkpoint_dir=None, checkpoint_every=1, device="cpu",
-                 precision="float32", random_state=None, verbose=False):
+                 learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="relu",
+                 optimizer="sgd", learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0,
+                 dropout=0.2, input_dropout=0.2, max_iter=100, batch_size=64, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None, checkpoint_every=1,
+                 device="cpu", precision="float32", random_state=None, verbose=False):
         super().__init__(
             hidden_layer_sizes, visible=visible, pretrain=pretrain, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
-            k=k, persistent=persistent, activation=activation, optimizer=optimizer, learning_rate=learning_rate,
-            lr_schedule=lr_schedule, momentum=momentum, weight_decay=weight_decay, dropout=dropout,
-            input_dropout=input_dropout, max_iter=max_iter, batch_size=batch_size, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
-            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, device=device, precision=precision,
-            random_state=random_state, verbose=verbose)
+            lr_schedule_rbm=lr_schedule_rbm, k=k, persistent=persistent, activation=activation, optimizer=optimizer,
+            learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, weight_decay=weight_decay,
+            dropout=dropout, input_dropout=input_dropout, max_iter=max_iter, batch_size=batch_size,
+            early_stopping=early_stopping, validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+            tol=tol, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, device=device,
+            precision=precision, random_state=random_state, verbose=verbose)
 
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
