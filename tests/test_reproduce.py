@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from deepbelief import reproduce
 from deepbelief.estimators.rbm import RBM
@@ -69,3 +70,21 @@ def test_up_down_row_runs_its_stages_in_order(monkeypatch):
     assert stages == [(1, 3, 5), (2, 6, 6)]
     assert record["settings"]["up_down"]["stages"] == [{"n_iter": 1, "k": 3}, {"n_iter": 2, "k": 6}]
     assert 0 <= record["value"] <= 100
+
+
+def test_rbm_row_reports_the_ais_interval(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = (rng.random((60, 784)) < 0.3).astype(np.float32)
+    monkeypatch.setattr(reproduce, "load_mnist", lambda *a, **k: ((X, None), (X[:10], None)))
+    budget = reproduce.Budget(n_train=None, rbm_epochs=1, cd_k=1, ais_runs=8, ais_betas=200)
+    record = reproduce._row_rbm_ais(budget, "cpu", 0, None)
+    ais = record["ais"]
+    low, high = ais["log_z_interval"]
+    assert (low is None or low < ais["log_z"]) and ais["log_z"] < high
+    # log Z one nat higher makes every row's log-likelihood one nat lower
+    assert ais["test_interval"][0] == pytest.approx(record["value"] - (high - ais["log_z"]))
+    assert ais["test_interval"][1] is None if low is None else ais["test_interval"][1] > record["value"]
+    record.update(row="rbm_ais", experiment="x", anchor="y", target="z", seconds=1.0)
+    table = reproduce.markdown([record], {"library_version": "v", "torch": "t", "device": "cpu", "seed": 0,
+                                          "quick": True})
+    assert f"AIS log Z {ais['log_z']:.2f}, 3-std interval" in table

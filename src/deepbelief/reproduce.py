@@ -147,6 +147,10 @@ def _row_semi_supervised(data, budget, device, seed):
     return {"value": out, "unit": "% test error", "settings": settings, "training_rows": len(X)}
 
 
+def _finite(value):
+    return value if math.isfinite(value) else None
+
+
 def _row_rbm_ais(budget, device, seed, data_home):
     from .estimators import RBM
     from .evaluate import ais, log_likelihood
@@ -159,8 +163,13 @@ def _row_rbm_ais(budget, device, seed, data_home):
     settings.update(ais_runs=budget.ais_runs, ais_betas=budget.ais_betas or 14501)
     betas = None if budget.ais_betas is None else np.linspace(0, 1, budget.ais_betas)
     estimate = ais(rbm, n_runs=budget.ais_runs, betas=betas, data=X, random_state=seed)
-    return {"value": float(log_likelihood(rbm, X_test, estimate.log_z).mean()), "unit": "nats (test, AIS)",
-            "settings": settings, "training_rows": len(X)}
+    ll = float(log_likelihood(rbm, X_test, estimate.log_z).mean())
+    # log Z's interval (log of mean -+ 3 std of the importance weights) moves the test average by the same amount
+    # the other way; the lower end of log Z is -inf (None in JSON) whenever the std exceeds the mean.
+    ais_record = {"log_z": estimate.log_z, "log_z_interval": [_finite(estimate.lower), estimate.upper],
+                  "test_interval": [ll + estimate.log_z - estimate.upper,
+                                    _finite(ll + estimate.log_z - estimate.lower)]}
+    return {"value": ll, "unit": "nats (test, AIS)", "settings": settings, "training_rows": len(X), "ais": ais_record}
 
 
 def _row_autoencoder(data, budget, device, seed):
@@ -258,6 +267,10 @@ def _format(value):
     return f"{value:.2f}"
 
 
+def _end(value, missing="-inf"):
+    return missing if value is None else f"{value:.2f}"
+
+
 def markdown(records, meta):
     """The table as Markdown, with the run's device, versions and settings."""
     lines = [f"deepbelief {meta['library_version']}, torch {meta['torch']}, device {meta['device']}, seed "
@@ -269,4 +282,10 @@ def markdown(records, meta):
         lines.append(f"| {r['experiment']} | {r['anchor']} | {r['target']} | {_format(r['value'])} {r['unit']} | "
                      f"{r['training_rows']} | {r['seconds']:.0f} |")
     lines += ["", "Settings:"] + [f"- {r['row']}: {r['settings']}" for r in records]
+    for r in records:
+        if "ais" in r:
+            (low, high), (ll_low, ll_high) = r["ais"]["log_z_interval"], r["ais"]["test_interval"]
+            lines.append(f"- {r['row']}: AIS log Z {r['ais']['log_z']:.2f}, 3-std interval "
+                         f"({_end(low)}, {_end(high)}); test log-likelihood interval ({_end(ll_low)}, "
+                         f"{_end(ll_high, 'inf')})")
     return "\n".join(lines) + "\n"
