@@ -65,7 +65,7 @@ def worker(args):
         out["all_reduce"] = (time.perf_counter() - start) / 50
     if group is None or group.is_main:
         Path(args.out).write_text(json.dumps(out))
-    distributed.close()
+    distributed.close(together=True)
 
 
 def free_port():

@@ -84,6 +84,7 @@ RANK_SCRIPT = textwrap.dedent("""
               learning_rate=0.1, max_iter=3), None, group=group)
     out["net"] = net[0].weight.detach().numpy()
     np.savez(f"{sys.argv[1]}/rank{group.rank}.npz", **out)
+    distributed.close(together=True)
 """)
 
 

@@ -51,6 +51,7 @@ def test_classifier_row_refits_on_all_rows_for_the_validation_epoch_count(monkey
     assert stopping and refit == (False, chosen, chosen, None, 120) and rows == 120
     assert set(record["value"]) == {reproduce.REFIT, reproduce.EARLY_STOPPED}
     assert f"({chosen} epochs" in record["settings"]["refit"]
+    assert record["validation_accuracy"] == pytest.approx(scores, abs=0)
 
 
 def test_up_down_row_runs_its_stages_in_order(monkeypatch):
