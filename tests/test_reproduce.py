@@ -89,3 +89,19 @@ def test_rbm_row_reports_the_ais_interval(monkeypatch):
     table = reproduce.markdown([record], {"library_version": "v", "torch": "t", "device": "cpu", "seed": 0,
                                           "quick": True})
     assert f"AIS log Z {ais['log_z']:.2f}, 3-std interval" in table
+
+
+def test_fashion_row_keeps_both_networks_early_stopped_errors_and_curves(monkeypatch):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((120, 784), dtype=np.float32), np.arange(120) % 10
+    monkeypatch.setattr(reproduce, "load_fashion_mnist", lambda *a, **k: ((X, y), (X[:20], y[:20])))
+    budget = reproduce.Budget(n_train=None, pretrain_epochs=1, fine_tune_epochs=3)
+    record = reproduce._row_fashion(budget, "cpu", 0, None)
+    names = {"DBNClassifier", "same network, random init (MLP)"}
+    assert set(record["value"]) == set(record[reproduce.EARLY_STOPPED]) == set(record["validation_accuracy"]) == names
+    assert all(len(curve) == 3 for curve in record["validation_accuracy"].values())
+    assert set(record["settings"]["refit"]) == names
+    record.update(row="fashion", experiment="x", anchor="y", target="z", seconds=1.0)
+    table = reproduce.markdown([record], {"library_version": "v", "torch": "t", "device": "cpu", "seed": 0,
+                                          "quick": True})
+    assert f"- fashion: {reproduce.EARLY_STOPPED}, before the refit on all rows: " in table
