@@ -184,3 +184,28 @@ def test_dropout_masks_come_from_the_generator_in_bulk():
     torch.testing.assert_close(torch.cat([again(x) for _ in range(7)]), values)
     layer.eval()
     assert layer(x) is x
+
+
+def test_max_norm_bounds_each_hidden_units_incoming_weights_after_the_update():
+    from deepbelief.training import FineTuneConfig, fine_tune
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 2))
+    with torch.no_grad():
+        network[0].weight.mul_(3.0)  # rows longer than the bound before the update too
+        network[2].weight.mul_(3.0)
+    X, Y = torch.randn(8, 4), torch.randint(0, 2, (8,))
+    # The update by hand (plain SGD, one full batch), then each hidden row scaled down to norm 0.5 if longer.
+    expected = [p.detach().clone() for p in network.parameters()]
+    loss = torch.nn.functional.cross_entropy(network(X), Y)
+    grads = torch.autograd.grad(loss, list(network.parameters()))
+    expected = [p - 0.7 * g for p, g in zip(expected, grads)]
+    rows = expected[0].numpy().astype(np.float64)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    assert (norms > 0.5).all()
+    expected[0] = torch.as_tensor(rows * np.minimum(1.0, 0.5 / norms), dtype=torch.float32)
+    config = FineTuneConfig(optimizer="sgd", learning_rate=0.7, momentum=0.0, max_iter=1, batch_size=8, max_norm=0.5)
+    fine_tune(network, torch.nn.functional.cross_entropy, X, Y, config, torch.Generator().manual_seed(0))
+    for got, want in zip(network.parameters(), expected):
+        np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    assert torch.linalg.vector_norm(network[0].weight, dim=1).max() <= 0.5 + 1e-6
+    assert torch.linalg.vector_norm(network[2].weight, dim=1).max() > 0.5  # the output layer is left free

@@ -340,6 +340,7 @@ class FineTuneConfig:
     tol: float = 1e-4  # smallest improvement of the validation score that counts
     schedule: str = "constant"  # one of SCHEDULES, over max_iter epochs
     precision: str = "float32"  # of the forward pass's products: 'float32', 'tf32' or 'bfloat16' (autocast)
+    max_norm: float = None  # bound on the L2 norm of each hidden unit's incoming weights, kept after every update
 
 
 class MomentumSGD:
@@ -472,6 +473,8 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
 
         model = DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
     n = None if callable(X) else X.shape[0]
+    # Max-norm (Srivastava et al. 2014): every hidden layer's weight rows (a unit's incoming weights), not the head's.
+    bounded = [m.weight for m in network.modules() if isinstance(m, torch.nn.Linear)][:-1] if config.max_norm else []
     for epoch in range(p.epoch, 0 if p.stopped else config.max_iter):
         good = {k: v.detach().clone() for k, v in network.state_dict().items()}
         network.train()
@@ -491,6 +494,9 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            with torch.no_grad():
+                for weight in bounded:
+                    weight.renorm_(2, 0, config.max_norm)
             total += loss.detach() * x.shape[0]
             count += x.shape[0]
         total, count = total.item(), count  # one host synchronisation per epoch

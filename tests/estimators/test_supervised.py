@@ -10,7 +10,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 import deepbelief.estimators.supervised as supervised
 from deepbelief.estimators.supervised import rectified_dbn
-from deepbelief import DBN, RBM, DBNClassifier, DBNRegressor
+from deepbelief import DBN, RBM, DBNClassifier, DBNRegressor, load
 from deepbelief.datasets import load_mnist
 
 from tests.helpers import B1, B2, SHARED, V_EXAMPLE, W1, W2, needs_shared
@@ -176,6 +176,24 @@ def test_fine_tuning_rate_follows_lr_schedule(split, monkeypatch, schedule, rate
     with pytest.raises(ValueError, match="lr_schedule"):
         DBNClassifier((8,), lr_schedule="step").fit(Xtr, ytr)
 
+
+
+def test_max_norm_bounds_the_hidden_layers_of_classifier_and_regressor(split, tmp_path):
+    Xtr, _, ytr, _ = split
+    def hidden_norm(est):
+        return torch.linalg.vector_norm(next(m for m in est.network_ if isinstance(m, torch.nn.Linear)).weight,
+                                        dim=1).max()
+
+    fast = {**FAST, "max_iter": 5}
+    for est, y in ((DBNClassifier(max_norm=1.5, learning_rate=0.5, **fast), ytr),
+                   (DBNRegressor(max_norm=1.5, learning_rate=0.05, **fast), ytr.astype(float))):
+        assert hidden_norm(est.fit(Xtr, y)) <= 1.5 + 1e-5
+        assert hidden_norm(clone(est).set_params(max_norm=None).fit(Xtr, y)) > 1.5  # the bound was binding
+        est.save(tmp_path / "model")
+        assert load(tmp_path / "model").max_norm == 1.5
+    for bad in (0, -1.0):
+        with pytest.raises(ValueError, match="max_norm"):
+            DBNClassifier(max_norm=bad, **FAST).fit(Xtr, ytr)
 
 def test_to_torch_reproduces_predictions(split):
     Xtr, Xte, ytr, _ = split

@@ -121,6 +121,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         "lr_schedule": [StrOptions(set(SCHEDULES))],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_norm": [None, Interval(Real, 0, None, closed="neither")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -140,7 +141,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="sigmoid",
                  optimizer="adam", learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0,
-                 dropout=0.0, input_dropout=0.0, max_iter=100, batch_size=32, early_stopping=False,
+                 max_norm=None, dropout=0.0, input_dropout=0.0, max_iter=100, batch_size=32, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None, checkpoint_every=1,
                  device="cpu", precision="float32", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -157,6 +158,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         self.lr_schedule = lr_schedule
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.max_norm = max_norm
         self.dropout = dropout
         self.input_dropout = input_dropout
         self.max_iter = max_iter
@@ -281,7 +283,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         config = FineTuneConfig(optimizer=self.optimizer, learning_rate=self.learning_rate, momentum=self.momentum,
                                 weight_decay=self.weight_decay, max_iter=self.max_iter, batch_size=self.batch_size,
                                 n_iter_no_change=self.n_iter_no_change, tol=self.tol, schedule=self.lr_schedule,
-                                precision=self.precision)
+                                precision=self.precision, max_norm=self.max_norm)
         progress = None
         if saved is not None:
             progress = self._restore_fine_tuning(saved, network, shuffle_generator, dropout_generator)
@@ -494,6 +496,10 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         SGD momentum.
     weight_decay : float, default=0.0
         L2 penalty on the weights during fine-tuning.
+    max_norm : float or None, default=None
+        Max-norm regularisation (Srivastava et al. 2014, with dropout): after every fine-tuning update, each hidden
+        unit's incoming weight vector is rescaled to L2 norm ``max_norm`` if it is longer (the output layer is
+        left free). None: no bound.
     dropout, input_dropout : float, default=0.2, 0.2
         Dropout rate after every hidden layer, and on the inputs.
     max_iter : int, default=100
@@ -554,14 +560,14 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="relu",
                  optimizer="sgd", learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0,
-                 dropout=0.2, input_dropout=0.2, max_iter=100, batch_size=64, early_stopping=False,
+                 max_norm=None, dropout=0.2, input_dropout=0.2, max_iter=100, batch_size=64, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None, checkpoint_every=1,
                  device="cpu", precision="float32", random_state=None, verbose=False):
         super().__init__(
             hidden_layer_sizes, visible=visible, pretrain=pretrain, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
             lr_schedule_rbm=lr_schedule_rbm, k=k, persistent=persistent, activation=activation, optimizer=optimizer,
             learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, weight_decay=weight_decay,
-            dropout=dropout, input_dropout=input_dropout, max_iter=max_iter, batch_size=batch_size,
+            max_norm=max_norm, dropout=dropout, input_dropout=input_dropout, max_iter=max_iter, batch_size=batch_size,
             early_stopping=early_stopping, validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
             tol=tol, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, device=device,
             precision=precision, random_state=random_state, verbose=verbose)
