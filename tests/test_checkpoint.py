@@ -113,3 +113,21 @@ def test_a_killed_fine_tuning_resumes_to_the_same_network(optimizer, tmp_path):
     for a, b in zip(resumed.network_.parameters(), reference.network_.parameters()):
         assert torch.equal(a, b)
     assert np.array_equal(resumed.predict_proba(X[:50]), reference.predict_proba(X[:50]))
+
+
+def test_a_checkpoint_written_before_a_parameter_existed_resumes_with_its_default(tmp_path):
+    from deepbelief import DBNClassifier
+
+    X, y = labelled()
+    X, y = X[:300], y[:300]
+    small = dict(hidden_layer_sizes=(16,), n_iter=1, max_iter=3, random_state=0, checkpoint_dir=tmp_path)
+    fitted = DBNClassifier(**small).fit(X, y)
+    path = tmp_path / "fine_tuning.ckpt"
+    tensors, state = checkpoint.read(path)
+    del state["params"]["max_norm"]  # as an older version wrote it
+    checkpoint.write(path, tensors, state)
+    resumed = DBNClassifier(**small).fit(X, y, resume=True)
+    for a, b in zip(resumed.network_.parameters(), fitted.network_.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="other hyperparameters"):
+        DBNClassifier(**small, max_norm=2.0).fit(X, y, resume=True)

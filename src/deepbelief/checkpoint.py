@@ -37,9 +37,10 @@ def write(path, tensors, state):
     write_atomic(path, save_bytes(tensors, metadata={"format": FORMAT, "state": json.dumps(state)}))
 
 
-def read_matching(path, key, params):
+def read_matching(path, key, params, defaults=None):
     """(tensors, state) of the checkpoint at ``path`` when it was written while fitting the data ``key`` with the
-    hyperparameters ``params``; None when there is no checkpoint; ValueError when it belongs to another fit."""
+    hyperparameters ``params``; None when there is no checkpoint; ValueError when it belongs to another fit.
+    A hyperparameter the checkpoint lacks (one added to the estimator since) counts as its value in ``defaults``."""
     if path is None:
         raise ValueError("resume=True needs checkpoint_dir, the folder of the interrupted fit's checkpoints")
     if not path.exists():
@@ -47,7 +48,10 @@ def read_matching(path, key, params):
     tensors, state = read(path)
     if state.get("fingerprint") != key:
         raise ValueError(f"the checkpoint {str(path)!r} was written while fitting other data; refusing to resume")
-    if state.get("params") != params:
+    saved = state.get("params")
+    if isinstance(saved, dict):
+        saved = {**{k: v for k, v in (defaults or {}).items() if k in params}, **saved}
+    if saved != params:
         raise ValueError(f"the checkpoint {str(path)!r} was written with other hyperparameters; refusing to resume")
     return tensors, state
 

@@ -1,4 +1,5 @@
 """Save/load of the estimators through :mod:`deepbelief.io` (safetensors + JSON, no pickle)."""
+import inspect
 import numbers
 import os
 
@@ -10,25 +11,40 @@ from .._runtime import resolve_device
 from ..errors import ModelFileError
 
 
+def _json_value(value):
+    """A parameter value as JSON (tuples -> lists, devices and paths -> strings; a RandomState -> None)."""
+    if isinstance(value, torch.device):
+        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, np.random.RandomState):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def json_params(estimator):
-    """The constructor parameters as JSON values (tuples -> lists, devices -> strings; a RandomState -> None)."""
-    out = {}
-    for name, value in estimator.get_params(deep=False).items():
-        if isinstance(value, (torch.device, os.PathLike)):
-            value = str(value) if not isinstance(value, os.PathLike) else os.fspath(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        elif isinstance(value, np.random.RandomState):
-            value = None
-        elif isinstance(value, np.generic):
-            value = value.item()
-        out[name] = value
-    return out
+    """The constructor parameters as JSON values."""
+    return {name: _json_value(value) for name, value in estimator.get_params(deep=False).items()}
+
+
+_NOT_CHECKED = ("verbose", "checkpoint_dir", "device")
 
 
 def checkpoint_params(estimator):
     """The hyperparameters a checkpoint must match: all but where and how verbosely the fit runs."""
-    return {k: v for k, v in json_params(estimator).items() if k not in ("verbose", "checkpoint_dir", "device")}
+    return {k: v for k, v in json_params(estimator).items() if k not in _NOT_CHECKED}
+
+
+def checkpoint_defaults(estimator):
+    """The constructor's default hyperparameters as JSON values: a checkpoint written before a parameter existed
+    was written with its default."""
+    signature = inspect.signature(type(estimator).__init__)
+    return {name: _json_value(p.default) for name, p in signature.parameters.items()
+            if p.default is not inspect.Parameter.empty and name not in _NOT_CHECKED}
 
 
 def restore_params(cls, params, device):

@@ -20,7 +20,7 @@ from ._progress import EpochBar
 from .._validation import check_masked_X, check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
-from ._persist import SaveMixin, checkpoint_params, copy_tensor, json_params, restore_params
+from ._persist import SaveMixin, checkpoint_defaults, checkpoint_params, copy_tensor, json_params, restore_params
 from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
 
 
@@ -234,7 +234,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
 
     def _read_checkpoint(self, path, key):
         """The saved (tensors, state) to resume from, or None when there is no checkpoint yet."""
-        saved = checkpoint.read_matching(path, key, checkpoint_params(self))
+        saved = checkpoint.read_matching(path, key, checkpoint_params(self), checkpoint_defaults(self))
         if saved is not None:
             layer = saved[1]["layer"]
             logger.info("resuming pretraining from %s: layer %d, after epoch %d", path, layer + 1,

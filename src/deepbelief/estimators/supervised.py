@@ -21,7 +21,7 @@ from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
 from .. import checkpoint, distributed, io
 from ..errors import TrainingDivergedError
-from ._persist import SaveMixin, checkpoint_params, check_int, json_params, restore_params
+from ._persist import SaveMixin, checkpoint_defaults, checkpoint_params, check_int, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import GaussianScalingMixin
 from .dbn import DBN
@@ -342,7 +342,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     # fine-tuning checkpoints --------------------------------------------------------------------
     def _read_fine_tuning_checkpoint(self, path, key):
-        saved = checkpoint.read_matching(path, key, checkpoint_params(self))
+        saved = checkpoint.read_matching(path, key, checkpoint_params(self), checkpoint_defaults(self))
         if saved is not None:
             logger.info("resuming fine-tuning from %s after epoch %d", path, saved[1]["progress"]["epoch"])
         return saved
