@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -204,8 +206,24 @@ def test_max_norm_bounds_each_hidden_units_incoming_weights_after_the_update():
     assert (norms > 0.5).all()
     expected[0] = torch.as_tensor(rows * np.minimum(1.0, 0.5 / norms), dtype=torch.float32)
     config = FineTuneConfig(optimizer="sgd", learning_rate=0.7, momentum=0.0, max_iter=1, batch_size=8, max_norm=0.5)
-    fine_tune(network, torch.nn.functional.cross_entropy, X, Y, config, torch.Generator().manual_seed(0))
+    with pytest.warns(UserWarning, match="max_norm=0.5 is below the length of 3 of the 3 hidden units"):
+        fine_tune(network, torch.nn.functional.cross_entropy, X, Y, config, torch.Generator().manual_seed(0))
     for got, want in zip(network.parameters(), expected):
         np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
     assert torch.linalg.vector_norm(network[0].weight, dim=1).max() <= 0.5 + 1e-6
     assert torch.linalg.vector_norm(network[2].weight, dim=1).max() > 0.5  # the output layer is left free
+
+
+def test_max_norm_warns_only_when_the_starting_weights_are_longer_than_the_bound():
+    from deepbelief.training import FineTuneConfig, fine_tune
+    X, Y = torch.randn(8, 4), torch.randint(0, 2, (8,))
+    for factor, warns in ((1.01, False), (0.99, True)):
+        torch.manual_seed(0)
+        network = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 2))
+        longest = torch.linalg.vector_norm(network[0].weight, dim=1).max().item()
+        config = FineTuneConfig(optimizer="sgd", learning_rate=1e-3, max_iter=1, batch_size=8,
+                                max_norm=longest * factor)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fine_tune(network, torch.nn.functional.cross_entropy, X, Y, config, torch.Generator().manual_seed(0))
+        assert any("max_norm" in str(w.message) for w in caught) == warns

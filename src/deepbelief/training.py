@@ -5,6 +5,7 @@ callbacks ``callback(epoch, metrics)`` supplied by the caller.
 """
 import contextlib
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -431,6 +432,19 @@ def set_optimizer_state(optimizer, tensors):
     optimizer.load_state_dict(state)
 
 
+def _warn_if_max_norm_cuts(weights, max_norm):
+    """Warn when the starting weights (pretrained, usually) are longer than the max-norm bound: the first update
+    scales them down, losing part of what they encode."""
+    with torch.no_grad():
+        norms = torch.cat([torch.linalg.vector_norm(w, dim=1) for w in weights])
+    longer = int((norms > max_norm).sum())
+    if longer:
+        warnings.warn(f"max_norm={max_norm:g} is below the length of {longer} of the {norms.numel()} hidden units' "
+                      f"starting incoming weights (longest {norms.max().item():.2f}); the first update scales them "
+                      "down, discarding part of what pretraining learned. A max_norm above the longest keeps them.",
+                      UserWarning, stacklevel=3)
+
+
 def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None, callback=None, progress=None,
               on_epoch=None, group=None):
     """Train ``network`` on (X, Y) with mini-batch backpropagation, optionally early-stopped on a validation score.
@@ -475,6 +489,8 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
     n = None if callable(X) else X.shape[0]
     # Max-norm (Srivastava et al. 2014): every hidden layer's weight rows (a unit's incoming weights), not the head's.
     bounded = [m.weight for m in network.modules() if isinstance(m, torch.nn.Linear)][:-1] if config.max_norm else []
+    if bounded and p.epoch == 0:
+        _warn_if_max_norm_cuts(bounded, config.max_norm)
     for epoch in range(p.epoch, 0 if p.stopped else config.max_iter):
         good = {k: v.detach().clone() for k, v in network.state_dict().items()}
         network.train()

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -178,6 +180,7 @@ def test_fine_tuning_rate_follows_lr_schedule(split, monkeypatch, schedule, rate
 
 
 
+@pytest.mark.filterwarnings("ignore:max_norm")
 def test_max_norm_bounds_the_hidden_layers_of_classifier_and_regressor(split, tmp_path):
     Xtr, _, ytr, _ = split
     def hidden_norm(est):
@@ -194,6 +197,16 @@ def test_max_norm_bounds_the_hidden_layers_of_classifier_and_regressor(split, tm
     for bad in (0, -1.0):
         with pytest.raises(ValueError, match="max_norm"):
             DBNClassifier(max_norm=bad, **FAST).fit(Xtr, ytr)
+
+
+def test_max_norm_below_the_pretrained_weights_lengths_warns(split):
+    Xtr, _, ytr, _ = split
+    with pytest.warns(UserWarning, match="discarding part of what pretraining learned"):
+        DBNClassifier(max_norm=0.05, **FAST).fit(Xtr, ytr)
+    with warnings.catch_warnings(record=True) as caught:  # a random start is shorter than this bound: no warning
+        warnings.simplefilter("always")
+        DBNClassifier(max_norm=1.5, pretrain=False, **FAST).fit(Xtr, ytr)
+    assert not [w for w in caught if "max_norm" in str(w.message)]
 
 def test_to_torch_reproduces_predictions(split):
     Xtr, Xte, ytr, _ = split

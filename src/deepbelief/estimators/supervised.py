@@ -499,7 +499,8 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     max_norm : float or None, default=None
         Max-norm regularisation (Srivastava et al. 2014, with dropout): after every fine-tuning update, each hidden
         unit's incoming weight vector is rescaled to L2 norm ``max_norm`` if it is longer (the output layer is
-        left free). None: no bound.
+        left free). None: no bound. Pretrained weights are often longer than the bounds used with random starts
+        (3 to 4); a smaller bound cuts them at the first update, with a warning.
     dropout, input_dropout : float, default=0.2, 0.2
         Dropout rate after every hidden layer, and on the inputs.
     max_iter : int, default=100
