@@ -191,5 +191,12 @@ def test_reproduce_quick_on_tiny_mnist_files(tmp_path, monkeypatch, capsys):
     for r in rows:
         values = r["value"].values() if isinstance(r["value"], dict) else [r["value"]]
         assert all(np.isfinite(v) for v in values)
+    # The up-down row keeps its finished DBN; a rerun into the same folder resumes from it.
+    (saved,) = (out / "checkpoints").iterdir()
+    assert saved.name.endswith("-stage1.dbn")
+    assert call("reproduce", "mnist", "--quick", "--rows", "up_down", "--data-home", tmp_path / "data", "--out",
+                out) == 0
+    (again,) = json.loads((out / "table.json").read_text())["rows"]
+    assert "1 of 1 up-down stages done" in again["settings"]["resumed"] and again["value"] == rows[3]["value"]
     assert call("reproduce", "mnist", "--rows", "dbn,nope", "--out", tmp_path / "x") == 2
     assert "unknown rows nope" in capsys.readouterr().err

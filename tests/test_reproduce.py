@@ -73,6 +73,40 @@ def test_up_down_row_runs_its_stages_in_order(monkeypatch):
     assert 0 <= record["value"] <= 100
 
 
+def test_up_down_row_resumes_after_an_interruption_with_the_same_network(monkeypatch, tmp_path):
+    from deepbelief import DBN
+    probabilities = []
+    monkeypatch.setattr(reproduce, "_error", lambda model, X, y: probabilities.append(model.predict_proba(X)) or 0.0)
+    rng = np.random.default_rng(0)
+    X, y = (rng.random((60, 784)) < 0.3).astype(np.float32), np.arange(60) % 10
+    data, budget = ((X, y), (X[:20], y[:20])), reproduce.Budget(pretrain_epochs=1, up_down_stages=((1, 2), (1, 3)))
+    reproduce._row_up_down(data, budget, "cpu", 5)  # uninterrupted, nothing saved
+
+    original, calls, interrupt = DBN.fine_tune_up_down, [], [True]
+
+    def stages(self, *args, **kwargs):
+        calls.append(kwargs["k"])
+        if interrupt[0] and len(calls) == 2:
+            raise KeyboardInterrupt  # stopped during the second stage
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DBN, "fine_tune_up_down", stages)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce._row_up_down(data, budget, "cpu", 5, tmp_path)
+    (after_first,) = tmp_path.iterdir()
+    assert after_first.name.endswith("-stage1.dbn")
+    calls.clear()
+    interrupt[0] = False
+    record = reproduce._row_up_down(data, budget, "cpu", 5, tmp_path)
+    assert calls == [3]  # only the second stage runs again
+    assert "1 of 2 up-down stages done" in record["settings"]["resumed"] and record["earlier_seconds"] > 0
+    np.testing.assert_array_equal(probabilities[1], probabilities[0])
+    assert [p.name.rsplit("-", 1)[1] for p in tmp_path.iterdir()] == ["stage2.dbn"]  # the newest file only
+    # Other settings or seed: a fresh start, not the saved network.
+    other = reproduce._row_up_down(data, budget, "cpu", 6, tmp_path)
+    assert "resumed" not in other["settings"]
+
+
 def test_rbm_row_reports_the_ais_interval(monkeypatch):
     rng = np.random.default_rng(0)
     X = (rng.random((60, 784)) < 0.3).astype(np.float32)

@@ -420,7 +420,8 @@ def cmd_reproduce(args):
         raise CLIError(f"unknown rows {', '.join(unknown)}; available: {', '.join(reproduce.ROWS)}")
     try:
         records, meta = reproduce.run_table(rows, quick=args.quick, device=args.device, data_home=args.data_home,
-                                            seed=args.seed, log=logging.getLogger("deepbelief").info)
+                                            seed=args.seed, log=logging.getLogger("deepbelief").info,
+                                            work=Path(args.out) / "checkpoints")
     except DatasetError as exc:
         raise CLIError(str(exc)) from None
     table = reproduce.markdown(records, meta)
@@ -526,7 +527,8 @@ def build_parser():
     p.add_argument("--data-home", help="folder with mnist/ and fashion-mnist/ (default: $DEEPBELIEF_DATA or the cache)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="deepbelief-reproduce", help="output folder for table.md and table.json")
+    p.add_argument("--out", default="deepbelief-reproduce",
+                   help="output folder for table.md and table.json (and checkpoints/, from which a rerun resumes)")
     p.set_defaults(run=cmd_reproduce)
 
     p = commands.add_parser("info", help="describe a model file")

@@ -6,6 +6,7 @@ table. Choices (epochs, early stopping) use a validation split of the training s
 minutes; the table says so in each row's settings, and its numbers are then not comparable to the papers'.
 Used by ``deepbelief reproduce mnist`` and ``benchmarks/mnist.py``.
 """
+import hashlib
 import math
 import platform
 import shutil
@@ -109,20 +110,41 @@ def _row_classifier(data, budget, device, seed, **params):
             "unit": "% test error", "settings": settings, "training_rows": len(X), "validation_accuracy": curve}
 
 
-def _row_up_down(data, budget, device, seed):
-    from .estimators import DBN
+def _row_up_down(data, budget, device, seed, work=None):
+    """With ``work`` (a folder), the DBN is saved there after pretraining and after each up-down stage (replacing
+    the previous file), and a rerun with the same budget and seed resumes from the last one saved: the FULL recipe
+    takes hours on a CPU. Each stage is seeded on its own, so a resumed run trains the same network as an
+    uninterrupted one on the same device."""
+    from . import io
+    from .estimators import DBN, load
 
     (X, y), (X_test, y_test) = data
     settings = dict(hidden_layer_sizes=(500, 500, 2000), n_labels=10, n_iter=budget.pretrain_epochs,
                     batch_size=100, up_down=dict(learning_rate=0.01, stages=[
                         dict(n_iter=epochs, k=k) for epochs, k in budget.up_down_stages]))
-    dbn = DBN((500, 500, 2000), n_labels=10, n_iter=budget.pretrain_epochs, batch_size=100, device=device,
-              random_state=seed).fit(X, y)
-    for stage, params in enumerate(settings["up_down"]["stages"]):
+    stages = settings["up_down"]["stages"]
+    key = hashlib.sha256(repr((settings, len(X), seed)).encode()).hexdigest()[:12]
+    saved = [None if work is None else Path(work) / f"up_down-{key}-stage{i}.dbn" for i in range(len(stages) + 1)]
+    done = max((i for i, path in enumerate(saved) if path is not None and path.exists()), default=None)
+    start, earlier = time.perf_counter(), 0.0
+    if done is None:
+        dbn = DBN((500, 500, 2000), n_labels=10, n_iter=budget.pretrain_epochs, batch_size=100, device=device,
+                  random_state=seed).fit(X, y)
+        done = 0
+        if work is not None:
+            Path(work).mkdir(parents=True, exist_ok=True)
+            io.save(dbn, saved[0], extra={"seconds": time.perf_counter() - start})
+    else:
+        dbn, earlier = load(saved[done], device=device), io.read(saved[done], with_extra=True)[3].get("seconds", 0.0)
+        settings["resumed"] = f"from {saved[done]} ({done} of {len(stages)} up-down stages done)"
+    for stage in range(done, len(stages)):
         dbn.fine_tune_up_down(X, y, learning_rate=settings["up_down"]["learning_rate"], random_state=seed + stage,
-                              **params)
+                              **stages[stage])
+        if work is not None:
+            io.save(dbn, saved[stage + 1], extra={"seconds": earlier + time.perf_counter() - start})
+            saved[stage].unlink(missing_ok=True)  # the newest one is all a rerun needs
     return {"value": _error(dbn, X_test, y_test), "unit": "% test error", "settings": settings,
-            "training_rows": len(X)}
+            "training_rows": len(X), "earlier_seconds": earlier}
 
 
 def _row_semi_supervised(data, budget, device, seed):
@@ -217,7 +239,7 @@ EXPERIMENTS = {
 }
 
 
-def run_table(rows=ROWS, quick=False, device="cpu", data_home=None, seed=0, log=None):
+def run_table(rows=ROWS, quick=False, device="cpu", data_home=None, seed=0, log=None, work=None):
     """Train and evaluate the chosen rows; returns (records, meta).
 
     Parameters
@@ -229,6 +251,9 @@ def run_table(rows=ROWS, quick=False, device="cpu", data_home=None, seed=0, log=
     data_home : folder of the MNIST / Fashion-MNIST files (see :mod:`deepbelief.datasets`)
     seed : int
     log : callable(str) or None, told when each row starts and ends
+    work : folder or None
+        Where the up-down row saves its DBN after pretraining and after each stage; a rerun with the same settings
+        and seed resumes from the last one saved (its time then includes the earlier runs').
     """
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
@@ -247,7 +272,7 @@ def run_table(rows=ROWS, quick=False, device="cpu", data_home=None, seed=0, log=
         "dropout": lambda: _row_classifier(mnist, budget, device, seed, dropout=0.5, input_dropout=0.2,
                                            max_iter=budget.dropout_epochs),
         "random_init": lambda: _row_classifier(mnist, budget, device, seed, pretrain=False),
-        "up_down": lambda: _row_up_down(mnist, budget, device, seed),
+        "up_down": lambda: _row_up_down(mnist, budget, device, seed, work),
         "semi_supervised": lambda: _row_semi_supervised(mnist, budget, device, seed),
         "rbm_ais": lambda: _row_rbm_ais(budget, device, seed, data_home),
         "autoencoder": lambda: _row_autoencoder(mnist, budget, device, seed),
@@ -261,7 +286,7 @@ def run_table(rows=ROWS, quick=False, device="cpu", data_home=None, seed=0, log=
         record = runners[name]()
         experiment, anchor, target = EXPERIMENTS[name]
         record.update(row=name, experiment=experiment, anchor=anchor, target=target,
-                      seconds=round(time.perf_counter() - start, 1))
+                      seconds=round(time.perf_counter() - start + record.pop("earlier_seconds", 0.0), 1))
         records.append(record)
         if log:
             log(f"row {name}: {_format(record['value'])} {record['unit']} in {record['seconds']:.0f} s")
