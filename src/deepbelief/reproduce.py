@@ -124,14 +124,14 @@ def _row_up_down(data, budget, device, seed, work=None):
                         dict(n_iter=epochs, k=k) for epochs, k in budget.up_down_stages]))
     stages = settings["up_down"]["stages"]
     key = hashlib.sha256(repr((settings, len(X), seed)).encode()).hexdigest()[:12]
-    saved = [None if work is None else Path(work) / f"up_down-{key}-stage{i}.dbn" for i in range(len(stages) + 1)]
-    done = max((i for i, path in enumerate(saved) if path is not None and path.exists()), default=None)
+    saved = [] if work is None else [Path(work) / f"up_down-{key}-stage{i}.dbn" for i in range(len(stages) + 1)]
+    done = max((i for i, path in enumerate(saved) if path.exists()), default=None)
     start, earlier = time.perf_counter(), 0.0
     if done is None:
         dbn = DBN((500, 500, 2000), n_labels=10, n_iter=budget.pretrain_epochs, batch_size=100, device=device,
                   random_state=seed).fit(X, y)
         done = 0
-        if work is not None:
+        if saved:
             Path(work).mkdir(parents=True, exist_ok=True)
             io.save(dbn, saved[0], extra={"seconds": time.perf_counter() - start})
     else:
@@ -140,7 +140,7 @@ def _row_up_down(data, budget, device, seed, work=None):
     for stage in range(done, len(stages)):
         dbn.fine_tune_up_down(X, y, learning_rate=settings["up_down"]["learning_rate"], random_state=seed + stage,
                               **stages[stage])
-        if work is not None:
+        if saved:
             io.save(dbn, saved[stage + 1], extra={"seconds": earlier + time.perf_counter() - start})
             saved[stage].unlink(missing_ok=True)  # the newest one is all a rerun needs
     return {"value": _error(dbn, X_test, y_test), "unit": "% test error", "settings": settings,
