@@ -131,3 +131,57 @@ def test_a_checkpoint_written_before_a_parameter_existed_resumes_with_its_defaul
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="other hyperparameters"):
         DBNClassifier(**small, max_norm=2.0).fit(X, y, resume=True)
+
+
+UP_DOWN = dict(hidden_layer_sizes=(20, 12), n_labels=3, n_iter=2, batch_size=50, random_state=0)
+
+
+def up_down_data():
+    return data()[:600], np.arange(600) % 3
+
+
+def test_an_interrupted_up_down_resumes_to_the_same_network(tmp_path, monkeypatch):
+    from deepbelief.estimators import dbn as module
+
+    X, y = up_down_data()
+    reference = DBN(**UP_DOWN).fit(X, y).fine_tune_up_down(X, y, n_iter=5, k=2, random_state=1)
+    real, calls = module.up_down_step, []
+
+    def interrupted(*args):
+        calls.append(args)
+        if len(calls) == 12 * 3 + 5:  # mid-way through the fourth epoch (12 batches per epoch)
+            raise KeyboardInterrupt
+        real(*args)
+
+    monkeypatch.setattr(module, "up_down_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        DBN(checkpoint_dir=tmp_path, **UP_DOWN).fit(X, y).fine_tune_up_down(X, y, n_iter=5, k=2, random_state=1)
+    assert state_of(tmp_path / "up_down.ckpt")["epoch"] == 3
+    monkeypatch.undo()
+    resumed = DBN(checkpoint_dir=tmp_path, **UP_DOWN).fit(X, y).fine_tune_up_down(
+        X, y, n_iter=5, k=2, random_state=1, resume=True)
+    expected = reference.module_.state_dict()
+    assert len(expected) > 6 and expected.keys() == resumed.module_.state_dict().keys()
+    for name, tensor in resumed.module_.state_dict().items():
+        assert torch.equal(tensor, expected[name]), name
+    assert resumed.up_down_epochs_ == reference.up_down_epochs_ == 5
+    np.testing.assert_array_equal(resumed.predict_proba(X[:20]), reference.predict_proba(X[:20]))
+    np.testing.assert_array_equal(resumed.generate(3, label=1, n_gibbs=2, burn_in=2, random_state=0),
+                                  reference.generate(3, label=1, n_gibbs=2, burn_in=2, random_state=0))
+
+
+def test_up_down_resume_checks(tmp_path):
+    X, y = up_down_data()
+    call = dict(n_iter=2, k=1, random_state=0)
+    fresh = DBN(checkpoint_dir=tmp_path, **UP_DOWN).fit(X, y).fine_tune_up_down(X, y, resume=True, **call)
+    assert state_of(tmp_path / "up_down.ckpt")["epoch"] == 2  # no checkpoint yet: a normal call, which wrote one
+    again = DBN(checkpoint_dir=tmp_path, **UP_DOWN).fit(X, y).fine_tune_up_down(X, y, resume=True, **call)
+    assert torch.equal(again.module_.generative[0].weight, fresh.module_.generative[0].weight)
+    with pytest.raises(ValueError, match="other hyperparameters"):  # another call's checkpoint
+        DBN(checkpoint_dir=tmp_path, **UP_DOWN).fit(X, y).fine_tune_up_down(X, y, resume=True, **{**call, "k": 2})
+    with pytest.raises(ValueError, match="other hyperparameters"):  # the call after it, not this one
+        fresh.fine_tune_up_down(X, y, resume=True, **call)
+    with pytest.raises(ValueError, match="other data"):
+        DBN(checkpoint_dir=tmp_path, **UP_DOWN).fit(X, y).fine_tune_up_down(X, (y + 1) % 3, resume=True, **call)
+    with pytest.raises(ValueError, match="resume=True needs checkpoint_dir"):
+        DBN(**UP_DOWN).fit(X, y).fine_tune_up_down(X, y, resume=True, **call)

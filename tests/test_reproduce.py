@@ -1,7 +1,10 @@
+import json
+import os
+
 import numpy as np
 import pytest
 
-from deepbelief import reproduce
+from deepbelief import checkpoint, reproduce
 from deepbelief.estimators.rbm import RBM
 
 
@@ -93,8 +96,7 @@ def test_up_down_row_resumes_after_an_interruption_with_the_same_network(monkeyp
     monkeypatch.setattr(DBN, "fine_tune_up_down", stages)
     with pytest.raises(KeyboardInterrupt):
         reproduce._row_up_down(data, budget, "cpu", 5, tmp_path)
-    (after_first,) = tmp_path.iterdir()
-    assert after_first.name.endswith("-stage1.dbn")
+    assert sorted(p.name.rsplit("-", 1)[1] for p in tmp_path.iterdir()) == ["stage1.dbn", "stage2.partial"]
     calls.clear()
     interrupt[0] = False
     record = reproduce._row_up_down(data, budget, "cpu", 5, tmp_path)
@@ -105,6 +107,47 @@ def test_up_down_row_resumes_after_an_interruption_with_the_same_network(monkeyp
     # Other settings or seed: a fresh start, not the saved network.
     other = reproduce._row_up_down(data, budget, "cpu", 6, tmp_path)
     assert "resumed" not in other["settings"]
+
+
+def test_up_down_row_resumes_within_a_stage(monkeypatch, tmp_path):
+    from deepbelief.estimators import dbn as module
+    probabilities = []
+    monkeypatch.setattr(reproduce, "_error", lambda model, X, y: probabilities.append(model.predict_proba(X)) or 0.0)
+    rng = np.random.default_rng(0)
+    X, y = (rng.random((60, 784)) < 0.3).astype(np.float32), np.arange(60) % 10
+    data, budget = ((X, y), (X[:20], y[:20])), reproduce.Budget(pretrain_epochs=1, up_down_stages=((1, 2), (4, 3)))
+    reproduce._row_up_down(data, budget, "cpu", 5)  # uninterrupted, nothing saved
+    real, steps = module.up_down_step, []
+
+    def step(*args):  # one batch per epoch here
+        steps.append(args)
+        if len(steps) == 4:
+            raise KeyboardInterrupt  # in the second stage's third epoch
+        real(*args)
+
+    monkeypatch.setattr(module, "up_down_step", step)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce._row_up_down(data, budget, "cpu", 5, tmp_path)
+    (partial,) = tmp_path.glob("*-stage2.partial")
+    assert checkpoint.read(partial / "up_down.ckpt")[1]["epoch"] == 2
+    steps.clear()
+    record = reproduce._row_up_down(data, budget, "cpu", 5, tmp_path)
+    assert len(steps) == 2  # the stage's last two epochs only
+    assert record["settings"]["resumed"].endswith("1 of 2 up-down stages done); stage 2 from its epoch 2")
+    assert record["earlier_seconds"] > 0
+    np.testing.assert_array_equal(probabilities[1], probabilities[0])
+    assert [p.name.rsplit("-", 1)[1] for p in tmp_path.iterdir()] == ["stage2.dbn"]
+
+
+def test_stage_clock_counts_a_stopped_run_up_to_its_last_checkpoint(tmp_path):
+    partial = tmp_path / "stage"
+    assert reproduce._stage_clock(partial, 100.0) == 0.0  # a first start: nothing earlier
+    started = json.loads((partial / "clock.json").read_text())
+    assert started["seconds"] == 100.0
+    (partial / "up_down.ckpt").write_bytes(b"")
+    os.utime(partial / "up_down.ckpt", (started["wall"] + 30.0, started["wall"] + 30.0))
+    assert reproduce._stage_clock(partial, 101.0) == pytest.approx(29.0)  # 100 + 30 then, 101 now
+    assert json.loads((partial / "clock.json").read_text())["seconds"] == pytest.approx(130.0)
 
 
 def test_rbm_row_reports_the_ais_interval(monkeypatch):

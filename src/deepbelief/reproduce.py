@@ -7,6 +7,7 @@ minutes; the table says so in each row's settings, and its numbers are then not 
 Used by ``deepbelief reproduce mnist`` and ``benchmarks/mnist.py``.
 """
 import hashlib
+import json
 import math
 import platform
 import shutil
@@ -115,7 +116,7 @@ def _row_up_down(data, budget, device, seed, work=None):
     the previous file), and a rerun with the same budget and seed resumes from the last one saved: the FULL recipe
     takes hours on a CPU. Each stage is seeded on its own, so a resumed run trains the same network as an
     uninterrupted one on the same device."""
-    from . import io
+    from . import checkpoint, io
     from .estimators import DBN, load
 
     (X, y), (X_test, y_test) = data
@@ -138,13 +139,37 @@ def _row_up_down(data, budget, device, seed, work=None):
         dbn, earlier = load(saved[done], device=device), io.read(saved[done], with_extra=True)[3].get("seconds", 0.0)
         settings["resumed"] = f"from {saved[done]} ({done} of {len(stages)} up-down stages done)"
     for stage in range(done, len(stages)):
+        partial = Path(work) / f"up_down-{key}-stage{stage + 1}.partial" if saved else None
+        if partial is not None:  # a checkpoint every epoch of the stage, so that a rerun loses at most one
+            earlier += _stage_clock(partial, earlier + time.perf_counter() - start)
+            last = partial / "up_down.ckpt"
+            if last.exists():
+                epoch, resumed = checkpoint.read(last)[1]["epoch"], settings.get("resumed", f"from {last}")
+                settings["resumed"] = f"{resumed}; stage {stage + 1} from its epoch {epoch}"
+        dbn.set_params(checkpoint_dir=partial)
         dbn.fine_tune_up_down(X, y, learning_rate=settings["up_down"]["learning_rate"], random_state=seed + stage,
-                              **stages[stage])
+                              resume=partial is not None, **stages[stage])
+        dbn.set_params(checkpoint_dir=None)
         if saved:
             io.save(dbn, saved[stage + 1], extra={"seconds": earlier + time.perf_counter() - start})
             saved[stage].unlink(missing_ok=True)  # the newest one is all a rerun needs
+            shutil.rmtree(partial)
     return {"value": _error(dbn, X_test, y_test), "unit": "% test error", "settings": settings,
             "training_rows": len(X), "earlier_seconds": earlier}
+
+
+def _stage_clock(partial, seconds):
+    """The seconds an earlier run, stopped during this up-down stage, spent on it up to its last checkpoint in the
+    folder ``partial`` (the work after that checkpoint is redone, and counted, now); 0.0 when there was none.
+    ``seconds``: the row's time so far. Writes where the stage (re)starts, for the next rerun."""
+    clock, last = partial / "clock.json", partial / "up_down.ckpt"
+    extra = 0.0
+    if clock.exists() and last.exists():
+        started = json.loads(clock.read_text())
+        extra = max(0.0, started["seconds"] + last.stat().st_mtime - started["wall"] - seconds)
+    partial.mkdir(parents=True, exist_ok=True)
+    clock.write_text(json.dumps({"seconds": seconds + extra, "wall": time.time()}))
+    return extra
 
 
 def _row_semi_supervised(data, budget, device, seed):

@@ -70,7 +70,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
     checkpoint_dir : path or None, default=None
         Write a checkpoint (``pretraining.ckpt``) there every ``checkpoint_every`` epochs of every layer;
-        ``fit(X, resume=True)`` continues from it with the same result as an uninterrupted run.
+        ``fit(X, resume=True)`` continues from it with the same result as an uninterrupted run. Likewise
+        ``fine_tune_up_down`` (``up_down.ckpt``, ``resume=True``).
     checkpoint_every : int, default=1
 
     Attributes
@@ -423,7 +424,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         return self.rbms_[0]._decode(mean if return_probabilities else v)
 
     @torch.no_grad()
-    def fine_tune_up_down(self, X, y=None, n_iter=10, learning_rate=0.01, k=10, batch_size=None, random_state=None):
+    def fine_tune_up_down(self, X, y=None, n_iter=10, learning_rate=0.01, k=10, batch_size=None, random_state=None,
+                          resume=False):
         """Up-down (contrastive wake-sleep) fine-tuning after greedy pretraining (Hinton, Osindero & Teh 2006).
 
         The layers below the top RBM get untied generative (top-down) weights; recognition weights learn from
@@ -445,6 +447,11 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         batch_size : int or None
             None uses the DBN's ``batch_size``.
         random_state : int, RandomState or None
+        resume : bool, default=False
+            Continue from the checkpoint ``up_down.ckpt`` in ``checkpoint_dir`` (written, with ``checkpoint_dir``
+            set, every ``checkpoint_every`` epochs: the DBN, the random generator states and the epoch), if there
+            is one: the result is that of an uninterrupted call. The data, the DBN's hyperparameters, this call's
+            arguments and the number of up-down epochs done before the call must be those of the interrupted one.
 
         Returns
         -------
@@ -452,6 +459,14 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "rbms_")
         X = check_X(self, X, reset=False, units=self.visible)
+        path, key, params = self._checkpoint_path("up_down.ckpt"), None, None
+        if path is not None:
+            key = checkpoint.fingerprint(X, None if y is None else np.asarray(y))
+            seed = random_state if random_state is None or isinstance(random_state, Integral) else "RandomState"
+            call = dict(n_iter=n_iter, learning_rate=learning_rate, k=k, batch_size=batch_size, random_state=seed,
+                        done_before=getattr(self, "up_down_epochs_", 0))
+            params = {**checkpoint_params(self), "up_down": call}
+        saved = checkpoint.read_matching(path, key, params) if resume else None
         top = self.rbms_[-1]
         labels = None
         if top.n_labels is not None:
@@ -471,18 +486,35 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         device = top.module_.weight.device
         generator, order_generator = make_generator(sample_seed, device), make_generator(shuffle_seed, "cpu")
         config = CDConfig(learning_rate=learning_rate, k=k, momentum=0.0, final_momentum=0.0)
+        first = 0
+        if saved is not None:
+            tensors, state = saved
+            restored = type(self)._from_state(state["dbn"], tensors, self.device, prefix="dbn.")
+            self.rbms_, self.module_, self.up_down_epochs_ = restored.rbms_, restored.module_, restored.up_down_epochs_
+            top, first = self.rbms_[-1], state["epoch"]
+            generator.set_state(tensors["generator.sample"])
+            order_generator.set_state(tensors["generator.shuffle"])
+            logger.info("resuming up-down fine-tuning from %s after epoch %d", path, first)
+        else:
+            self.module_.untie()
+            self.up_down_epochs_ = getattr(self, "up_down_epochs_", 0)
         trainer = CDTrainer(top.module_, config, generator)
-        self.module_.untie()
         data = self.rbms_[0]._encode(X)
-        with EpochBar(n_iter, "up-down", self.verbose) as bar:
-            for epoch in range(n_iter):
+        with EpochBar(n_iter - first, "up-down", self.verbose) as bar:
+            for epoch in range(first, n_iter):
                 order = torch.randperm(len(data), generator=order_generator).to(device)
                 for start in range(0, len(data), batch):
                     rows = order[start:start + batch]
                     up_down_step(self.module_, trainer, data[rows], None if labels is None else labels[rows],
                                  learning_rate, generator)
+                self.up_down_epochs_ += 1
+                if path is not None and ((epoch + 1) % self.checkpoint_every == 0 or epoch + 1 == n_iter):
+                    tensors, state = self._get_state(prefix="dbn.")
+                    tensors.update({"generator.sample": generator.get_state(),
+                                    "generator.shuffle": order_generator.get_state()})
+                    checkpoint.write(path, tensors, {"fingerprint": key, "params": params, "epoch": epoch + 1,
+                                                     "dbn": state})
                 bar(epoch, {})
-        self.up_down_epochs_ = getattr(self, "up_down_epochs_", 0) + n_iter
         return self
 
     def _clamped_labels(self, label, n_samples):
