@@ -113,9 +113,9 @@ def _row_classifier(data, budget, device, seed, **params):
 
 def _row_up_down(data, budget, device, seed, work=None):
     """With ``work`` (a folder), the DBN is saved there after pretraining and after each up-down stage (replacing
-    the previous file), and a rerun with the same budget and seed resumes from the last one saved: the FULL recipe
-    takes hours on a CPU. Each stage is seeded on its own, so a resumed run trains the same network as an
-    uninterrupted one on the same device."""
+    the previous file), with a checkpoint after every epoch within a stage, and a rerun with the same budget and seed
+    resumes from the last one saved: the FULL recipe takes hours on a CPU. Each stage is seeded on its own and resumes
+    exactly, so a resumed run trains the same network as an uninterrupted one on the same device."""
     from . import checkpoint, io
     from .estimators import DBN, load
 
@@ -277,8 +277,9 @@ def run_table(rows=ROWS, quick=False, device="cpu", data_home=None, seed=0, log=
     seed : int
     log : callable(str) or None, told when each row starts and ends
     work : folder or None
-        Where the up-down row saves its DBN after pretraining and after each stage; a rerun with the same settings
-        and seed resumes from the last one saved (its time then includes the earlier runs').
+        Where the up-down row saves its DBN after pretraining and after each stage, and a checkpoint every epoch
+        within a stage; a rerun with the same settings and seed resumes from the last one saved (its time then
+        includes the earlier runs').
     """
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
