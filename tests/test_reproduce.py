@@ -76,14 +76,21 @@ def test_up_down_row_runs_its_stages_in_order(monkeypatch):
     assert 0 <= record["value"] <= 100
 
 
-def test_up_down_row_resumes_after_an_interruption_with_the_same_network(monkeypatch, tmp_path):
-    from deepbelief import DBN
+def uninterrupted_up_down(monkeypatch, stages):
+    """(data, budget, probabilities): a tiny up-down row run once without saving; every later run of the row
+    appends its test-row probabilities to ``probabilities`` too."""
     probabilities = []
     monkeypatch.setattr(reproduce, "_error", lambda model, X, y: probabilities.append(model.predict_proba(X)) or 0.0)
     rng = np.random.default_rng(0)
     X, y = (rng.random((60, 784)) < 0.3).astype(np.float32), np.arange(60) % 10
-    data, budget = ((X, y), (X[:20], y[:20])), reproduce.Budget(pretrain_epochs=1, up_down_stages=((1, 2), (1, 3)))
-    reproduce._row_up_down(data, budget, "cpu", 5)  # uninterrupted, nothing saved
+    data, budget = ((X, y), (X[:20], y[:20])), reproduce.Budget(pretrain_epochs=1, up_down_stages=stages)
+    reproduce._row_up_down(data, budget, "cpu", 5)
+    return data, budget, probabilities
+
+
+def test_up_down_row_resumes_after_an_interruption_with_the_same_network(monkeypatch, tmp_path):
+    from deepbelief import DBN
+    data, budget, probabilities = uninterrupted_up_down(monkeypatch, ((1, 2), (1, 3)))
 
     original, calls, interrupt = DBN.fine_tune_up_down, [], [True]
 
@@ -111,12 +118,7 @@ def test_up_down_row_resumes_after_an_interruption_with_the_same_network(monkeyp
 
 def test_up_down_row_resumes_within_a_stage(monkeypatch, tmp_path):
     from deepbelief.estimators import dbn as module
-    probabilities = []
-    monkeypatch.setattr(reproduce, "_error", lambda model, X, y: probabilities.append(model.predict_proba(X)) or 0.0)
-    rng = np.random.default_rng(0)
-    X, y = (rng.random((60, 784)) < 0.3).astype(np.float32), np.arange(60) % 10
-    data, budget = ((X, y), (X[:20], y[:20])), reproduce.Budget(pretrain_epochs=1, up_down_stages=((1, 2), (4, 3)))
-    reproduce._row_up_down(data, budget, "cpu", 5)  # uninterrupted, nothing saved
+    data, budget, probabilities = uninterrupted_up_down(monkeypatch, ((1, 2), (4, 3)))
     real, steps = module.up_down_step, []
 
     def step(*args):  # one batch per epoch here
