@@ -185,3 +185,28 @@ def test_up_down_resume_checks(tmp_path):
         DBN(checkpoint_dir=tmp_path, **UP_DOWN).fit(X, y).fine_tune_up_down(X, (y + 1) % 3, resume=True, **call)
     with pytest.raises(ValueError, match="resume=True needs checkpoint_dir"):
         DBN(**UP_DOWN).fit(X, y).fine_tune_up_down(X, y, resume=True, **call)
+
+
+def test_an_interrupted_centred_pretraining_resumes_with_its_offsets(tmp_path, monkeypatch):
+    from deepbelief.training import CDTrainer
+
+    X = data()[:600]
+    settings = dict(hidden_layer_sizes=(12,), n_iter=4, batch_size=50, centering=True, random_state=0)
+    reference = DBN(**settings).fit(X)
+    real, steps = CDTrainer.step, []
+
+    def step(self, *args, **kwargs):
+        steps.append(1)
+        if len(steps) == 12 * 2 + 3:  # in the third epoch
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(CDTrainer, "step", step)
+    with pytest.raises(KeyboardInterrupt):
+        DBN(checkpoint_dir=tmp_path, **settings).fit(X)
+    monkeypatch.undo()
+    saved = checkpoint.read(tmp_path / "pretraining.ckpt")[0]
+    assert saved["0.offsets.visible"].shape == (100,) and saved["0.offsets.hidden"].shape == (12,)
+    resumed = DBN(checkpoint_dir=tmp_path, **settings).fit(X, resume=True)
+    assert torch.equal(resumed.rbms_[0].module_.weight, reference.rbms_[0].module_.weight)
+    assert torch.equal(resumed.rbms_[0]._trainer.offsets[1], reference.rbms_[0]._trainer.offsets[1])

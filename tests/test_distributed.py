@@ -74,6 +74,8 @@ RANK_SCRIPT = textwrap.dedent("""
         rbm = RBM(n_components=7, batch_size=B, n_iter=3, shuffle=False, persistent=persistent, sparsity_cost=0.1,
                   weight_decay=1e-3, random_state=0).fit(X)
         out[f"rbm_{persistent}"] = rbm.components_
+    out["centred"] = RBM(n_components=7, batch_size=B, n_iter=3, shuffle=False, centering=True,
+                         random_state=0).fit(X).components_
     gaussian = RBM(n_components=5, visible="gaussian", batch_size=B, n_iter=2, shuffle=False, random_state=0)
     out["gaussian"] = gaussian.fit(X * 3 + 1).components_
     dbn = DBN(hidden_layer_sizes=(7, 5), batch_size=B, n_iter=2, shuffle=False, random_state=0)
@@ -108,6 +110,8 @@ def test_two_ranks_with_batch_b_equal_one_process_with_batch_2b(tmp_path):
     expected = {f"rbm_{p}": RBM(n_components=7, batch_size=2 * B, n_iter=3, shuffle=False, persistent=p,
                                 sparsity_cost=0.1, weight_decay=1e-3, random_state=0).fit(X).components_
                 for p in (False, True)}
+    expected["centred"] = RBM(n_components=7, batch_size=2 * B, n_iter=3, shuffle=False, centering=True,
+                              random_state=0).fit(X).components_
     expected["gaussian"] = RBM(n_components=5, visible="gaussian", batch_size=2 * B, n_iter=2, shuffle=False,
                                random_state=0).fit(X * 3 + 1).components_
     expected["dbn"] = DBN(hidden_layer_sizes=(7, 5), batch_size=2 * B, n_iter=2, shuffle=False,

@@ -227,3 +227,57 @@ def test_max_norm_warns_only_when_the_starting_weights_are_longer_than_the_bound
             warnings.simplefilter("always")
             fine_tune(network, torch.nn.functional.cross_entropy, X, Y, config, torch.Generator().manual_seed(0))
         assert any("max_norm" in str(w.message) for w in caught) == warns
+
+
+def centred_energy(v, h, weight, visible_bias, hidden_bias, mu, lam):
+    return -(v - mu) @ visible_bias - (h - lam) @ hidden_bias - ((h - lam) @ weight * (v - mu)).sum(1)
+
+
+def test_a_centred_step_is_a_gradient_step_on_the_centred_parameters():
+    rbm = random_rbm(8, 4, scale=0.5, seed=11)
+    W, b, c = (p.clone() for p in (rbm.weight, rbm.visible_bias, rbm.hidden_bias))
+    v0 = binary_data(16, seed=3)
+    make_trainer(rbm, seed=5, learning_rate=0.3, momentum=0.0, centering=True).step(v0)
+    # The same draws, by hand: CD-1 from v0.
+    g, twin = torch.Generator().manual_seed(5), random_rbm(8, 4, scale=0.5, seed=11)
+    ph0, h0 = twin.sample_h_given_v(v0, g)
+    pre = twin.pre_v(h0)
+    vk = twin.visible.sample(pre, twin.visible.mean(pre), g)
+    phk = twin.prob_h_given_v(vk)
+    mu, lam = v0.mean(0), ph0.mean(0)  # the first batch's means start the offsets
+    # The centred RBM equal to (W, b, c): its energy differs from the ordinary one by a constant only.
+    b_c, c_c = b + W.t() @ lam, c + W @ mu
+    v, h = binary_data(5, 8, seed=4), binary_data(5, 4, seed=5)
+    ordinary = -v @ b - h @ c - (h @ W * v).sum(1)
+    difference = centred_energy(v, h, W, b_c, c_c, mu, lam) - ordinary
+    torch.testing.assert_close(difference, difference[:1].expand(5))
+    # A plain gradient step on the centred parameters, then back to ordinary ones.
+    n = v0.shape[0]
+    W_new = W + 0.3 * ((ph0 - lam).t() @ (v0 - mu) - (phk - lam).t() @ (vk - mu)) / n
+    b_new = b_c + 0.3 * (v0 - vk).mean(0) - W_new.t() @ lam
+    c_new = c_c + 0.3 * (ph0 - phk).mean(0) - W_new @ mu
+    for param, expected in zip((rbm.weight, rbm.visible_bias, rbm.hidden_bias), (W_new, b_new, c_new)):
+        torch.testing.assert_close(param, expected)
+
+
+def test_centring_offsets_are_moving_averages_of_the_data_means():
+    rbm = random_rbm(8, 4, scale=0.5, seed=12)
+    trainer = make_trainer(rbm, learning_rate=0.1, centering=True)
+    first, second = binary_data(16, seed=1), binary_data(16, seed=2)
+    expected_hidden = [rbm.prob_h_given_v(first).mean(0)]
+    trainer.step(first)
+    expected_hidden.append(rbm.prob_h_given_v(second).mean(0))
+    trainer.step(second)
+    mu, lam = trainer.offsets
+    torch.testing.assert_close(mu, 0.99 * first.mean(0) + 0.01 * second.mean(0))
+    torch.testing.assert_close(lam, 0.99 * expected_hidden[0] + 0.01 * expected_hidden[1])
+
+
+def test_centred_training_raises_the_exact_likelihood():
+    from deepbelief.core.estimate import log_likelihood_exact
+    data = binary_data(300, 8, seed=7)
+    data[:150, :4] = 1.0
+    rbm = random_rbm(8, 6, scale=0.01, seed=7)
+    before = log_likelihood_exact(rbm, data).mean().item()
+    train_rbm(make_trainer(rbm, learning_rate=0.05, centering=True), data, 30, 20, torch.Generator().manual_seed(0))
+    assert log_likelihood_exact(rbm, data).mean().item() > before + 0.5

@@ -57,9 +57,11 @@ class CDConfig:
     precision: str = "float32"  # of the matrix products: 'float32', 'tf32' or 'bfloat16' (see precision_scope)
     schedule: str = "constant"  # of the learning rate over `n_epochs` epochs: see SCHEDULES and scheduled_rate
     n_epochs: int = 0  # the epochs the schedule spans (a fit's n_iter)
+    centering: bool = False  # centred gradient (Melchior, Fischer & Wiskott 2016): see CDTrainer.center
 
 
 SCHEDULES = ("constant", "linear", "cosine")
+CENTERING_RATE = 0.01  # sliding factor of the centring offsets' moving averages (Melchior et al. 2016)
 
 
 def scheduled_rate(rate, schedule, epoch, n_epochs):
@@ -99,6 +101,7 @@ class CDTrainer:
         self.velocity = [torch.zeros_like(p) for p in self.params]
         self.chain = None
         self.hidden_activity = None
+        self.offsets = None  # centring: moving averages of the data's visible and hidden means
         self.weight_statistics = torch.empty_like(rbm.weight)  # reused by every update
 
     def momentum(self, epoch):
@@ -136,13 +139,15 @@ class CDTrainer:
         if c.persistent:
             self.chain = stats.chain
         grads = [stats.grad_weight, stats.grad_visible_bias, stats.grad_hidden_bias, *stats.extra]
-        v_mean = v0.mean(0) if c.sparsity_cost else None
+        v_mean = v0.mean(0) if c.sparsity_cost or c.centering else None
         if self.group is not None:
             # The batch means of all ranks averaged: what one process with the ranks' rows stacked computes.
-            self.group.mean_(grads + ([stats.hidden_mean, v_mean] if c.sparsity_cost else []))
+            self.group.mean_(grads + ([stats.hidden_mean, v_mean] if v_mean is not None else []))
         if c.weight_decay:  # on the weights: W and any further weight matrices, not the biases
             for i in (0, *range(3, len(grads))):
                 grads[i].add_(self.params[i], alpha=-c.weight_decay)
+        if c.centering:
+            self.center(grads, v_mean, stats.hidden_mean)
         if c.sparsity_cost:
             q = stats.hidden_mean
             if self.hidden_activity is None:
@@ -159,6 +164,25 @@ class CDTrainer:
             velocity.mul_(momentum).add_(grad, alpha=rate)
             param.add_(velocity)
         return stats.squared_error
+
+    def center(self, grads, v_mean, h_mean):
+        """Turn the gradient ``grads`` (weight (H, V), visible bias, hidden bias; in place) into the centred one.
+
+        A centred RBM (Melchior, Fischer & Wiskott 2016) has the energy -(v - mu)' b' - (h - lam)' c'
+        - (v - mu)' W (h - lam) with offsets mu, lam: the same model as the ordinary RBM with b = b' - W lam and
+        c = c' - W' mu, but gradient steps on (W, b', c') move differently. A step on them, written in the
+        ordinary parameters, is: dW = gW - gc mu' - lam gb' (gW, gb, gc the ordinary gradients), then
+        db = gb - dW' lam and dc = gc - dW mu. The offsets are moving averages (rate ``CENTERING_RATE``) of the
+        data's visible means and of the hidden probabilities given the data, started at the first batch's."""
+        if self.offsets is None:
+            self.offsets = [v_mean.clone(), h_mean.clone()]
+        mu, lam = self.offsets
+        weight, visible, hidden = grads[:3]
+        weight.addr_(hidden, mu, alpha=-1.0).addr_(lam, visible, alpha=-1.0)
+        visible.sub_(weight.t() @ lam)
+        hidden.sub_(weight @ mu)
+        mu.lerp_(v_mean, CENTERING_RATE)
+        lam.lerp_(h_mean, CENTERING_RATE)
 
     def run_epoch(self, data, batch_size, epoch, order=None):
         """One pass over ``data`` (n, n_visible) in mini-batches; returns the mean squared reconstruction error

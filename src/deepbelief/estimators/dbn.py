@@ -66,7 +66,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         Osindero & Teh 2006): fit with ``fit(X, y)``; ``generate(n, label=c)`` clamps the label, and ``predict`` /
         ``predict_proba`` classify by the top RBM's free energies. Rows labelled -1 train the layers below only.
     lr_schedule, batch_size, k, persistent, momentum, final_momentum, momentum_switch, weight_decay, sparsity_target,
-    sparsity_cost, validation_fraction, shuffle, device, precision, random_state, verbose
+    sparsity_cost, centering, validation_fraction, shuffle, device, precision, random_state, verbose
         As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
     checkpoint_dir : path or None, default=None
         Write a checkpoint (``pretraining.ckpt``) there every ``checkpoint_every`` epochs of every layer;
@@ -110,7 +110,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", hidden="bernoulli", learning_rate="auto",
                  lr_schedule="constant", batch_size=32,
                  n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
-                 weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, propagate="mean", n_labels=None,
+                 weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, centering=False, propagate="mean",
+                 n_labels=None,
                  validation_fraction=None, shuffle=True, checkpoint_dir=None, checkpoint_every=1, device="cpu",
                  precision="float32", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -128,6 +129,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
+        self.centering = centering
         self.propagate = propagate
         self.n_labels = n_labels
         self.validation_fraction = validation_fraction

@@ -35,6 +35,7 @@ CD_PARAMETER_CONSTRAINTS = {
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
     "sparsity_cost": [Interval(Real, 0, None, closed="left")],
+    "centering": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     "shuffle": ["boolean"],
     "device": [str, torch.device],
@@ -95,6 +96,11 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         L2 penalty on the weights.
     sparsity_target, sparsity_cost : float, default=0.1, 0.0
         Target mean activation of the hidden units and the strength of the penalty (0 disables it).
+    centering : bool, default=False
+        Train with the centred gradient (Melchior, Fischer & Wiskott 2016): the steps of an RBM whose visible
+        and hidden states are taken relative to offsets (moving averages of the data's visible means and of
+        the hidden probabilities given the data), applied to the ordinary parameters, so the fitted model is an
+        ordinary RBM. Bernoulli visible and hidden units only.
     n_labels : int or None, default=None
         With K labels, the visible layer also holds K one-hot (softmax) label units and ``fit(X, y)`` learns the
         joint distribution of data and labels (a generative classifier; the top layer of a labelled DBN).
@@ -155,8 +161,8 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     def __init__(self, n_components=256, *, visible="bernoulli", hidden="bernoulli", learning_rate="auto",
                  lr_schedule="constant", batch_size=32, n_iter=10, k=1, persistent=False, momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0,
-                 n_labels=None, validation_fraction=None, shuffle=True, device="cpu", precision="float32",
-                 random_state=None, verbose=False):
+                 centering=False, n_labels=None, validation_fraction=None, shuffle=True, device="cpu",
+                 precision="float32", random_state=None, verbose=False):
         self.n_components = n_components
         self.visible = visible
         self.hidden = hidden
@@ -172,6 +178,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
+        self.centering = centering
         self.n_labels = n_labels
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
@@ -185,11 +192,14 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         lr = self.learning_rate
         if lr == "auto":
             lr = min(AUTO_LEARNING_RATE[self.visible], AUTO_LEARNING_RATE[self.hidden])
+        if self.centering and (self.visible, self.hidden) != ("bernoulli", "bernoulli"):
+            raise ValueError(f"centering=True needs Bernoulli visible and hidden units; got visible={self.visible!r}, "
+                             f"hidden={self.hidden!r}")
         return CDConfig(learning_rate=lr, k=self.k, persistent=self.persistent, momentum=self.momentum,
                         final_momentum=self.final_momentum, momentum_switch=self.momentum_switch,
                         weight_decay=self.weight_decay, sparsity_target=self.sparsity_target,
                         sparsity_cost=self.sparsity_cost, precision=self.precision, schedule=self.lr_schedule,
-                        n_epochs=self.n_iter)
+                        n_epochs=self.n_iter, centering=self.centering)
 
     def _build(self, n_features, group=None):
         """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer (data-parallel over
@@ -412,6 +422,8 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
             tensors[f"{prefix}chain"] = chain
         if t.hidden_activity is not None:
             tensors[f"{prefix}hidden_activity"] = t.hidden_activity
+        if t.offsets is not None:
+            tensors[f"{prefix}offsets.visible"], tensors[f"{prefix}offsets.hidden"] = t.offsets
         return tensors, {"n_iter": self.n_iter_, "history": self.history_}
 
     @torch.no_grad()
@@ -425,6 +437,8 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         t.set_global_chain(tensors.get(f"{prefix}chain"))
         t.hidden_activity = (tensors[f"{prefix}hidden_activity"].to(device)
                              if f"{prefix}hidden_activity" in tensors else None)
+        t.offsets = ([tensors[f"{prefix}offsets.{side}"].to(device) for side in ("visible", "hidden")]
+                     if f"{prefix}offsets.visible" in tensors else None)
         self._shuffle_generator.set_state(tensors[f"{prefix}generator.shuffle"])
         t.generator.set_state(tensors[f"{prefix}generator.sample"])
         self._inference_generator.set_state(tensors[f"{prefix}generator.inference"])
