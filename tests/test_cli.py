@@ -14,15 +14,16 @@ def run_cli(*args):
 
 
 def test_pretrain_end_to_end_in_a_subprocess(tmp_path):
-    result = run_cli("pretrain", "--layers", "16,8", "--epochs", "2", "--lr-schedule", "linear", "--quiet",
-                     "--out", str(tmp_path))
+    result = run_cli("pretrain", "--layers", "16,8", "--epochs", "2", "--lr-schedule", "linear", "--centering",
+                     "--quiet", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "layer 1: reconstruction error per unit" in result.stdout
     assert "layer 2: reconstruction error per unit" in result.stdout
     for name in ("filters.png", "history.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    history = json.loads((tmp_path / "metrics.json").read_text())["history"]
-    assert [len(h) for h in history] == [2, 2]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert [len(h) for h in metrics["history"]] == [2, 2]
+    assert metrics["params"]["centering"] is True and metrics["params"]["hidden_layer_sizes"] == [16, 8]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -35,12 +35,13 @@ def _load_dataset(name):
 
 def cmd_pretrain(args):
     from .estimators import DBN
+    from .estimators._persist import json_params
     from .plot import plot_filters, plot_history
 
     X, _, image_shape = _load_dataset(args.dataset)
     dbn = DBN(hidden_layer_sizes=args.layers, n_iter=args.epochs, learning_rate=args.learning_rate,
               lr_schedule=args.lr_schedule, batch_size=args.batch_size, k=args.k, persistent=args.persistent,
-              device=args.device, random_state=args.seed, verbose=not args.quiet)
+              centering=args.centering, device=args.device, random_state=args.seed, verbose=not args.quiet)
     try:
         dbn.fit(X)
     except ValueError as exc:
@@ -56,7 +57,7 @@ def cmd_pretrain(args):
         print(f"  layer {layer + 1}: reconstruction error per unit {first:.4f} -> {last:.4f}")
     plot_filters(dbn, image_shape=image_shape, save=out / "filters.png")
     plot_history(dbn, save=out / "history.png")
-    (out / "metrics.json").write_text(json.dumps({"history": dbn.history_}, indent=1))
+    (out / "metrics.json").write_text(json.dumps({"history": dbn.history_, "params": json_params(dbn)}, indent=1))
     print(f"wrote {out / 'filters.png'}, {out / 'history.png'}, {out / 'metrics.json'}")
     return 0
 
@@ -459,6 +460,7 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--k", type=int, default=1, help="Gibbs steps per update (CD-k)")
     p.add_argument("--persistent", action="store_true", help="persistent CD")
+    p.add_argument("--centering", action="store_true", help="the centred gradient (Melchior et al. 2016)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="deepbelief-pretrain", help="output folder")
