@@ -11,15 +11,13 @@ both errors again. Nothing is saved.
 import argparse
 import time
 
-import numpy as np
-
 from deepbelief import load
 from deepbelief.datasets import load_mnist
+from deepbelief.reproduce import _error
 
 
 def errors(model, X, y, X_test, y_test):
-    return (f"train {100 * np.mean(model.predict(X) != y):.2f} %, "
-            f"test {100 * np.mean(model.predict(X_test) != y_test):.2f} %")
+    return f"train {_error(model, X, y):.2f} %, test {_error(model, X_test, y_test):.2f} %"
 
 
 def main():
