@@ -170,6 +170,18 @@ def test_rbm_row_reports_the_ais_interval(monkeypatch):
     assert f"AIS log Z {ais['log_z']:.2f}, 3-std interval" in table
 
 
+def test_best_rbm_row_trains_the_centred_rbm_with_weight_decay(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = (rng.random((60, 784)) < 0.3).astype(np.float32)
+    monkeypatch.setattr(reproduce, "load_mnist", lambda *a, **k: ((X, None), (X[:10], None)))
+    budget = reproduce.Budget(n_train=None, rbm_epochs=1, cd_k=1, ais_runs=8, ais_betas=200)
+    plain = reproduce._row_rbm_ais(budget, "cpu", 0, None)
+    best = reproduce._row_rbm_ais(budget, "cpu", 0, None, **reproduce.BEST_RBM)
+    assert best["settings"]["centering"] is True and best["settings"]["weight_decay"] == 5e-4
+    assert "centering" not in plain["settings"]
+    assert np.isfinite(best["value"]) and best["value"] != plain["value"]
+
+
 def test_fashion_row_keeps_both_networks_early_stopped_errors_and_curves(monkeypatch):
     rng = np.random.default_rng(0)
     X, y = rng.random((120, 784), dtype=np.float32), np.arange(120) % 10
