@@ -152,11 +152,16 @@ def test_stage_clock_counts_a_stopped_run_up_to_its_last_checkpoint(tmp_path):
     assert json.loads((partial / "clock.json").read_text())["seconds"] == pytest.approx(130.0)
 
 
-def test_rbm_row_reports_the_ais_interval(monkeypatch):
-    rng = np.random.default_rng(0)
-    X = (rng.random((60, 784)) < 0.3).astype(np.float32)
+@pytest.fixture
+def rbm_budget(monkeypatch):
+    """A tiny budget for the RBM rows, whose MNIST is 60 random binary rows (the first 10 also the test rows)."""
+    X = (np.random.default_rng(0).random((60, 784)) < 0.3).astype(np.float32)
     monkeypatch.setattr(reproduce, "load_mnist", lambda *a, **k: ((X, None), (X[:10], None)))
-    budget = reproduce.Budget(n_train=None, rbm_epochs=1, cd_k=1, ais_runs=8, ais_betas=200)
+    return reproduce.Budget(n_train=None, rbm_epochs=1, cd_k=1, ais_runs=8, ais_betas=200)
+
+
+def test_rbm_row_reports_the_ais_interval(rbm_budget):
+    budget = rbm_budget
     record = reproduce._row_rbm_ais(budget, "cpu", 0, None)
     ais = record["ais"]
     low, high = ais["log_z_interval"]
@@ -170,11 +175,8 @@ def test_rbm_row_reports_the_ais_interval(monkeypatch):
     assert f"AIS log Z {ais['log_z']:.2f}, 3-std interval" in table
 
 
-def test_best_rbm_row_trains_the_centred_rbm_with_weight_decay(monkeypatch):
-    rng = np.random.default_rng(0)
-    X = (rng.random((60, 784)) < 0.3).astype(np.float32)
-    monkeypatch.setattr(reproduce, "load_mnist", lambda *a, **k: ((X, None), (X[:10], None)))
-    budget = reproduce.Budget(n_train=None, rbm_epochs=1, cd_k=1, ais_runs=8, ais_betas=200)
+def test_best_rbm_row_trains_the_centred_rbm_with_weight_decay(rbm_budget):
+    budget = rbm_budget
     plain = reproduce._row_rbm_ais(budget, "cpu", 0, None)
     best = reproduce._row_rbm_ais(budget, "cpu", 0, None, **reproduce.BEST_RBM)
     assert best["settings"]["centering"] is True and best["settings"]["weight_decay"] == 5e-4
