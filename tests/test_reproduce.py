@@ -57,6 +57,26 @@ def test_classifier_row_refits_on_all_rows_for_the_validation_epoch_count(monkey
     assert record["validation_accuracy"] == pytest.approx(scores, abs=0)
 
 
+def test_classifier_row_keeps_its_pretraining_in_the_given_file(monkeypatch, tmp_path):
+    trained = []
+    original = RBM._train
+
+    def counting(self, data, n_epochs, *args, **kwargs):
+        trained.append(n_epochs)
+        return original(self, data, n_epochs, *args, **kwargs)
+
+    monkeypatch.setattr(RBM, "_train", counting)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((120, 784), dtype=np.float32), np.arange(120) % 10
+    data, budget, saved = ((X, y), (X[:20], y[:20])), reproduce.Budget(pretrain_epochs=1, fine_tune_epochs=3), \
+        tmp_path / "pretraining.ckpt"
+    first = reproduce._row_classifier(data, budget, "cpu", 0, pretrained=saved, n_iter_no_change=2)
+    assert saved.exists() and [n for n in trained if n] == [1, 1, 1]
+    second = reproduce._row_classifier(data, budget, "cpu", 0, pretrained=saved, n_iter_no_change=2)
+    assert [n for n in trained if n] == [1, 1, 1]  # the second call pretrains nothing
+    assert second["value"] == first["value"] and second["validation_accuracy"] == first["validation_accuracy"]
+
+
 def test_up_down_row_runs_its_stages_in_order(monkeypatch):
     from deepbelief import DBN
     stages = []

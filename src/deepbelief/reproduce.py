@@ -95,14 +95,15 @@ def _fit(data, budget, device, seed, run, pretrained, **params):
 REFIT, EARLY_STOPPED = "all rows", "early-stopped"
 
 
-def _row_classifier(data, budget, device, seed, **params):
+def _row_classifier(data, budget, device, seed, pretrained=None, **params):
     """Fine-tuning with early stopping on the last sixth of the training rows chooses the number of epochs; the
     network is then fine-tuned again from the same pretraining on all the training rows for that many epochs (the
-    papers' practice). Both test errors are reported, and the validation accuracy of every epoch."""
+    papers' practice). Both test errors are reported, and the validation accuracy of every epoch. ``pretrained``
+    (a file path) keeps the finished pretraining checkpoint across calls: reused when it exists, written otherwise."""
     (X, y), (X_test, y_test) = data
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        pretrained = folder / "pretraining.ckpt"
+        pretrained = folder / "pretraining.ckpt" if pretrained is None else Path(pretrained)
         chosen, settings = _fit((X, y), budget, device, seed, folder / "validation", pretrained, **params)
         curve = [float(score) for score in chosen.validation_scores_]
         epochs = int(np.argmax(curve)) + 1
