@@ -8,47 +8,46 @@ from deepbelief import checkpoint, reproduce
 from deepbelief.estimators.rbm import RBM
 
 
-def test_semi_supervised_row_pretrains_once_for_both_label_counts(monkeypatch):
-    trained = []
-    original = RBM._train
+@pytest.fixture
+def rbm_epochs(monkeypatch):
+    """The epoch count of every RBM training call, in order (0 when a finished pretraining is resumed)."""
+    trained, original = [], RBM._train
 
     def counting(self, data, n_epochs, *args, **kwargs):
         trained.append(n_epochs)
         return original(self, data, n_epochs, *args, **kwargs)
 
     monkeypatch.setattr(RBM, "_train", counting)
+    return trained
+
+
+def test_semi_supervised_row_pretrains_once_for_both_label_counts(rbm_epochs):
     rng = np.random.default_rng(0)
     X, y = rng.random((150, 784), dtype=np.float32), np.arange(150) % 10
     budget = reproduce.Budget(pretrain_epochs=1, semi_supervised_updates=3)
     record = reproduce._row_semi_supervised(((X, y), (X[:20], y[:20])), budget, "cpu", 0)
     # Three layers trained once: the 1,000-label run resumes the finished pretraining (0 epochs left).
-    assert [n for n in trained if n] == [1, 1, 1]
+    assert [n for n in rbm_epochs if n] == [1, 1, 1]
     assert set(record["value"]) == {"100 labels, pretrained", "100 labels, random init", "1000 labels, pretrained",
                                     "1000 labels, random init"}
     assert all(0 <= v <= 100 for v in record["value"].values())
 
 
-def test_classifier_row_refits_on_all_rows_for_the_validation_epoch_count(monkeypatch):
+def test_classifier_row_refits_on_all_rows_for_the_validation_epoch_count(monkeypatch, rbm_epochs):
     from deepbelief import DBNClassifier
-    trained, fits = [], []
-    original_train, original_fit = RBM._train, DBNClassifier.fit
-
-    def counting(self, data, n_epochs, *args, **kwargs):
-        trained.append(n_epochs)
-        return original_train(self, data, n_epochs, *args, **kwargs)
+    fits, original_fit = [], DBNClassifier.fit
 
     def recording(self, X, y, **kwargs):
         original_fit(self, X, y, **kwargs)
         fits.append((self.early_stopping, self.max_iter, self.n_iter_, self.validation_scores_, len(X)))
         return self
 
-    monkeypatch.setattr(RBM, "_train", counting)
     monkeypatch.setattr(DBNClassifier, "fit", recording)
     rng = np.random.default_rng(0)
     X, y = rng.random((120, 784), dtype=np.float32), np.arange(120) % 10
     budget = reproduce.Budget(pretrain_epochs=1, fine_tune_epochs=6)
     record = reproduce._row_classifier(((X, y), (X[:20], y[:20])), budget, "cpu", 0, n_iter_no_change=2)
-    assert [n for n in trained if n] == [1, 1, 1]  # the refit resumes the finished pretraining
+    assert [n for n in rbm_epochs if n] == [1, 1, 1]  # the refit resumes the finished pretraining
     (stopping, _, _, scores, rows), refit = fits
     chosen = int(np.argmax(scores)) + 1
     assert stopping and refit == (False, chosen, chosen, None, 120) and rows == 120
@@ -57,23 +56,15 @@ def test_classifier_row_refits_on_all_rows_for_the_validation_epoch_count(monkey
     assert record["validation_accuracy"] == pytest.approx(scores, abs=0)
 
 
-def test_classifier_row_keeps_its_pretraining_in_the_given_file(monkeypatch, tmp_path):
-    trained = []
-    original = RBM._train
-
-    def counting(self, data, n_epochs, *args, **kwargs):
-        trained.append(n_epochs)
-        return original(self, data, n_epochs, *args, **kwargs)
-
-    monkeypatch.setattr(RBM, "_train", counting)
+def test_classifier_row_keeps_its_pretraining_in_the_given_file(rbm_epochs, tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.random((120, 784), dtype=np.float32), np.arange(120) % 10
     data, budget, saved = ((X, y), (X[:20], y[:20])), reproduce.Budget(pretrain_epochs=1, fine_tune_epochs=3), \
         tmp_path / "pretraining.ckpt"
     first = reproduce._row_classifier(data, budget, "cpu", 0, pretrained=saved, n_iter_no_change=2)
-    assert saved.exists() and [n for n in trained if n] == [1, 1, 1]
+    assert saved.exists() and [n for n in rbm_epochs if n] == [1, 1, 1]
     second = reproduce._row_classifier(data, budget, "cpu", 0, pretrained=saved, n_iter_no_change=2)
-    assert [n for n in trained if n] == [1, 1, 1]  # the second call pretrains nothing
+    assert [n for n in rbm_epochs if n] == [1, 1, 1]  # the second call pretrains nothing
     assert second["value"] == first["value"] and second["validation_accuracy"] == first["validation_accuracy"]
 
 
