@@ -2,7 +2,7 @@
 
     python benchmarks/dropout_mnist.py [--data ../shared/data] [--patience 200] [--epochs 200] [--device auto]
         [--seed 0] [--optimizer adam] [--learning-rate 1e-3] [--momentum 0.9] [--max-norm None]
-        [--dropout 0.5] [--input-dropout 0.2] [--pretraining FILE]
+        [--dropout 0.5] [--input-dropout 0.2] [--ema-decay None] [--pretraining FILE]
 
 The FULL dropout row (`deepbelief reproduce mnist --rows dropout`) fine-tunes for at most 200 epochs with a cosine
 schedule over them and stops after 20 epochs without a better validation score. This script runs the same row
@@ -10,7 +10,8 @@ schedule over them and stops after 20 epochs without a better validation score. 
 another patience, and prints where the validation accuracy peaked, its value every 10 epochs and both test errors:
 whether the dropout network was still improving when the row's early stopping ended it. The optimizer options
 replace the row's (Adam 1e-3) to try Srivastava et al.'s kind of recipe: SGD with momentum and max-norm; the
-dropout options replace the row's rates (0.5 on the hidden units, 0.2 on the inputs). With --pretraining FILE,
+dropout options replace the row's rates (0.5 on the hidden units, 0.2 on the inputs); --ema-decay scores and
+keeps a moving average of the weights (DBNClassifier's ema_decay). With --pretraining FILE,
 the finished pretraining checkpoint is written to FILE, or read from it when it exists (same data, seed and
 pretraining budget only), so that runs that differ in fine-tuning alone pretrain once.
 """
@@ -36,6 +37,7 @@ def main():
     parser.add_argument("--max-norm", type=float, default=None)
     parser.add_argument("--dropout", type=float, default=0.5)
     parser.add_argument("--input-dropout", type=float, default=0.2)
+    parser.add_argument("--ema-decay", type=float, default=None)
     parser.add_argument("--pretraining", default=None)
     args = parser.parse_args()
     start = time.perf_counter()
@@ -43,7 +45,7 @@ def main():
                              dropout=args.dropout, input_dropout=args.input_dropout, max_iter=args.epochs,
                              n_iter_no_change=args.patience, optimizer=args.optimizer,
                              learning_rate=args.learning_rate, max_norm=args.max_norm,
-                             pretrained=args.pretraining,
+                             pretrained=args.pretraining, ema_decay=args.ema_decay,
                              **({"momentum": args.momentum} if args.optimizer == "sgd" else {}))
     curve = record["validation_accuracy"]
     best = int(np.argmax(curve))

@@ -83,9 +83,10 @@ def labelled():
     return X, (X[:, :10].sum(1) > 3).astype(int) + (X[:, 10:20].sum(1) > 3)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_a_killed_fine_tuning_resumes_to_the_same_network(optimizer, tmp_path):
-    settings = {**CLASSIFIER, "optimizer": optimizer, "learning_rate": 0.05 if optimizer == "sgd" else 1e-3}
+@pytest.mark.parametrize("optimizer, ema_decay", [("sgd", None), ("adam", None), ("adam", 0.99)])
+def test_a_killed_fine_tuning_resumes_to_the_same_network(optimizer, ema_decay, tmp_path):
+    settings = {**CLASSIFIER, "optimizer": optimizer, "learning_rate": 0.05 if optimizer == "sgd" else 1e-3,
+                "ema_decay": ema_decay}
     script = textwrap.dedent(f"""
         import numpy as np, torch
         torch.set_num_threads({torch.get_num_threads()})

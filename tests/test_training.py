@@ -281,3 +281,80 @@ def test_centred_training_raises_the_exact_likelihood():
     before = log_likelihood_exact(rbm, data).mean().item()
     train_rbm(make_trainer(rbm, learning_rate=0.05, centering=True), data, 30, 20, torch.Generator().manual_seed(0))
     assert log_likelihood_exact(rbm, data).mean().item() > before + 0.5
+
+
+def test_moving_average_by_hand():
+    from deepbelief.training import MovingAverage
+    net = torch.nn.Linear(2, 1).double()
+    expected = [p.detach().clone() for p in net.parameters()]
+    average = MovingAverage(net, 0.2)
+    for t, decay in enumerate([0.1, 2 / 11, 0.2, 0.2]):  # min(0.2, (1 + t) / (10 + t))
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(t + 1.0)
+        average.update()
+        expected = [decay * e + (1 - decay) * p.detach() for e, p in zip(expected, net.parameters())]
+    raw = [p.detach().clone() for p in net.parameters()]
+    with average.swapped():
+        for p, e in zip(net.parameters(), expected):
+            torch.testing.assert_close(p.detach(), e)
+    for p, r in zip(net.parameters(), raw):
+        assert torch.equal(p.detach(), r)
+    assert average.updates == 4
+
+
+def _ema_run(ema_decay, scores=None, scored=None):
+    """Three epochs of three SGD updates; returns (the weights each update started from, the final network). With
+    ``scores``, the validation score of each epoch, and the weights it was given are appended to ``scored``."""
+    from deepbelief.training import FineTuneConfig, fine_tune
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 2)).double()
+    g = torch.Generator().manual_seed(1)
+    X, Y = torch.randn(24, 4, generator=g, dtype=torch.float64), torch.randint(0, 2, (24,), generator=g)
+    seen = []
+
+    def loss_fn(outputs, targets):
+        seen.append([p.detach().clone() for p in network.parameters()])
+        return torch.nn.functional.cross_entropy(outputs, targets)
+
+    def validation(net):
+        scored.append([p.detach().clone() for p in net.parameters()])
+        return scores[len(scored) - 1]
+    config = FineTuneConfig(optimizer="sgd", learning_rate=0.5, momentum=0.5, max_iter=3, batch_size=8,
+                            ema_decay=ema_decay, n_iter_no_change=5)
+    fine_tune(network, loss_fn, X, Y, config, torch.Generator().manual_seed(0), scores and validation)
+    return seen, network
+
+
+def _by_hand(start, after, decay):
+    average = [p.clone() for p in start]
+    for t, weights in enumerate(after):
+        d = min(decay, (1 + t) / (10 + t))
+        average = [d * a + (1 - d) * w for a, w in zip(average, weights)]
+    return average
+
+
+def test_fine_tuning_with_ema_ends_with_the_average_of_the_weights_after_every_update():
+    seen, plain = _ema_run(None)
+    after = seen[1:] + [[p.detach() for p in plain.parameters()]]  # the weights after each of the 9 updates
+    seen_ema, network = _ema_run(0.3)
+    for a, b in zip(seen, seen_ema):  # the average does not change the training itself
+        for x, y in zip(a, b):
+            assert torch.equal(x, y)
+    for got, want in zip(network.parameters(), _by_hand(seen[0], after, 0.3)):
+        torch.testing.assert_close(got.detach(), want)
+    assert not torch.allclose(network[0].weight, plain[0].weight)
+
+
+def test_early_stopping_with_ema_scores_and_keeps_the_average():
+    seen, plain = _ema_run(None)
+    after = seen[1:] + [[p.detach() for p in plain.parameters()]]
+    scored = []
+    seen_ema, network = _ema_run(0.3, scores=[0.5, 0.9, 0.7], scored=scored)  # the second epoch scores best
+    for epoch in range(3):
+        for got, want in zip(scored[epoch], _by_hand(seen[0], after[:3 * epoch + 3], 0.3)):
+            torch.testing.assert_close(got, want)
+    for got, want in zip(network.parameters(), scored[1]):
+        torch.testing.assert_close(got.detach(), want)
+    for x, y in zip(seen[6], seen_ema[6]):  # the third epoch trained from the raw weights, not the average
+        assert torch.equal(x, y)

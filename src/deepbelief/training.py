@@ -366,6 +366,7 @@ class FineTuneConfig:
     schedule: str = "constant"  # one of SCHEDULES, over max_iter epochs
     precision: str = "float32"  # of the forward pass's products: 'float32', 'tf32' or 'bfloat16' (autocast)
     max_norm: float = None  # bound on the L2 norm of each hidden unit's incoming weights, kept after every update
+    ema_decay: float = None  # exponential moving average of the parameters after every update (None: none)
 
 
 class MomentumSGD:
@@ -431,6 +432,8 @@ class FineTuneProgress:
     best_state: dict = None
     stale: int = 0
     stopped: bool = False
+    average: list = None  # the moving average of the parameters (with ``ema_decay``), in parameter order
+    average_updates: int = 0  # updates the average has seen
 
 
 def optimizer_state(optimizer):
@@ -454,6 +457,39 @@ def set_optimizer_state(optimizer, tensors):
         slots.setdefault(int(index), {})[key] = value
     state["state"] = slots
     optimizer.load_state_dict(state)
+
+
+class MovingAverage:
+    """Exponential moving average of a network's parameters (Polyak averaging): after update t (0-based),
+    a <- d a + (1 - d) w with d = min(decay, (1 + t) / (10 + t)), so that the average soon forgets the starting
+    weights (TensorFlow's ExponentialMovingAverage with num_updates). ``average`` and ``updates`` continue a saved
+    one."""
+
+    def __init__(self, network, decay, average=None, updates=0):
+        self.params, self.decay, self.updates = list(network.parameters()), decay, updates
+        self.average = [p.detach().clone() for p in self.params] if average is None else average
+
+    @torch.no_grad()
+    def update(self):
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        torch._foreach_lerp_(self.average, self.params, 1.0 - decay)
+        self.updates += 1
+
+    @torch.no_grad()
+    def copy_to_network(self):
+        torch._foreach_copy_(self.params, self.average)
+
+    @contextlib.contextmanager
+    def swapped(self):
+        """The network holds the average inside the block, its own weights again after it."""
+        with torch.no_grad():
+            held = [p.detach().clone() for p in self.params]
+        self.copy_to_network()
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                torch._foreach_copy_(self.params, held)
 
 
 def _warn_if_max_norm_cuts(weights, max_norm):
@@ -483,7 +519,8 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
     shuffle_generator : CPU torch.Generator for the batch order
     validation : (X_valid, score_fn) or None. score_fn(network) -> float, higher is better; with it, training
         stops after ``n_iter_no_change`` epochs without an improvement of ``tol`` and the best epoch's
-        parameters are restored
+        parameters are restored. With ``config.ema_decay``, the moving average of the parameters
+        (:class:`MovingAverage`) is what is scored, kept and left in the network at the end
     callback : callable(epoch, metrics) or None
     progress : FineTuneProgress or None
         Continue a checkpointed run (with ``progress.optimizer`` holding the optimiser's saved tensors).
@@ -515,8 +552,13 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
     bounded = [m.weight for m in network.modules() if isinstance(m, torch.nn.Linear)][:-1] if config.max_norm else []
     if bounded and p.epoch == 0:
         _warn_if_max_norm_cuts(bounded, config.max_norm)
+    average = None
+    if config.ema_decay:
+        average = MovingAverage(network, config.ema_decay, p.average, p.average_updates)
+        p.average = average.average
     for epoch in range(p.epoch, 0 if p.stopped else config.max_iter):
         good = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        good_average = None if average is None else ([a.clone() for a in average.average], average.updates)
         network.train()
         optimizer.set_lr(learning_rate_at(config, epoch))
         if callable(X):
@@ -537,6 +579,8 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
             with torch.no_grad():
                 for weight in bounded:
                     weight.renorm_(2, 0, config.max_norm)
+            if average is not None:
+                average.update()
             total += loss.detach() * x.shape[0]
             count += x.shape[0]
         total, count = total.item(), count  # one host synchronisation per epoch
@@ -547,21 +591,26 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
         if not finite or p.loss_curve[-1] > EXPLOSION * max(p.loss_curve[0], 1e-6):
             loss = p.loss_curve.pop()
             network.load_state_dict(good)
+            if average is not None:  # the fitted network is the average, as it stood at the start of the epoch
+                average.average[:], average.updates = good_average
+                average.copy_to_network()
             raise TrainingDivergedError(f"fine-tuning diverged in epoch {epoch}: the training loss is {loss} "
                                         f"(learning_rate={config.learning_rate}). The network keeps the weights of "
                                         "the start of that epoch; lower the learning rate")
         metrics = {"loss": p.loss_curve[-1]}
         if validation is not None:
             network.eval()
-            with torch.no_grad():
+            with torch.no_grad(), average.swapped() if average is not None else contextlib.nullcontext():
                 score = validation(network)
+                if score > p.best_score + config.tol:
+                    p.best_score, p.stale = score, 0
+                    p.best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+                else:
+                    p.stale += 1
             p.scores.append(score)
             metrics["validation_score"] = score
-            if score > p.best_score + config.tol:
-                p.best_score, p.stale = score, 0
-                p.best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-            else:
-                p.stale += 1
+        if average is not None:
+            p.average_updates = average.updates
         p.epoch = epoch + 1
         p.stopped = validation is not None and p.stale >= config.n_iter_no_change
         if callback is not None:
@@ -572,6 +621,8 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
             break
     if p.best_state is not None:
         network.load_state_dict(p.best_state)
+    elif average is not None:
+        average.copy_to_network()
     network.eval()
     return {"loss_curve": p.loss_curve, "validation_scores": p.scores,
             "best_validation_score": p.best_score if p.scores else None, "n_iter": len(p.loss_curve)}

@@ -208,6 +208,25 @@ def test_max_norm_below_the_pretrained_weights_lengths_warns(split):
         DBNClassifier(max_norm=1.5, pretrain=False, **FAST).fit(Xtr, ytr)
     assert not [w for w in caught if "max_norm" in str(w.message)]
 
+def test_ema_decay_gives_the_averaged_network_to_classifier_and_regressor(split, tmp_path):
+    Xtr, Xte, ytr, _ = split
+    fast = {**FAST, "max_iter": 5}
+    for est, y in ((DBNClassifier(ema_decay=0.9, **fast), ytr), (DBNRegressor(ema_decay=0.9, **fast),
+                                                                  ytr.astype(float))):
+        est.fit(Xtr, y)
+        plain = clone(est).set_params(ema_decay=None).fit(Xtr, y)
+        assert plain.loss_curve_ == est.loss_curve_  # the same training, another network at its end
+        assert not torch.allclose(next(plain.network_.parameters()), next(est.network_.parameters()))
+        est.save(tmp_path / "model")
+        again = load(tmp_path / "model")
+        assert again.ema_decay == 0.9
+        for a, b in zip(again.network_.parameters(), est.network_.parameters()):
+            assert torch.equal(a, b)
+    for bad in (0, 1.0, -0.5):
+        with pytest.raises(ValueError, match="ema_decay"):
+            DBNClassifier(ema_decay=bad, **FAST).fit(Xtr, ytr)
+
+
 def test_to_torch_reproduces_predictions(split):
     Xtr, Xte, ytr, _ = split
     clf = DBNClassifier(dropout=0.3, input_dropout=0.1, activation="relu", **FAST).fit(Xtr, ytr)

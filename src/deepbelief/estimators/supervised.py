@@ -122,6 +122,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "max_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "ema_decay": [None, Interval(Real, 0, 1, closed="neither")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -141,9 +142,9 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="sigmoid",
                  optimizer="adam", learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0,
-                 max_norm=None, dropout=0.0, input_dropout=0.0, max_iter=100, batch_size=32, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None, checkpoint_every=1,
-                 device="cpu", precision="float32", random_state=None, verbose=False):
+                 max_norm=None, ema_decay=None, dropout=0.0, input_dropout=0.0, max_iter=100, batch_size=32,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None,
+                 checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
@@ -159,6 +160,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.max_norm = max_norm
+        self.ema_decay = ema_decay
         self.dropout = dropout
         self.input_dropout = input_dropout
         self.max_iter = max_iter
@@ -283,7 +285,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         config = FineTuneConfig(optimizer=self.optimizer, learning_rate=self.learning_rate, momentum=self.momentum,
                                 weight_decay=self.weight_decay, max_iter=self.max_iter, batch_size=self.batch_size,
                                 n_iter_no_change=self.n_iter_no_change, tol=self.tol, schedule=self.lr_schedule,
-                                precision=self.precision, max_norm=self.max_norm)
+                                precision=self.precision, max_norm=self.max_norm, ema_decay=self.ema_decay)
         progress = None
         if saved is not None:
             progress = self._restore_fine_tuning(saved, network, shuffle_generator, dropout_generator)
@@ -353,6 +355,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         tensors.update({f"optimizer.{k}": v for k, v in optimizer_state(optimizer).items()})
         if progress.best_state is not None:
             tensors.update({f"best.{k}": v for k, v in progress.best_state.items()})
+        if progress.average is not None:
+            tensors.update({f"average.{i}": a for i, a in enumerate(progress.average)})
         tensors["generator.shuffle"] = shuffle_generator.get_state()
         tensors["generator.dropout"] = dropout_generator.get_state()
         dropouts = [m for m in network if isinstance(m, Dropout)]
@@ -366,7 +370,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             tensors.update(dbn_tensors)
         progress_state = {"epoch": progress.epoch, "loss_curve": progress.loss_curve, "scores": progress.scores,
                           "best_score": progress.best_score if progress.scores else None, "stale": progress.stale,
-                          "stopped": progress.stopped, "dropout_next": [layer._next for layer in dropouts],
+                          "stopped": progress.stopped, "average_updates": progress.average_updates,
+                          "dropout_next": [layer._next for layer in dropouts],
                           "world": 1 if group is None else group.world}
         if distributed.is_main_process():  # every rank holds the same state; rank 0 alone writes it
             checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
@@ -391,7 +396,11 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         best = {k[len("best."):]: v.to(self._device) for k, v in tensors.items() if k.startswith("best.")}
         progress = FineTuneProgress(epoch=p["epoch"], loss_curve=list(p["loss_curve"]), scores=list(p["scores"]),
                                     best_score=-float("inf") if p["best_score"] is None else p["best_score"],
-                                    best_state=best or None, stale=p["stale"], stopped=p["stopped"])
+                                    best_state=best or None, stale=p["stale"], stopped=p["stopped"],
+                                    average_updates=p.get("average_updates", 0))
+        n_average = sum(k.startswith("average.") for k in tensors)
+        if n_average:
+            progress.average = [tensors[f"average.{i}"].to(self._device) for i in range(n_average)]
         progress.optimizer = {k[len("optimizer."):]: v.to(self._device) for k, v in tensors.items()
                               if k.startswith("optimizer.")}
         return progress
@@ -501,6 +510,11 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         unit's incoming weight vector is rescaled to L2 norm ``max_norm`` if it is longer (the output layer is
         left free). None: no bound. Pretrained weights are often longer than the bounds used with random starts
         (3 to 4); a smaller bound cuts them at the first update, with a warning.
+    ema_decay : float in (0, 1) or None, default=None
+        Keep an exponential moving average of the fine-tuned weights (Polyak averaging), updated after every
+        mini-batch with decay ``min(ema_decay, (1 + t) / (10 + t))`` at update t; the average is what early
+        stopping scores and keeps, and the fitted network. 0.999 averages over roughly the last 1000 updates.
+        None: the network ends with its last (or best) weights.
     dropout, input_dropout : float, default=0.2, 0.2
         Dropout rate after every hidden layer, and on the inputs.
     max_iter : int, default=100
@@ -561,17 +575,18 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="relu",
                  optimizer="sgd", learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0,
-                 max_norm=None, dropout=0.2, input_dropout=0.2, max_iter=100, batch_size=64, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None, checkpoint_every=1,
-                 device="cpu", precision="float32", random_state=None, verbose=False):
+                 max_norm=None, ema_decay=None, dropout=0.2, input_dropout=0.2, max_iter=100, batch_size=64,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None,
+                 checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False):
         super().__init__(
             hidden_layer_sizes, visible=visible, pretrain=pretrain, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
             lr_schedule_rbm=lr_schedule_rbm, k=k, persistent=persistent, activation=activation, optimizer=optimizer,
             learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, weight_decay=weight_decay,
-            max_norm=max_norm, dropout=dropout, input_dropout=input_dropout, max_iter=max_iter, batch_size=batch_size,
-            early_stopping=early_stopping, validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
-            tol=tol, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, device=device,
-            precision=precision, random_state=random_state, verbose=verbose)
+            max_norm=max_norm, ema_decay=ema_decay, dropout=dropout, input_dropout=input_dropout, max_iter=max_iter,
+            batch_size=batch_size, early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, tol=tol, checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every, device=device, precision=precision, random_state=random_state,
+            verbose=verbose)
 
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
