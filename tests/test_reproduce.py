@@ -59,7 +59,7 @@ def test_classifier_row_refits_on_all_rows_for_the_validation_epoch_count(monkey
 def test_classifier_row_keeps_its_pretraining_in_the_given_file(rbm_epochs, tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.random((120, 784), dtype=np.float32), np.arange(120) % 10
-    data, saved = ((X, y), (X[:20], y[:20])), tmp_path / "pretraining.ckpt"
+    data, saved = ((X, y), (X[:20], y[:20])), tmp_path / "kept.ckpt"  # not the name the fit itself writes
     budget = reproduce.Budget(pretrain_epochs=1, fine_tune_epochs=3)
     first = reproduce._row_classifier(data, budget, "cpu", 0, pretrained=saved, n_iter_no_change=2)
     assert saved.exists() and [n for n in rbm_epochs if n] == [1, 1, 1]

@@ -83,7 +83,7 @@ def _fit(data, budget, device, seed, run, pretrained, **params):
     run.mkdir()
     pretrain = params.get("pretrain", "rbm")
     if pretrain and pretrained.exists():
-        shutil.copy(pretrained, run)  # resume=True finds the finished pretraining
+        shutil.copy(pretrained, run / "pretraining.ckpt")  # resume=True finds the finished pretraining
     model, settings = _classifier(budget, device, seed, checkpoint_dir=run, checkpoint_every=10 ** 9, **params)
     model.fit(*data, resume=True)
     if pretrain and not pretrained.exists():
