@@ -358,3 +358,32 @@ def test_early_stopping_with_ema_scores_and_keeps_the_average():
         torch.testing.assert_close(got.detach(), want)
     for x, y in zip(seen[6], seen_ema[6]):  # the third epoch trained from the raw weights, not the average
         assert torch.equal(x, y)
+
+
+def test_divergence_with_ema_leaves_the_average_of_the_last_good_epoch():
+    from deepbelief.training import FineTuneConfig, FineTuneProgress, fine_tune
+
+    def run(max_iter):
+        torch.manual_seed(0)
+        network = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1)).double()
+        g = torch.Generator().manual_seed(1)
+        X = torch.randn(24, 4, generator=g, dtype=torch.float64)
+        Y = X.sum(1, keepdim=True)
+        config = FineTuneConfig(optimizer="sgd", learning_rate=3.0, momentum=0.9, max_iter=max_iter, batch_size=8,
+                                ema_decay=0.5)
+        progress = FineTuneProgress()
+        try:
+            fine_tune(network, torch.nn.functional.mse_loss, X, Y, config, torch.Generator().manual_seed(0),
+                      progress=progress)
+        except TrainingDivergedError:
+            pass
+        return network, progress
+
+    network, progress = run(50)
+    good = progress.epoch
+    assert 0 < good < 50  # it diverged in epoch `good`
+    same, _ = run(good)  # the same training, stopped before that epoch
+    for a, b in zip(network.parameters(), same.parameters()):
+        torch.testing.assert_close(a, b)
+    for a, b in zip(network.parameters(), progress.average):
+        assert torch.equal(a.detach(), b)
