@@ -517,7 +517,7 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
         an iterable of (rows, targets) mini-batches (streamed data, which the callable shuffles itself), Y None
     config : FineTuneConfig
     shuffle_generator : CPU torch.Generator for the batch order
-    validation : (X_valid, score_fn) or None. score_fn(network) -> float, higher is better; with it, training
+    validation : callable(network) -> float (higher is better) or None; with it, training
         stops after ``n_iter_no_change`` epochs without an improvement of ``tol`` and the best epoch's
         parameters are restored. With ``config.ema_decay``, the moving average of the parameters
         (:class:`MovingAverage`) is what is scored, kept and left in the network at the end
