@@ -133,14 +133,14 @@ def test_bad_generation_arguments(digits):
 def labelled_dbn(digits):
     X, y = digits
     names = np.array(list("abcdefghij"))[y]
-    return DBN(hidden_layer_sizes=(128, 128), n_labels=10, n_iter=30, random_state=0).fit(X[:1400], names[:1400])
+    return DBN(hidden_layer_sizes=(128, 128), n_labels=10, n_iter=60, random_state=0).fit(X[:1400], names[:1400])
 
 
 def test_labelled_dbn_is_a_generative_classifier(labelled_dbn, digits):
     X, y = digits
     names = np.array(list("abcdefghij"))[y]
     assert list(labelled_dbn.classes_) == list("abcdefghij")
-    assert (labelled_dbn.predict(X[1400:]) == names[1400:]).mean() > 0.85  # measured 0.88-0.92
+    assert (labelled_dbn.predict(X[1400:]) == names[1400:]).mean() > 0.85  # 0.872 (2 threads), 0.882 (1)
     np.testing.assert_allclose(labelled_dbn.predict_proba(X[:5]).sum(1), 1.0, rtol=1e-6)
     assert labelled_dbn.transform(X[:5]).shape == (5, 128)
     assert labelled_dbn.inverse_transform(labelled_dbn.transform(X[:5])).shape == (5, 64)
