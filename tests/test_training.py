@@ -320,10 +320,17 @@ def _ema_run(ema_decay, scores=None, scored=None):
     def validation(net):
         scored.append([p.detach().clone() for p in net.parameters()])
         return scores[len(scored) - 1]
+
     config = FineTuneConfig(optimizer="sgd", learning_rate=0.5, momentum=0.5, max_iter=3, batch_size=8,
                             ema_decay=ema_decay, n_iter_no_change=5)
     fine_tune(network, loss_fn, X, Y, config, torch.Generator().manual_seed(0), scores and validation)
     return seen, network
+
+
+def _plain_run():
+    """The run without the average: (the weights each update started from, the weights after each update)."""
+    seen, plain = _ema_run(None)
+    return seen, seen[1:] + [[p.detach() for p in plain.parameters()]]
 
 
 def _by_hand(start, after, decay):
@@ -335,20 +342,18 @@ def _by_hand(start, after, decay):
 
 
 def test_fine_tuning_with_ema_ends_with_the_average_of_the_weights_after_every_update():
-    seen, plain = _ema_run(None)
-    after = seen[1:] + [[p.detach() for p in plain.parameters()]]  # the weights after each of the 9 updates
+    seen, after = _plain_run()
     seen_ema, network = _ema_run(0.3)
     for a, b in zip(seen, seen_ema):  # the average does not change the training itself
         for x, y in zip(a, b):
             assert torch.equal(x, y)
     for got, want in zip(network.parameters(), _by_hand(seen[0], after, 0.3)):
         torch.testing.assert_close(got.detach(), want)
-    assert not torch.allclose(network[0].weight, plain[0].weight)
+    assert not torch.allclose(network[0].weight, after[-1][0])
 
 
 def test_early_stopping_with_ema_scores_and_keeps_the_average():
-    seen, plain = _ema_run(None)
-    after = seen[1:] + [[p.detach() for p in plain.parameters()]]
+    seen, after = _plain_run()
     scored = []
     seen_ema, network = _ema_run(0.3, scores=[0.5, 0.9, 0.7], scored=scored)  # the second epoch scores best
     for epoch in range(3):

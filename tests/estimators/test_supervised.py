@@ -208,6 +208,7 @@ def test_max_norm_below_the_pretrained_weights_lengths_warns(split):
         DBNClassifier(max_norm=1.5, pretrain=False, **FAST).fit(Xtr, ytr)
     assert not [w for w in caught if "max_norm" in str(w.message)]
 
+
 def test_ema_decay_gives_the_averaged_network_to_classifier_and_regressor(split, tmp_path):
     Xtr, Xte, ytr, _ = split
     fast = {**FAST, "max_iter": 5}
