@@ -2,7 +2,7 @@
 
     python benchmarks/dropout_mnist.py [--data ../shared/data] [--patience 200] [--epochs 200] [--device auto]
         [--seed 0] [--optimizer adam] [--learning-rate 1e-3] [--momentum 0.9] [--max-norm None]
-        [--dropout 0.5] [--input-dropout 0.2] [--ema-decay None] [--pretraining FILE]
+        [--dropout 0.5] [--input-dropout 0.2] [--ema-decay None] [--pretraining FILE] [--verbose]
 
 The FULL dropout row (`deepbelief reproduce mnist --rows dropout`) fine-tunes for at most 200 epochs with a cosine
 schedule over them and stops after 20 epochs without a better validation score. This script runs the same row
@@ -39,13 +39,14 @@ def main():
     parser.add_argument("--input-dropout", type=float, default=0.2)
     parser.add_argument("--ema-decay", type=float, default=None)
     parser.add_argument("--pretraining", default=None)
+    parser.add_argument("--verbose", action="store_true", help="progress bars with the latest scores on stderr")
     args = parser.parse_args()
     start = time.perf_counter()
     record = _row_classifier(load_mnist(args.data, progress=False), FULL, args.device, args.seed,
                              dropout=args.dropout, input_dropout=args.input_dropout, max_iter=args.epochs,
                              n_iter_no_change=args.patience, optimizer=args.optimizer,
                              learning_rate=args.learning_rate, max_norm=args.max_norm,
-                             pretrained=args.pretraining, ema_decay=args.ema_decay,
+                             pretrained=args.pretraining, ema_decay=args.ema_decay, verbose=args.verbose,
                              **({"momentum": args.momentum} if args.optimizer == "sgd" else {}))
     curve = record["validation_accuracy"]
     best = int(np.argmax(curve))

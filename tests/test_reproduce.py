@@ -63,9 +63,11 @@ def test_classifier_row_keeps_its_pretraining_in_the_given_file(rbm_epochs, tmp_
     budget = reproduce.Budget(pretrain_epochs=1, fine_tune_epochs=3)
     first = reproduce._row_classifier(data, budget, "cpu", 0, pretrained=saved, n_iter_no_change=2)
     assert saved.exists() and [n for n in rbm_epochs if n] == [1, 1, 1]
-    second = reproduce._row_classifier(data, budget, "cpu", 0, pretrained=saved, n_iter_no_change=2)
+    # progress bars (dropout_mnist.py --verbose) neither block the reuse nor enter the row's settings
+    second = reproduce._row_classifier(data, budget, "cpu", 0, pretrained=saved, n_iter_no_change=2, verbose=True)
     assert [n for n in rbm_epochs if n] == [1, 1, 1]  # the second call pretrains nothing
     assert second["value"] == first["value"] and second["validation_accuracy"] == first["validation_accuracy"]
+    assert second["settings"] == first["settings"]
 
 
 def test_up_down_row_runs_its_stages_in_order(monkeypatch):
@@ -209,3 +211,14 @@ def test_fashion_row_keeps_both_networks_early_stopped_errors_and_curves(monkeyp
     table = reproduce.markdown([record], {"library_version": "v", "torch": "t", "device": "cpu", "seed": 0,
                                           "quick": True})
     assert f"- fashion: {reproduce.EARLY_STOPPED}, before the refit on all rows: " in table
+
+
+def test_test_error_is_the_error_count_over_the_rows():
+    class Guess:
+        def predict(self, X):
+            return np.where(np.arange(len(X)) < 110, 1, 0)
+
+    y = np.zeros(10000, dtype=int)
+    # 110 wrong of 10,000: 1.1 exactly as written to the table (the mean's 1.0999999999999999 was not)
+    assert repr(reproduce._error(Guess(), np.zeros((10000, 1)), y)) == "1.1"
+    assert reproduce._error(Guess(), np.zeros((200, 1)), y[:200]) == 55.0
