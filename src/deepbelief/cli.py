@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from ._files import DATASET_NAMES, DataError, read_dataset, read_idx, read_table
 from .training import SCHEDULES
 

@@ -18,6 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 
+from ._version import __version__
 from .errors import ModelFileError
 
 FORMAT = "deepbelief"
@@ -56,7 +57,6 @@ def save(estimator, path, extra=None):
         Further metadata kept with the model (the command line stores its preprocessing there), returned by
         ``read(path, with_extra=True)``.
     """
-    from . import __version__
 
     tensors, state = estimator._get_state()
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "library_version": __version__,
@@ -100,7 +100,6 @@ def _checksum(payload, metadata):
 def read(path, with_extra=False):
     """(class name, state dict, tensors dict) of a model file, validated, and with ``with_extra`` the ``extra``
     dict given to ``save`` ({} if none); raises ModelFileError."""
-    from . import __version__
 
     path = Path(path)
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__
+from ._version import __version__
 from ._runtime import resolve_device
 from .datasets import load_fashion_mnist, load_mnist
 

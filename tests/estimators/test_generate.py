@@ -67,12 +67,12 @@ def test_chains_persist_between_calls(digits):
     X, _ = digits
     rbm = RBM(n_components=16, n_iter=2, random_state=0).fit(X)
     rbm.sample(4, n_gibbs=1, burn_in=0, random_state=1)
-    chains = rbm._sampler._chains.clone()
+    chains = rbm._chains.clone()
     rbm.sample(4, n_gibbs=1)  # continues from those chains
-    assert not np.array_equal(rbm._sampler._chains.numpy(), chains.numpy())
+    assert not np.array_equal(rbm._chains.numpy(), chains.numpy())
     again = RBM(n_components=16, n_iter=2, random_state=0).fit(X)
     again.sample(4, n_gibbs=1, burn_in=0, random_state=1)
-    np.testing.assert_array_equal(again._sampler._chains.numpy(), chains.numpy())
+    np.testing.assert_array_equal(again._chains.numpy(), chains.numpy())
 
 
 def test_init_starts_the_chains_from_data(digits):
@@ -233,7 +233,7 @@ def test_sample_after_refit_uses_the_new_parameters(digits):
     rbm = RBM(n_components=16, n_iter=1, random_state=0).fit(X)
     rbm.sample(3, n_gibbs=1, burn_in=0, random_state=0)
     rbm.set_params(random_state=1).fit(X)
-    assert rbm._sampler is None
+    assert rbm._chains is None
     fresh = RBM(n_components=16, n_iter=1, random_state=1).fit(X)
     np.testing.assert_array_equal(rbm.sample(3, n_gibbs=2, burn_in=2, random_state=5, return_probabilities=True),
                                   fresh.sample(3, n_gibbs=2, burn_in=2, random_state=5, return_probabilities=True))

@@ -7,6 +7,14 @@ import torch
 from torch import nn
 
 
+@torch.no_grad()
+def propagate_up(rbms, v, draws=None):
+    """The rows ``v`` passed up through ``rbms`` (RBMModules, bottom to top): E[h | v] layer by layer, or with
+    ``draws`` (one generator or RankDraws per RBM) samples h ~ P(h | v)."""
+    for index, rbm in enumerate(rbms):
+        v = rbm.prob_h_given_v(v) if draws is None else rbm.sample_h_given_v(v, draws[index])[1]
+    return v
+
 
 class DBNModule(nn.Module):
     """A stack of :class:`RBMModule` with matching sizes (rbm[l].n_hidden == rbm[l+1].n_visible)."""

@@ -118,6 +118,41 @@ class RBMModule(nn.Module):
         """Free energy of the hidden layer, F(h) = -log sum_v exp(-E(v, h)) (integral for Gaussian v)."""
         return self.hidden.energy(h, self.hidden_bias) - self.visible.log_marginal(self.pre_v(h), self.visible_bias)
 
+    # label units (visible units LabelledUnits: rows [x, y], y one-hot over K labels) -------------------
+    def label_pre_h(self, x):
+        """Hidden pre-activations b + W_x x + U_y for every label y, shape (n, n_labels, n_hidden), for data
+        rows ``x`` of shape (n, n_features)."""
+        n = self.visible.n_features
+        return (self.hidden_bias + x @ self.weight[:, :n].t())[:, None, :] + self.weight[:, n:].t()[None]
+
+    def label_free_energies(self, x, pre_y=None):
+        """F(x, y) = E_x(x; a) - c_y - sum_j log-marginal(b + W x + U_y) for every label y, shape (n, n_labels);
+        ``pre_y`` is ``label_pre_h(x)`` when the caller has it already."""
+        n = self.visible.n_features
+        if pre_y is None:
+            pre_y = self.label_pre_h(x)
+        a, c = self.visible_bias[:n], self.visible_bias[n:]
+        return self.visible.base.energy(x, a)[:, None] - c[None] - self.hidden.log_marginal(pre_y, self.hidden_bias)
+
+    def label_posterior(self, x):
+        """P(y | x) = softmax_y(-F(x, y)), shape (n, n_labels)."""
+        return torch.softmax(-self.label_free_energies(x), 1)
+
+    def complete(self, x):
+        """Data rows -> full visible rows [x, P(y | x)] (the label part as probabilities, which P(h | x, y)
+        handles since it is linear in y)."""
+        return torch.cat([x, self.label_posterior(x)], 1)
+
+    def label_hidden_mean(self, x):
+        """E[h | x] with the label unknown: sum_y P(y | x) E[h | x, y], shape (n, n_hidden)."""
+        pre_y = self.label_pre_h(x)
+        p_y = torch.softmax(-self.label_free_energies(x, pre_y), 1)
+        return (p_y[..., None] * self.hidden.mean(pre_y)).sum(1)
+
+    def label_free_energy(self, x):
+        """Free energy of the data rows with the label summed out, -log sum_y exp(-F(x, y)), shape (n,)."""
+        return -torch.logsumexp(-self.label_free_energies(x), 1)
+
     # learning statistics ------------------------------------------------------------------------
     def cd_statistics(self, v0, k, generator, chain=None, out=None):
         """Statistics of CD-k (``chain=None``) or persistent CD-k (``chain`` = the fantasy particles).

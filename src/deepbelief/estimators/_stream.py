@@ -2,7 +2,15 @@
 import torch
 
 from .. import distributed
+from ..core.dbn import propagate_up as core_propagate_up
 from ..streaming import checked_moments, rank_reader
+
+
+def propagate_up(rbms, v, propagate):
+    """The rows ``v`` passed up through the trained ``rbms`` (fitted RBM estimators) during greedy training:
+    probabilities, or samples drawn with each RBM's training generator with ``propagate='sample'``."""
+    draws = [rbm._trainer.draws for rbm in rbms] if propagate == "sample" else None
+    return core_propagate_up([rbm.module_ for rbm in rbms], v, draws)
 
 
 def fit_streamed(rbms, source, propagate, owner):
@@ -16,8 +24,6 @@ def fit_streamed(rbms, source, propagate, owner):
 
     Under data parallelism (torchrun) each rank reads only its own shard of the file's rows.
     """
-    from .dbn import propagate_up
-
     name = type(owner).__name__
     if any(rbm.n_labels is not None for rbm in rbms) or any(rbm.validation_fraction is not None for rbm in rbms):
         raise ValueError(f"{name}: streamed training data do not support n_labels or validation_fraction yet")

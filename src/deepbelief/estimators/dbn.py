@@ -17,29 +17,19 @@ from ..streaming import is_streamed
 from .._runtime import make_generator, memory_errors, seeds_from, to_tensor
 from ..training import CDConfig, CDTrainer, up_down_step
 from ._progress import EpochBar
-from .._validation import check_masked_X, check_range, check_X, layer_sizes, per_layer
+from .._validation import check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
 from ._persist import SaveMixin, checkpoint_defaults, checkpoint_params, copy_tensor, json_params, restore_params
+from ._sampling import StackSamplingMixin
+from ._stream import fit_streamed, propagate_up
 from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
 
 
 logger = logging.getLogger("deepbelief")
 
 
-@torch.no_grad()
-def propagate_up(rbms, v, propagate):
-    """The rows ``v`` passed up through the trained ``rbms`` (fitted RBM estimators) during greedy training:
-    probabilities, or samples drawn with each RBM's training generator with ``propagate='sample'``."""
-    for rbm in rbms:
-        if propagate == "sample":
-            v = rbm.module_.sample_h_given_v(v, rbm._trainer.draws)[1]
-        else:
-            v = rbm.module_.prob_h_given_v(v)
-    return v
-
-
-class DBN(SaveMixin, TransformerMixin, BaseEstimator):
+class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     """Deep belief network pretrained greedily, one RBM per hidden layer (Hinton, Osindero & Teh 2006).
 
     RBM 1 is trained on X; RBM l on the activations P(h^(l-1) | ...) of the layer below (or on samples of
@@ -180,8 +170,6 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         sizes = self._layer_sizes()
         rbms = self._layer_rbms(sizes)
         if is_streamed(X):
-            from ._stream import fit_streamed
-
             if self.checkpoint_dir is not None or resume:
                 raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
             fit_streamed(rbms, X, self.propagate, self)
@@ -257,6 +245,9 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
             checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
                                              "layer": len(rbms) - 1, "layers": layers})
 
+    def _stack(self):
+        return self.rbms_, self.module_
+
     def _set_rbms(self, rbms):
         self.rbms_ = list(rbms)
         self.module_ = DBNModule([rbm.module_ for rbm in self.rbms_])
@@ -322,10 +313,6 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         layer = self._check_layer(layer)
         X = check_X(self, X, reset=False, units=self.visible)
         return self.rbms_[0]._rows(lambda v: self._up(v, layer), X)
-
-    def _below_top(self, v):
-        """The top RBM's data input: the penultimate layer's activations (v itself for a one-layer DBN)."""
-        return self.module_.up(v, len(self.rbms_) - 2) if len(self.rbms_) > 1 else v
 
     def _up(self, v, layer):
         top = self.rbms_[-1]
@@ -401,29 +388,8 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         X : ndarray of shape (n_samples, n_features), in the data's units; {0, 1} samples for Bernoulli units
         """
         check_is_fitted(self, "rbms_")
-        if not (isinstance(n_samples, Integral) and n_samples >= 1):
-            raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}")
-        for name, value in (("n_gibbs", n_gibbs), ("burn_in", burn_in)):
-            if not (isinstance(value, Integral) and value >= 0):
-                raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
-        labels = self._clamped_labels(label, n_samples)
-        generator = self._generator(random_state)
-        top = self.rbms_[-1].module_
-        chains = getattr(self, "_chains", None)
-        fresh = init is not None or random_state is not None or chains is None or chains.shape[0] != n_samples
-        if fresh:
-            if init is not None:
-                X = check_X(self, init, reset=False, units=self.visible)
-                if X.shape[0] != n_samples:
-                    raise ValueError(f"init has {X.shape[0]} rows but n_samples={n_samples}")
-                chains = self.rbms_[-1]._complete(self._below_top(self.rbms_[0]._encode(X)))
-            else:
-                pre = top.visible_bias.expand(n_samples, -1)
-                chains = top.visible.sample(pre, top.visible.mean(pre), generator)
-            chains, _, _ = self.module_.generate(chains, burn_in, generator, labels)
-        chains, mean, v = self.module_.generate(chains, n_gibbs, generator, labels, mean_field)
-        self._chains = chains
-        return self.rbms_[0]._decode(mean if return_probabilities else v)
+        return self._generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities, label,
+                              mean_field)
 
     @torch.no_grad()
     def fine_tune_up_down(self, X, y=None, n_iter=10, learning_rate=0.01, k=10, batch_size=None, random_state=None,
@@ -519,20 +485,6 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
                 bar(epoch, {})
         return self
 
-    def _clamped_labels(self, label, n_samples):
-        """One-hot rows for ``label`` (one class or one per sample), or None."""
-        if label is None:
-            return None
-        top = self.rbms_[-1]
-        if top.n_labels is None:
-            raise ValueError("label= needs a DBN fitted with n_labels (label units in the top RBM)")
-        wanted = np.broadcast_to(np.asarray(label, dtype=top.classes_.dtype), (n_samples,))
-        index = np.searchsorted(top.classes_, wanted).clip(0, len(top.classes_) - 1)
-        unknown = top.classes_[index] != wanted
-        if unknown.any():
-            raise ValueError(f"label {wanted[unknown][0].item()!r} is not one of the classes {top.classes_.tolist()}")
-        return top._one_hot(index)
-
     @property
     def classes_(self):
         """The labels of a DBN fitted with ``n_labels``."""
@@ -548,7 +500,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         top = self.rbms_[-1]
         X = check_X(self, X, reset=False, units=self.visible)
         return self.rbms_[0]._rows(
-            lambda v: torch.softmax(-top._label_free_energies(self._below_top(v)), 1), X).astype(np.float64)
+            lambda v: top.module_.label_posterior(self._below_top(v)), X).astype(np.float64)
 
     @available_if(_has_labels)
     def predict(self, X):
@@ -630,19 +582,7 @@ class DBN(SaveMixin, TransformerMixin, BaseEstimator):
         X_denoised : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self, "rbms_")
-        if not (isinstance(n_gibbs, Integral) and n_gibbs >= 1):
-            raise ValueError(f"n_gibbs must be an integer >= 1; got {n_gibbs!r}")
-        X, unknown = check_masked_X(self, X, mask, units=self.visible)
-        if unknown is None:
-            return self.reconstruct(X)
-        first = self.rbms_[0]
-        rbm = first.module_
-        v = first._encode(X)
-        fill = rbm.visible.mean(rbm.visible_bias)[: v.shape[1]]
-        unknown_t = torch.as_tensor(unknown, device=v.device)
-        v = torch.where(unknown_t, fill.expand_as(v), v)
-        out = first._decode(self.module_.denoise(v, unknown_t, n_gibbs, self._generator(random_state)))
-        return np.where(unknown, out, X).astype(X.dtype)
+        return self._denoise(X, mask, n_gibbs, random_state)
 
     @torch.no_grad()
     def score_samples(self, X, score="free_energy"):

@@ -14,6 +14,7 @@ from .. import distributed
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
+from ..core.dbn import DBNModule
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits
 from ..streaming import is_streamed
@@ -21,7 +22,9 @@ from ..training import PRECISIONS, SCHEDULES, CDConfig, CDTrainer, train_rbm
 from .. import io
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
+from ._sampling import StackSamplingMixin
 from ._scaling import GaussianScalingMixin
+from ._stream import fit_streamed
 
 # Hyperparameters of CD training, shared with the DBN estimator, which passes them on to each layer.
 CD_PARAMETER_CONSTRAINTS = {
@@ -54,7 +57,7 @@ def _has_labels(estimator):
     return estimator.n_labels is not None
 
 
-class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
+class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     """Restricted Boltzmann machine trained with contrastive divergence (CD-k) or persistent CD.
 
     Energy E(v, h) = -a.v - b.h - v^T W h for Bernoulli visible units; Gaussian visible units
@@ -214,7 +217,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         init = make_generator(init_seed, "cpu")
         module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
         self.module_ = module
-        self._sampler = None  # sample()'s one-layer DBN over the old module would be stale
+        self._stack_module = self._chains = None  # sample()'s chains over the old module would be stale
         self.n_iter_ = 0
         self.history_ = []
         self._shuffle_generator = make_generator(shuffle_seed, "cpu")
@@ -335,8 +338,6 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         self
         """
         if is_streamed(X):
-            from ._stream import fit_streamed
-
             fit_streamed([self], X, "mean", self)
             return self
         X = self._check(X, reset=True)
@@ -485,46 +486,23 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
             return self._inference_generator
         return make_generator(seeds_from(random_state, 1)[0], self.module_.weight.device)
 
-    def _label_pre_h(self, v):
-        """Hidden pre-activations b + W x + U_y for every label y, shape (n, n_labels, n_hidden) (label models)."""
-        rbm, n = self.module_, self.n_features_in_
-        return (rbm.hidden_bias + v @ rbm.weight[:, :n].t())[:, None, :] + rbm.weight[:, n:].t()[None]
-
-    def _label_free_energies(self, v, pre_y=None):
-        """F(x, y) for every label y, shape (n, n_labels), for data rows ``v`` in model units (label models);
-        ``pre_y`` is ``_label_pre_h(v)`` when the caller has it already."""
-        rbm, n = self.module_, self.n_features_in_
-        if pre_y is None:
-            pre_y = self._label_pre_h(v)
-        a, c = rbm.visible_bias[:n], rbm.visible_bias[n:]
-        return (rbm.visible.base.energy(v, a)[:, None] - c[None]
-                - rbm.hidden.log_marginal(pre_y, rbm.hidden_bias))
-
     def _complete(self, v):
-        """Data rows -> full visible rows: [v, P(y | v)] for label models (the label part as probabilities,
-        which P(h | v, y) handles since it is linear in y), else v."""
-        if self.n_labels is None:
-            return v
-        return torch.cat([v, torch.softmax(-self._label_free_energies(v), 1)], 1)
+        """Data rows -> full visible rows: [v, P(y | v)] for label models, else v."""
+        return v if self.n_labels is None else self.module_.complete(v)
 
     def _data_part(self, V):
         return V[:, : self.n_features_in_]
 
     def _hidden_mean(self, v):
         """E[h | v]; for label models the expectation over the unknown label, sum_y P(y | v) E[h | v, y]."""
-        if self.n_labels is None:
-            return self.module_.prob_h_given_v(v)
-        pre_y = self._label_pre_h(v)
-        p_y = torch.softmax(-self._label_free_energies(v, pre_y), 1)  # (n, K)
-        return (p_y[..., None] * self.module_.hidden.mean(pre_y)).sum(1)
+        return self.module_.prob_h_given_v(v) if self.n_labels is None else self.module_.label_hidden_mean(v)
 
     @available_if(_has_labels)
     @torch.no_grad()
     def predict_proba(self, X):
         """P(y | x) = softmax over labels of -F(x, y) (label models), shape (n_samples, n_labels)."""
         check_is_fitted(self, "classes_")
-        return self._rows(lambda v: torch.softmax(-self._label_free_energies(v), 1), self._check(X)).astype(
-            np.float64)
+        return self._rows(self.module_.label_posterior, self._check(X)).astype(np.float64)
 
     @available_if(_has_labels)
     def predict(self, X):
@@ -640,8 +618,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         X : ndarray of shape (n_samples, n_features), in the data's units
         """
         check_is_fitted(self, "module_")
-        return self._one_layer_dbn().generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities,
-                                              mean_field=mean_field)
+        return self._generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities, None, mean_field)
 
     @torch.no_grad()
     def free_energy(self, X):
@@ -657,9 +634,7 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
 
     def _free_energy(self, v):
         """F(v), or for label models the free energy with the label summed out, -log sum_y exp(-F(v, y))."""
-        if self.n_labels is None:
-            return self.module_.free_energy(v)
-        return -torch.logsumexp(-self._label_free_energies(v), 1)
+        return self.module_.free_energy(v) if self.n_labels is None else self.module_.label_free_energy(v)
 
     @torch.no_grad()
     def score_samples(self, X, score="pseudo_likelihood"):
@@ -693,14 +668,13 @@ class RBM(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     def denoise(self, X, mask=None, n_gibbs=100, random_state=None):
         """Fill in unknown or corrupted entries of X: see :meth:`DBN.denoise` (this RBM as a one-layer DBN)."""
         check_is_fitted(self, "module_")
-        return self._one_layer_dbn().denoise(X, mask, n_gibbs, random_state)
+        return self._denoise(X, mask, n_gibbs, random_state)
 
-    def _one_layer_dbn(self):
-        from .dbn import DBN
-
-        if getattr(self, "_sampler", None) is None:
-            self._sampler = DBN.from_rbms([self])  # a one-layer DBN, which also keeps sample()'s chains
-        return self._sampler
+    def _stack(self):
+        """This RBM as a one-layer DBN (for sampling)."""
+        if getattr(self, "_stack_module", None) is None:
+            self._stack_module = DBNModule([self.module_])
+        return [self], self._stack_module
 
     @torch.no_grad()
     def reconstruction_error(self, X):
