@@ -16,7 +16,7 @@ from sklearn.datasets import load_digits
 
 from deepbelief import DBN, RBM, DBNClassifier, checkpoint, load
 from deepbelief.distributed import Group, timeout_seconds
-from deepbelief.streaming import NpyRows
+from deepbelief.data.streaming import NpyRows
 from deepbelief.training import FineTuneConfig, fine_tune
 
 B = 4  # rows per rank and update

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepbelief._sequences import _move
+from deepbelief.data.sequences import _move
 from deepbelief.datasets import WALKING_CHANNELS, load_motion, make_bouncing_balls, make_walking_motion
 from deepbelief.plot import plot_sequence, save_animation
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from deepbelief import DBN, RBM, DBNClassifier, DBNRegressor
-from deepbelief.streaming import BLOCK_ROWS, NpyRows, is_streamed
+from deepbelief.data.streaming import BLOCK_ROWS, NpyRows, is_streamed
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_streamed_supervised_fit_errors(digits_file, tmp_path):
 def test_streamed_batches_visit_every_chosen_row_once_per_epoch(digits_file, monkeypatch):
     import torch
 
-    from deepbelief import streaming
+    from deepbelief.data import streaming
     from deepbelief.estimators import supervised
 
     monkeypatch.setattr(streaming, "BLOCK_ROWS", 100)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
-from ._files import DATASET_NAMES, DataError, read_dataset, read_idx, read_table
+from .data.files import DATASET_NAMES, DataError, read_dataset, read_idx, read_table
 from .training import SCHEDULES
 
 EXIT_USAGE = 2
@@ -412,7 +412,7 @@ def cmd_info(args):
 
 def cmd_reproduce(args):
     from . import reproduce
-    from .datasets import DatasetError
+    from .data.datasets import DatasetError
     from .io import write_atomic
 
     rows = reproduce.ROWS if args.rows is None else tuple(r.strip() for r in args.rows.split(","))

@@ -21,7 +21,7 @@ import torch
 
 from ._version import __version__
 from ._runtime import resolve_device
-from .datasets import load_fashion_mnist, load_mnist
+from .data.datasets import load_fashion_mnist, load_mnist
 
 ROWS = ("dbn", "dropout", "random_init", "up_down", "semi_supervised", "rbm_ais", "rbm_ais_best", "autoencoder",
         "fashion")

@@ -3,7 +3,7 @@ import torch
 
 from .. import distributed
 from ..core.dbn import propagate_up as core_propagate_up
-from ..streaming import checked_moments, rank_reader
+from ..data.streaming import checked_moments, rank_reader
 
 
 def propagate_up(rbms, v, propagate):

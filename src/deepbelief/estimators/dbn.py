@@ -13,7 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .. import checkpoint, distributed
-from ..streaming import is_streamed
+from ..data.streaming import is_streamed
 from .._runtime import make_generator, memory_errors, seeds_from, to_tensor
 from ..training import CDConfig, CDTrainer, up_down_step
 from ._progress import EpochBar

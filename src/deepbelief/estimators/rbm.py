@@ -17,7 +17,7 @@ from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.dbn import DBNModule
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits
-from ..streaming import is_streamed
+from ..data.streaming import is_streamed
 from ..training import PRECISIONS, SCHEDULES, CDConfig, CDTrainer, train_rbm
 from .. import io
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params

@@ -1,12 +1,14 @@
 """Sequence data for the conditional models: synthetic video and motion, and motion files (BVH, CSV).
 
-Re-exported by :mod:`deepbelief.datasets`.
+Re-exported by :mod:`deepbelief.datasets`, the public name of the data loaders.
 """
 import math
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
+
+from .files import DataError, read_csv
 
 
 def _check_count(value, name, low=1):
@@ -165,11 +167,9 @@ def load_motion(path, return_channels=False):
 
     Raises
     ------
-    ValueError (``deepbelief._files.DataError``) naming the file and line of a malformed file; OSError when it
+    ValueError (``deepbelief.data.files.DataError``) naming the file and line of a malformed file; OSError when it
     cannot be read.
     """
-    from ._files import DataError, read_csv
-
     path = Path(path)
     if path.suffix.lower() == ".bvh":
         frames, channels = _read_bvh(path, DataError)
