@@ -23,7 +23,22 @@ def _json_value(value):
         return None
     if isinstance(value, np.generic):
         return value.item()
+    if hasattr(value, "get_params") and hasattr(value, "fit"):  # a nested estimator: its class and parameters
+        return {"estimator": type(value).__name__, "params": json_params(value)}
     return value
+
+
+def nested_estimator(value, classes):
+    """A nested estimator from its JSON (see ``_json_value``), one of ``classes``; other values pass through."""
+    if not isinstance(value, dict):
+        return value
+    known = {cls.__name__: cls for cls in classes}
+    if set(value) != {"estimator", "params"} or value["estimator"] not in known or not isinstance(value["params"], dict):
+        raise ModelFileError(f"the saved nested estimator is not one of {sorted(known)}: {str(value)[:80]}")
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in value["params"].items()}
+    estimator = known[value["estimator"]](**params)
+    estimator._validate_params()
+    return estimator
 
 
 def json_params(estimator):

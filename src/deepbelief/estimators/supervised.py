@@ -7,21 +7,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, clone
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_range, check_X, check_X_y, per_layer
+from .._validation import check_range, check_X, check_X_y, layer_sizes, per_layer
 from ..data.streaming import BLOCK_ROWS, NpyRows, checked_moments, is_streamed, rank_reader, read_rows
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
 from .. import checkpoint, distributed, io
 from ..errors import TrainingDivergedError
-from ._persist import SaveMixin, checkpoint_defaults, checkpoint_params, check_int, json_params, restore_params
+from ._persist import (SaveMixin, checkpoint_defaults, checkpoint_params, check_int, json_params, nested_estimator,
+                       restore_params)
 from ._progress import EpochBar
 from ._scaling import GaussianScalingMixin
 from .dbn import DBN
@@ -110,6 +111,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "visible": [StrOptions({"bernoulli", "gaussian", "relu"})],
         "pretrain": ["boolean", StrOptions({"rbm", "rectified"})],
+        "pretraining": [None, HasMethods(["fit", "transform"])],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "learning_rate_rbm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
         "lr_schedule_rbm": [StrOptions(set(SCHEDULES))],
@@ -139,7 +141,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
+    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, pretraining=None,
+                 n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="sigmoid",
                  optimizer="adam", learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0,
                  max_norm=None, ema_decay=None, dropout=0.0, input_dropout=0.0, max_iter=100, batch_size=32,
@@ -148,6 +151,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
+        self.pretraining = pretraining
         self.n_iter = n_iter
         self.learning_rate_rbm = learning_rate_rbm
         self.lr_schedule_rbm = lr_schedule_rbm
@@ -181,6 +185,10 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     # pieces -------------------------------------------------------------------------------------
     def _dbn(self, seed):
+        """The unfitted DBN that pretrains the network: a clone of ``pretraining`` (run where and as verbosely as
+        this fit, seeded from ``random_state`` when that is set), or one built from this estimator's parameters."""
+        if self.pretraining is not None:
+            return self._nested_dbn(seed)
         # The RBMs' hidden units match the fine-tuning activation, so the pretrained features keep their meaning.
         hidden = "relu" if self.activation == "relu" else "bernoulli"
         return DBN(hidden_layer_sizes=self.hidden_layer_sizes, visible=self.visible, hidden=hidden,
@@ -189,6 +197,43 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
                    checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every, device=self.device,
                    precision=self.precision,
                    random_state=seed, verbose=self.verbose, **self._pretrain_params)
+
+    # The parameters that ``pretraining=DBN(...)`` takes over: they must keep their defaults beside it.
+    _NESTED = {"n_iter": "n_iter", "learning_rate_rbm": "learning_rate", "lr_schedule_rbm": "lr_schedule", "k": "k",
+               "persistent": "persistent"}
+
+    def _nested_dbn(self, seed):
+        dbn = self.pretraining
+        name = type(self).__name__
+        if not isinstance(dbn, DBN) or dbn.n_labels is not None:
+            raise ValueError(f"{name}(pretraining=...) takes an unfitted DBN without label units (n_labels=None); "
+                             f"got {dbn!r}")
+        if self.pretrain is False:
+            raise ValueError(f"{name}(pretrain=False, pretraining=DBN(...)) asks for no pretraining and for one; "
+                             "drop one of them")
+        defaults = type(self)().get_params(deep=False)
+        for own, nested in self._NESTED.items():
+            if getattr(self, own) != defaults[own]:
+                raise ValueError(f"{name}({own}={getattr(self, own)!r}) and pretraining=DBN(...) both set the "
+                                 f"pretraining; set {nested}= on the nested DBN instead")
+        sizes = self.hidden_layer_sizes
+        if layer_sizes(sizes) != layer_sizes(defaults["hidden_layer_sizes"]) and layer_sizes(sizes) != layer_sizes(dbn.hidden_layer_sizes):
+            raise ValueError(f"{name}(hidden_layer_sizes={sizes!r}) differs from the nested DBN's "
+                             f"{dbn.hidden_layer_sizes!r}; the network takes the nested DBN's: leave it out here "
+                             "or make them equal")
+        if self.visible != dbn.visible:
+            raise ValueError(f"{name}(visible={self.visible!r}) differs from the nested DBN's visible={dbn.visible!r}; "
+                             "the network and its pretraining need the same visible units: set both")
+        hidden = "relu" if self.activation == "relu" else "bernoulli"
+        if dbn.hidden != hidden and self._pretraining() == "rbm":
+            raise ValueError(f"activation={self.activation!r} fine-tunes {hidden} hidden units but the nested DBN has "
+                             f"hidden={dbn.hidden!r}; use DBN(hidden={hidden!r}, ...) so that the pretrained features "
+                             "keep their meaning")
+        dbn = clone(dbn).set_params(checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every,
+                                    device=self.device, verbose=self.verbose)
+        if self.random_state is not None:
+            dbn.set_params(random_state=seed)
+        return dbn
 
     def _pretraining(self):
         """'rbm', 'rectified' or None (pretrain=False); True picks 'rectified' for ReLU networks on data >= 0."""
@@ -199,6 +244,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             return self.pretrain
         if not self.pretrain:
             return None
+        if self.pretraining is not None:  # the nested DBN is trained as given
+            return "rbm"
         return "rectified" if self.activation == "relu" and self.visible != "gaussian" else "rbm"
 
     def _hidden_linears(self, X_all, seed, device, resume=False):
@@ -442,7 +489,10 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, state, tensors, device=None):
-        est = restore_params(cls, state["params"], device)
+        params = state["params"]
+        if isinstance(params, dict) and params.get("pretraining") is not None:
+            params = {**params, "pretraining": nested_estimator(params["pretraining"], [DBN])}
+        est = restore_params(cls, params, device)
         est._device = resolve_device(est.device)
         est.n_features_in_ = check_int(state["n_features_in"], "n_features_in")
         est._set_target_state(state)
@@ -483,6 +533,17 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         worse on MNIST (see BENCHMARKS.md) and is not an energy model, so ``dbn_`` is for ``transform``, not for
         sampling; data must be >= 0. True: 'rectified' for ``activation='relu'`` with non-Gaussian visible units,
         else 'rbm'. False trains the identical network from Glorot-uniform random weights (the baseline).
+    pretraining : DBN or None, default=None
+        The pretraining as an unfitted :class:`DBN` (cloned at ``fit``), so that every CD option of the DBN reaches
+        it (``centering``, sparsity, ``momentum``, ``weight_decay``, ``persistent``, ...): e.g.
+        ``DBNClassifier(pretraining=DBN((500, 500), n_iter=20, centering=True))``. Its ``hidden_layer_sizes`` are
+        the network's; its ``hidden`` units must match ``activation`` ('bernoulli' for 'sigmoid', 'relu' for
+        'relu') and its ``visible`` units ``visible``. It runs on this estimator's ``device``, ``checkpoint_dir``
+        and ``verbose``, seeded from ``random_state`` when that is set. ``n_iter``, ``learning_rate_rbm``,
+        ``lr_schedule_rbm``, ``k`` and ``persistent`` must then keep their defaults (set them on the DBN).
+        ``pretrain=True`` trains it with CD as given; ``'rectified'`` applies the rectified rule to its sizes,
+        rates and epochs. None: a DBN built from this estimator's pretraining parameters (the same as before
+        this parameter existed).
     n_iter : int or one per layer, default=10
         Pretraining epochs per layer.
     learning_rate_rbm : float, 'auto', or one per layer, default='auto'
@@ -572,14 +633,15 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     (3,)
     """
 
-    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, n_iter=10,
+    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, pretraining=None,
+                 n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="relu",
                  optimizer="sgd", learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0,
                  max_norm=None, ema_decay=None, dropout=0.2, input_dropout=0.2, max_iter=100, batch_size=64,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None,
                  checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False):
         super().__init__(
-            hidden_layer_sizes, visible=visible, pretrain=pretrain, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
+            hidden_layer_sizes, visible=visible, pretrain=pretrain, pretraining=pretraining, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
             lr_schedule_rbm=lr_schedule_rbm, k=k, persistent=persistent, activation=activation, optimizer=optimizer,
             learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, weight_decay=weight_decay,
             max_norm=max_norm, ema_decay=ema_decay, dropout=dropout, input_dropout=input_dropout, max_iter=max_iter,

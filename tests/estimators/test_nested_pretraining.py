@@ -1,0 +1,96 @@
+"""DBNClassifier / DBNRegressor(pretraining=DBN(...)): every CD option of the DBN reaches the pretraining."""
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import deepbelief as db
+from deepbelief.estimators.rbm import CD_PARAMETERS
+
+# A valid value other than the default for every CD option; an option added to CD_PARAMETER_CONSTRAINTS without a
+# value here fails test_every_cd_option_reaches_the_pretrained_layers.
+CHANGED = {"lr_schedule": "linear", "batch_size": 7, "k": 2, "persistent": True, "momentum": 0.3,
+           "final_momentum": 0.7, "momentum_switch": 2, "weight_decay": 1e-3, "sparsity_target": 0.2,
+           "sparsity_cost": 0.01, "centering": True, "validation_fraction": 0.2, "shuffle": False,
+           "precision": "bfloat16"}
+WHERE_THE_FIT_RUNS = ("device", "random_state", "verbose")  # set by the outer estimator
+
+
+@pytest.mark.parametrize("cls", [db.DBNClassifier, db.DBNRegressor])
+@pytest.mark.parametrize("option", [o for o in CD_PARAMETERS if o not in WHERE_THE_FIT_RUNS])
+def test_every_cd_option_reaches_the_pretrained_layers(digits, cls, option):
+    X, y = digits
+    X, y = X[:200], (y[:200] if cls is db.DBNClassifier else X[:200].sum(1))
+    value = CHANGED[option]
+    assert db.DBN().get_params()[option] != value
+    activation = {"activation": "sigmoid"}
+    model = cls(pretraining=db.DBN((8, 4), n_iter=1, **{option: value}), max_iter=1, random_state=0,
+                **activation).fit(X, y)
+    assert model.dbn_.get_params()[option] == value
+    assert all(rbm.get_params()[option] == value for rbm in model.dbn_.rbms_)
+
+
+def test_nested_dbn_equals_the_flat_parameters(digits):
+    """The default pretraining is a DBN built from the flat parameters; the same DBN given nested trains the same
+    network bit for bit."""
+    X, y = digits
+    flat = db.DBNClassifier((16, 8), n_iter=2, k=2, activation="sigmoid", max_iter=2, random_state=0).fit(X, y)
+    nested = db.DBNClassifier(activation="sigmoid", max_iter=2, random_state=0,
+                              pretraining=db.DBN((16, 8), n_iter=2, k=2, batch_size=64)).fit(X, y)
+    np.testing.assert_array_equal(flat.predict_proba(X), nested.predict_proba(X))
+    for a, b in zip(flat.network_.parameters(), nested.network_.parameters()):
+        assert a.equal(b)
+
+
+def test_the_nested_dbn_sets_the_network_shape_and_is_not_fitted_itself(digits):
+    X, y = digits
+    template = db.DBN((12, 6), n_iter=1, centering=True)
+    clf = db.DBNClassifier(activation="sigmoid", pretraining=template, max_iter=1, random_state=0).fit(X, y)
+    assert [m.out_features for m in clf.to_torch() if hasattr(m, "out_features")] == [12, 6, 10]
+    assert not hasattr(template, "rbms_")  # cloned, as scikit-learn's meta-estimators do
+    assert clf.dbn_.centering and clf.dbn_.rbms_[1].centering
+
+
+def test_nested_parameters_work_with_set_params_clone_and_files(digits, tmp_path):
+    X, y = digits
+    clf = db.DBNClassifier(activation="sigmoid", pretraining=db.DBN((8,), n_iter=1), max_iter=1, random_state=0)
+    clf.set_params(pretraining__weight_decay=1e-3)
+    assert clone(clf).get_params()["pretraining__weight_decay"] == 1e-3
+    clf.fit(X, y)
+    clf.save(tmp_path / "m.dbn")
+    loaded = db.load(tmp_path / "m.dbn")
+    assert isinstance(loaded.pretraining, db.DBN) and loaded.pretraining.weight_decay == 1e-3
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_pipeline_cross_validates_with_a_nested_pretraining(digits):
+    X, y = digits  # already in [0, 1]: a MinMaxScaler's held-out folds leave it (issue 39)
+    pipe = make_pipeline(FunctionTransformer(), db.DBNClassifier(
+        activation="sigmoid", pretraining=db.DBN((32,), n_iter=5, centering=True), max_iter=50, random_state=0))
+    scores = cross_val_score(pipe, X[:600], y[:600], cv=3)
+    assert scores.mean() > 0.8
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(n_iter=3), "n_iter=3.*set n_iter= on the nested DBN"),
+    (dict(learning_rate_rbm=0.01), "set learning_rate= on the nested DBN"),
+    (dict(hidden_layer_sizes=(5,)), "differs from the nested DBN's"),
+    (dict(visible="gaussian"), "visible='gaussian'.*set both"),
+    (dict(pretrain=False), "drop one of them"),
+    (dict(activation="relu"), "use DBN\\(hidden='relu'"),
+])
+def test_conflicting_settings_are_refused_with_the_remedy(digits, params, message):
+    X, y = digits
+    clf = db.DBNClassifier(pretraining=db.DBN((8,), n_iter=1), max_iter=1, **{"activation": "sigmoid", **params})
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+
+
+def test_only_an_unlabelled_dbn_is_a_pretraining(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="takes an unfitted DBN without label units"):
+        db.DBNClassifier(activation="sigmoid", pretraining=db.DBN((8,), n_labels=10)).fit(X, y)
+    with pytest.raises(ValueError, match="takes an unfitted DBN"):
+        db.DBNClassifier(activation="sigmoid", pretraining=db.RBM(8)).fit(X, y)
