@@ -25,6 +25,7 @@ def state_of(path):
     return checkpoint.read(path)[1] if path.exists() else None
 
 
+@pytest.mark.slow
 def test_a_killed_pretraining_resumes_to_the_same_parameters(tmp_path):
     script = textwrap.dedent(f"""
         import numpy as np, torch
@@ -84,6 +85,7 @@ def labelled():
 
 
 @pytest.mark.parametrize("optimizer, ema_decay", [("sgd", None), ("adam", None), ("adam", 0.99)])
+@pytest.mark.slow
 def test_a_killed_fine_tuning_resumes_to_the_same_network(optimizer, ema_decay, tmp_path):
     settings = {**CLASSIFIER, "optimizer": optimizer, "learning_rate": 0.05 if optimizer == "sgd" else 1e-3,
                 "ema_decay": ema_decay}

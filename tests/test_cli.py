@@ -13,6 +13,7 @@ def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "deepbelief", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_pretrain_end_to_end_in_a_subprocess(tmp_path):
     result = run_cli("pretrain", "--layers", "16,8", "--epochs", "2", "--lr-schedule", "linear", "--centering",
                      "--quiet", "--out", str(tmp_path))
@@ -43,6 +44,7 @@ def test_bad_usage_exits_2_with_one_message_and_no_traceback(args, message, caps
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_demo_end_to_end_in_a_subprocess(tmp_path):
     result = run_cli("demo", "--layers", "32", "--epochs", "2", "--max-iter", "30", "--quiet", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -105,6 +107,7 @@ def test_train_predict_evaluate_transform_sample_info_on_a_csv(csv_files, tmp_pa
     assert "DBNClassifier" in info and "classes: eight" in info and "scale=minmax" in info
 
 
+@pytest.mark.slow
 def test_checkpoints_and_resume_from_the_command_line(csv_files, tmp_path):
     args = ["train", csv_files / "digits.csv", *FAST, "--param", "pretrain=rbm", "--checkpoint-dir",
             tmp_path / "ckpt"]
@@ -115,6 +118,7 @@ def test_checkpoints_and_resume_from_the_command_line(csv_files, tmp_path):
     assert a["test_accuracy"] == b["test_accuracy"] and a["loss_curve"] == b["loss_curve"]
 
 
+@pytest.mark.slow
 def test_regression_without_header_and_unsupervised_npy(csv_files, tmp_path, capsys):
     assert call("train", csv_files / "regress.csv", "--task", "regress", *FAST, "--max-iter", 200,
                 "--out", tmp_path / "r") == 0
@@ -161,6 +165,7 @@ def test_bad_input_gives_one_line_and_exit_2(args, message, csv_files, tmp_path,
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_reproduce_quick_on_tiny_mnist_files(tmp_path, monkeypatch, capsys):
     """Every row of `deepbelief reproduce mnist --quick` runs end to end (on tiny stand-in files: the real table
     is in BENCHMARKS.md) and the table is written as Markdown and JSON."""

@@ -10,6 +10,7 @@ from deepbelief.compat import SupervisedDBNClassification, SupervisedDBNRegressi
 from deepbelief.training import rectified_cd
 
 
+@pytest.mark.slow
 def test_the_seed_tutorial_runs_with_only_its_import_changed():
     # ../shared/seeds/001_*: the tutorial's code, with `from dbn.tensorflow import ...` replaced.
     digits = load_digits()

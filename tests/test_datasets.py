@@ -103,6 +103,7 @@ def test_data_home_order(monkeypatch, tmp_path):
 
 
 @needs_shared
+@pytest.mark.slow
 def test_mnist_from_the_shared_folder():
     (X, y), (X_test, y_test) = load_mnist(SHARED)
     assert X.shape == (60000, 784) and X_test.shape == (10000, 784) and X.dtype == np.float32

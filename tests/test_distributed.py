@@ -101,6 +101,7 @@ def batches(X, size):
     return lambda epoch: ((X[s:s + size], X[s:s + size]) for s in range(0, len(X), size))
 
 
+@pytest.mark.slow
 def test_two_ranks_with_batch_b_equal_one_process_with_batch_2b(tmp_path):
     script = tmp_path / "rank.py"
     script.write_text(RANK_SCRIPT)
@@ -150,6 +151,7 @@ def test_timeout_comes_from_the_environment(monkeypatch):
         timeout_seconds()
 
 
+@pytest.mark.slow
 def test_streamed_fit_reads_each_rank_shard(tmp_path):
     X = data()
     np.save(tmp_path / "x.npy", X)
@@ -180,6 +182,7 @@ def wait_for(path, procs, seconds=120):
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_killing_a_rank_stops_the_job_and_keeps_the_checkpoint_which_one_process_resumes(tmp_path):
     ck = tmp_path / "ck"
     procs = start_ranks([*TRAIN, "--epochs", EPOCHS, "--checkpoint-dir", str(ck), "--out", str(tmp_path / "out")])
@@ -207,6 +210,7 @@ def test_killing_a_rank_stops_the_job_and_keeps_the_checkpoint_which_one_process
     np.testing.assert_allclose(errors, [h["reconstruction_error"] for h in state["layers"][0]["history"]])
 
 
+@pytest.mark.slow
 def test_a_checkpoint_of_one_process_resumes_on_two_ranks_under_torchrun(tmp_path):
     ck = tmp_path / "ck"
     proc = subprocess.Popen([sys.executable, *TRAIN, "--epochs", EPOCHS, "--checkpoint-dir", str(ck), "--out",
@@ -228,6 +232,7 @@ def test_a_checkpoint_of_one_process_resumes_on_two_ranks_under_torchrun(tmp_pat
 
 
 @pytest.mark.parametrize("pretrain", ["rbm", "rectified"])
+@pytest.mark.slow
 def test_a_classifier_trains_data_parallel_and_the_ranks_agree(tmp_path, pretrain):
     script = tmp_path / "rank.py"
     script.write_text(textwrap.dedent(f"""
@@ -271,6 +276,7 @@ def test_checkpointed_chains_are_shared_evenly_among_the_ranks_of_a_resumed_run(
     assert trainer.chain is None
 
 
+@pytest.mark.slow
 def test_a_regressor_trains_data_parallel_and_the_ranks_agree(tmp_path):
     script = tmp_path / "rank.py"
     script.write_text(textwrap.dedent(f"""
@@ -296,6 +302,7 @@ def test_a_regressor_trains_data_parallel_and_the_ranks_agree(tmp_path):
     assert r2_score(y[500:], prediction) > 0.7
 
 
+@pytest.mark.slow
 def test_label_models_monitors_and_sampled_propagation_train_data_parallel(tmp_path):
     script = tmp_path / "rank.py"
     script.write_text(textwrap.dedent(f"""
@@ -343,6 +350,7 @@ def interrupted_and_whole(args, tmp_path, name):
     return load(tmp_path / "whole" / "model.dbn"), load(tmp_path / "cut" / "model.dbn"), tensors, state
 
 
+@pytest.mark.slow
 def test_a_killed_data_parallel_fine_tuning_resumes_to_the_uninterrupted_result(tmp_path):
     classify = ["-m", "deepbelief", "train", "digits", "--layers", "64", "--epochs", "1", "--max-iter", "30",
                 "--quiet"]
@@ -354,6 +362,7 @@ def test_a_killed_data_parallel_fine_tuning_resumes_to_the_uninterrupted_result(
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_killed_data_parallel_pcd_pretraining_resumes_to_the_uninterrupted_result(tmp_path):
     pcd = [*TRAIN, "--epochs", "30", "--param", "persistent=true"]
     whole, resumed, tensors, state = interrupted_and_whole(pcd, tmp_path, "pretraining.ckpt")

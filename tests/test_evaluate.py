@@ -34,6 +34,7 @@ def test_ais_agrees_with_enumeration_for_a_gaussian_visible_rbm():
     assert abs(estimate.log_z - exact) < 0.1 and estimate.lower <= exact <= estimate.upper
 
 
+@pytest.mark.slow
 def test_ais_on_a_trained_rbm_with_the_data_base_rate():
     X = (load_digits().data / 16 > 0.5).astype(np.float32)
     rbm = RBM(n_components=12, n_iter=5, random_state=0).fit(X)

@@ -87,6 +87,7 @@ def small_file(data, tmp_path_factory):
     return path.read_bytes()
 
 
+@pytest.mark.slow
 def test_every_truncation_is_a_model_file_error(small_file, tmp_path):
     path = tmp_path / "cut.dbn"
     for end in range(0, len(small_file)):

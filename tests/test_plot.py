@@ -18,6 +18,7 @@ def models(digits):
                           random_state=0).fit(X, y))
 
 
+@pytest.mark.slow
 def test_every_plot_returns_a_figure_and_writes_a_png(models, digits, tmp_path):
     X, y = digits
     rbm, dbn, clf = models

@@ -21,6 +21,7 @@ def rbm_epochs(monkeypatch):
     return trained
 
 
+@pytest.mark.slow
 def test_semi_supervised_row_pretrains_once_for_both_label_counts(rbm_epochs):
     rng = np.random.default_rng(0)
     X, y = rng.random((150, 784), dtype=np.float32), np.arange(150) % 10
@@ -56,6 +57,7 @@ def test_classifier_row_refits_on_all_rows_for_the_validation_epoch_count(monkey
     assert record["validation_accuracy"] == pytest.approx(scores, abs=0)
 
 
+@pytest.mark.slow
 def test_classifier_row_keeps_its_pretraining_in_the_given_file(rbm_epochs, tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.random((120, 784), dtype=np.float32), np.arange(120) % 10
@@ -197,6 +199,7 @@ def test_best_rbm_row_trains_the_centred_rbm_with_weight_decay(rbm_budget):
     assert np.isfinite(best["value"]) and best["value"] != plain["value"]
 
 
+@pytest.mark.slow
 def test_fashion_row_keeps_both_networks_early_stopped_errors_and_curves(monkeypatch):
     rng = np.random.default_rng(0)
     X, y = rng.random((120, 784), dtype=np.float32), np.arange(120) % 10

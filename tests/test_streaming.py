@@ -60,6 +60,7 @@ def test_streamed_training_learns_and_checks_its_input(digits_file, tmp_path):
 
 
 @pytest.mark.parametrize("model", ["RBM", "DBNClassifier"])
+@pytest.mark.slow
 def test_peak_memory_stays_far_below_the_file_size(tmp_path, model):
     rows, cols = 100_000, 1000  # 400 MB of float32
     data = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(rows, cols))
@@ -93,6 +94,7 @@ def test_peak_memory_stays_far_below_the_file_size(tmp_path, model):
     assert growth_mib < 0.4 * 381, growth_mib
 
 
+@pytest.mark.slow
 def test_streamed_supervised_fit(digits_file):
     X, path = digits_file
     y = load_digits().target

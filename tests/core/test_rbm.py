@@ -148,6 +148,7 @@ def test_cd1_statistics_by_hand():
     torch.testing.assert_close(stats.chain, v1)
 
 
+@pytest.mark.slow
 def test_float32_agrees_with_float64():
     rbm64 = random_rbm(20, 10, seed=11)
     rbm32 = RBMModule(20, 10, dtype=torch.float32)

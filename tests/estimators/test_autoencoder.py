@@ -13,6 +13,7 @@ def digits():
     return X[:1400], X[1400:]
 
 
+@pytest.mark.slow
 def test_beats_pca_with_the_same_code_size(digits):
     train, test = digits
     pca = PCA(10).fit(train)
@@ -49,6 +50,7 @@ def test_pretraining_lr_schedule_reaches_every_rbm(digits):
     assert not np.array_equal(linear.rbms_[0].components_, constant.rbms_[0].components_)
 
 
+@pytest.mark.slow
 def test_gaussian_data_and_errors():
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(300, 3)) @ rng.normal(size=(3, 8)) * 5 + 100).astype(np.float32)

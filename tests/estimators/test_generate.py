@@ -29,6 +29,7 @@ def total_variation(p, q):
     return 0.5 * np.abs(p - q).sum()
 
 
+@pytest.mark.slow
 def test_rbm_samples_follow_the_exact_distribution():
     W, a, b = random_params(6, 4, seed=0)
     rbm = RBM.from_weights(W, a, b)
@@ -136,6 +137,7 @@ def labelled_dbn(digits):
     return DBN(hidden_layer_sizes=(128, 128), n_labels=10, n_iter=60, random_state=0).fit(X[:1400], names[:1400])
 
 
+@pytest.mark.slow
 def test_labelled_dbn_is_a_generative_classifier(labelled_dbn, digits):
     X, y = digits
     names = np.array(list("abcdefghij"))[y]
@@ -146,6 +148,7 @@ def test_labelled_dbn_is_a_generative_classifier(labelled_dbn, digits):
     assert labelled_dbn.inverse_transform(labelled_dbn.transform(X[:5])).shape == (5, 64)
 
 
+@pytest.mark.slow
 def test_clamped_labels_steer_generation(labelled_dbn, digits):
     X, y = digits
     names = np.array(list("abcdefghij"))[y]
@@ -194,6 +197,7 @@ def test_labelled_models_round_trip(labelled_dbn, digits, tmp_path):
     np.testing.assert_array_equal(loaded.classes_, labelled_dbn.classes_)
 
 
+@pytest.mark.slow
 def test_up_down_fine_tuning_keeps_the_generative_classifier(digits, tmp_path):
     import deepbelief
     X, y = digits

@@ -37,6 +37,7 @@ def test_tf32_on_a_cpu_is_float32_exactly(digits):
                                   exact)
 
 
+@pytest.mark.slow
 def test_bfloat16_training_matches_float32_closely(digits):
     X, y = digits
     scores = {}

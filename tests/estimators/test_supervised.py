@@ -149,6 +149,7 @@ def test_pretraining_lr_schedule_reaches_both_rules(split, monkeypatch, pretrain
 
 
 @needs_shared
+@pytest.mark.slow
 def test_rectified_auto_rate_keeps_mnist_units_alive():
     # A fixed 0.05 (right for digits) killed 92% of these units on MNIST; measured: none dead with 'auto'.
     (X, _), _ = load_mnist(data_home=SHARED)
@@ -237,6 +238,7 @@ def test_to_torch_reproduces_predictions(split):
     np.testing.assert_allclose(logits, clf.decision_function(Xte), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_regressor_multi_output_and_single_output():
     X, y = make_regression(n_samples=300, n_features=8, n_targets=2, noise=1.0, random_state=0)
     X = MinMaxScaler().fit_transform(X)
