@@ -1,19 +1,29 @@
 """Checkpoints of a training in progress: everything needed to continue it bit for bit (parameters, optimiser
 state, random generator states, progress), in one safetensors file with JSON metadata, written atomically (a
-temporary file, fsync, rename), so a training killed at any moment leaves the previous checkpoint intact."""
+temporary file, fsync, rename), so a training killed at any moment leaves the previous checkpoint intact.
+
+Read as strictly as model files (:mod:`deepbelief.io`): the header is bounds-checked before anything is
+allocated, a SHA-256 binds every tensor's name, dtype, shape and position to its bytes and to the state, float
+tensors must be finite, and a damaged or foreign file is a ``ModelFileError`` that names it, never a silently
+different training.
+"""
+import contextlib
 import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 
 from .errors import ModelFileError
-from .io import write_atomic
+from .io import read_header, write_atomic
 
 FORMAT = "deepbelief-checkpoint"
+FORMAT_VERSION = 2  # 2: with the SHA-256 of header, tensors and state (version 1 had none)
+DTYPES = ("F32", "U8")  # values, and the random generators' states
 
 
 def fingerprint(*arrays):
@@ -29,12 +39,26 @@ def fingerprint(*arrays):
     return h.hexdigest()
 
 
+def _checksum(data, metadata):
+    """sha256 of the header's tensor entries (names, dtypes, shapes, offsets), the tensor bytes and every metadata
+    entry but the checksum itself."""
+    size = int.from_bytes(data[:8], "little")
+    entries = {k: v for k, v in json.loads(data[8:8 + size]).items() if k != "__metadata__"}
+    h = hashlib.sha256(json.dumps(entries, sort_keys=True).encode())
+    h.update(data[8 + size:])
+    h.update(json.dumps({k: v for k, v in metadata.items() if k != "sha256"}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
 def write(path, tensors, state):
-    """Write ``tensors`` (name -> tensor, any dtype) and the JSON-able ``state`` to ``path`` atomically."""
+    """Write ``tensors`` (name -> float32 or uint8 tensor) and the JSON-able ``state`` to ``path`` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    write_atomic(path, save_bytes(tensors, metadata={"format": FORMAT, "state": json.dumps(state)}))
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "state": json.dumps(state)}
+    # The tensor entries and bytes do not depend on the metadata, so they are checksummed before the final write.
+    metadata["sha256"] = _checksum(save_bytes(tensors, metadata=metadata), metadata)
+    write_atomic(path, save_bytes(tensors, metadata=metadata))
 
 
 def read_matching(path, key, params, defaults=None):
@@ -56,15 +80,52 @@ def read_matching(path, key, params, defaults=None):
     return tensors, state
 
 
-def read(path):
-    """(tensors, state) of a checkpoint; ModelFileError for a damaged or foreign file."""
-    try:
-        data = Path(path).read_bytes()
-        size = int.from_bytes(data[:8], "little")
-        metadata = json.loads(data[8:8 + size]).get("__metadata__", {})
-        if metadata.get("format") != FORMAT:
-            raise ValueError("not a deepbelief checkpoint")
-        return load_bytes(data), json.loads(metadata["state"])
-    except (OSError, ValueError, KeyError, AttributeError, SafetensorError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"cannot resume from {str(path)!r}: {exc}") from None
+def _refuse(path, why):
+    return ModelFileError(f"cannot resume from {str(path)!r}: {why}. Delete it to start the fit over")
 
+
+def read(path):
+    """(tensors, state) of a checkpoint, validated; ModelFileError for a damaged, foreign or older file."""
+    path = Path(path)
+    try:
+        if not path.is_file():  # a folder, FIFO or device would hang or fill memory
+            raise _refuse(path, "it is not a regular file")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _refuse(path, exc.strerror or str(exc)) from None
+    try:
+        metadata = read_header(data, path, "deepbelief checkpoint", DTYPES).get("__metadata__")
+    except ModelFileError as exc:
+        raise ModelFileError(f"cannot resume: {exc}. Delete it to start the fit over") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise _refuse(path, "not a deepbelief checkpoint")
+    if metadata.get("format_version") != str(FORMAT_VERSION):
+        raise _refuse(path, f"it is in checkpoint format {metadata.get('format_version', 1)!s}, this deepbelief "
+                            f"resumes format {FORMAT_VERSION} (finish the run with the version that started it)")
+    if metadata.get("sha256") != _checksum(data, metadata):
+        raise _refuse(path, "it is corrupted (its checksum does not match its content)")
+    try:
+        state = json.loads(metadata["state"])
+        tensors = load_bytes(data)
+    except (KeyError, TypeError, json.JSONDecodeError, RecursionError, SafetensorError, ValueError) as exc:
+        raise _refuse(path, f"it is corrupted ({type(exc).__name__})") from None
+    if not isinstance(state, dict):
+        raise _refuse(path, "its state is not an object")
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise _refuse(path, f"tensor {name!r} holds NaN or infinite values")
+    return tensors, state
+
+
+@contextlib.contextmanager
+def restoring(path):
+    """Errors while a fit restores itself from the checkpoint at ``path`` become ModelFileError: what was read
+    does not fit the model (a tensor missing or of the wrong shape, a state entry missing or of the wrong type)."""
+    try:
+        yield
+    except ModelFileError as exc:
+        if str(exc).startswith("cannot resume"):
+            raise
+        raise _refuse(path, f"its content does not fit this model ({exc})") from None
+    except (KeyError, TypeError, IndexError, ValueError, RuntimeError, AttributeError) as exc:
+        raise _refuse(path, f"its content does not fit this model ({type(exc).__name__}: {exc})") from None

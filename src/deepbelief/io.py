@@ -141,19 +141,26 @@ def read(path, with_extra=False):
 
 
 def _metadata(data, path):
-    """Parse the safetensors header by hand, bounds-checked, before anything is allocated."""
+    """The metadata of a model file's header (checked by ``read_header``: F32 tensors only)."""
+    metadata = read_header(data, path, "deepbelief model file", ("F32",)).get("__metadata__", {})
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def read_header(data, path, what, dtypes):
+    """The safetensors header of the bytes ``data`` (of ``path``, a ``what``), parsed by hand and bounds-checked
+    before anything is allocated: every tensor's shape sane and its dtype one of ``dtypes``; ModelFileError."""
     if len(data) < 8:
-        raise ModelFileError(f"{str(path)!r} is not a deepbelief model file (too short; truncated?)")
+        raise ModelFileError(f"{str(path)!r} is not a {what} (too short; truncated?)")
     size = int.from_bytes(data[:8], "little")
     if size > len(data) - 8 or size > 100_000_000:
-        raise ModelFileError(f"{str(path)!r} is not a deepbelief model file, or it is truncated (header of "
+        raise ModelFileError(f"{str(path)!r} is not a {what}, or it is truncated (header of "
                              f"{size} bytes in a file of {len(data)})")
     try:
         header = json.loads(data[8:8 + size])
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ModelFileError(f"{str(path)!r} is not a deepbelief model file (unreadable header)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise ModelFileError(f"{str(path)!r} is not a {what} (unreadable header)") from None
     if not isinstance(header, dict):
-        raise ModelFileError(f"{str(path)!r} is not a deepbelief model file (unreadable header)")
+        raise ModelFileError(f"{str(path)!r} is not a {what} (unreadable header)")
     for name, info in header.items():
         if name == "__metadata__":
             continue
@@ -161,7 +168,7 @@ def _metadata(data, path):
         if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape) or \
                 int(np.prod(shape, dtype=np.float64)) > MAX_TENSOR_ELEMENTS:
             raise ModelFileError(f"{str(path)!r} is corrupted: tensor {name!r} has an invalid shape")
-        if info.get("dtype") != "F32":
-            raise ModelFileError(f"{str(path)!r} is corrupted: tensor {name!r} is {info.get('dtype')}, not F32")
-    metadata = header.get("__metadata__", {})
-    return metadata if isinstance(metadata, dict) else {}
+        if info.get("dtype") not in dtypes:
+            raise ModelFileError(f"{str(path)!r} is corrupted: tensor {name!r} is {info.get('dtype')}, not "
+                                 f"{' or '.join(dtypes)}")
+    return header

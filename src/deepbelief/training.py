@@ -227,6 +227,39 @@ class CDTrainer:
         n = chain.shape[0] // world
         self.chain = chain[rank * n:(rank + 1) * n].to(self.rbm.weight.device).clone()
 
+    def state_dict(self):
+        """Everything CD training keeps besides the RBM's parameters, as {name: tensor}: the velocities, the
+        sampling generator's state, and when they exist the persistent chains of all ranks (a collective under
+        data parallelism: every rank calls this), the sparsity estimate and the centring offsets."""
+        state = {f"velocity.{i}": v for i, v in enumerate(self.velocity)}
+        state["generator.sample"] = self.generator.get_state()
+        chain = self.global_chain()
+        if chain is not None:
+            state["chain"] = chain
+        if self.hidden_activity is not None:
+            state["hidden_activity"] = self.hidden_activity
+        if self.offsets is not None:
+            state["offsets.visible"], state["offsets.hidden"] = self.offsets
+        return state
+
+    @torch.no_grad()
+    def load_state_dict(self, state):
+        """Continue from ``state_dict()``'s tensors (checked against the RBM's shapes; ValueError otherwise)."""
+        for i, velocity in enumerate(self.velocity):
+            velocity.copy_(_checked(state, f"velocity.{i}", velocity.shape))
+        device = self.rbm.weight.device
+        n_hidden, n_visible = self.rbm.weight.shape
+        chain = state.get("chain")
+        if chain is not None and (chain.ndim != 2 or chain.shape[1] != n_visible):
+            raise ValueError(f"the saved chains have shape {tuple(chain.shape)}, expected (n_chains, {n_visible})")
+        self.set_global_chain(chain)
+        self.hidden_activity = (_checked(state, "hidden_activity", (n_hidden,)).to(device)
+                                if "hidden_activity" in state else None)
+        self.offsets = ([_checked(state, f"offsets.{side}", (n,)).to(device)
+                         for side, n in (("visible", n_visible), ("hidden", n_hidden))]
+                        if "offsets.visible" in state else None)
+        self.generator.set_state(state["generator.sample"])
+
     def snapshot(self):
         return [p.detach().clone() for p in self.params]
 
@@ -236,6 +269,14 @@ class CDTrainer:
         for velocity in self.velocity:
             velocity.zero_()
         self.chain = None
+
+
+def _checked(state, name, shape):
+    """``state[name]``, which must be a tensor of ``shape``."""
+    tensor = state[name]
+    if tuple(tensor.shape) != tuple(shape):
+        raise ValueError(f"the saved {name!r} has shape {tuple(tensor.shape)}, expected {tuple(shape)}")
+    return tensor
 
 
 def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, validation=None, start_epoch=0,

@@ -20,7 +20,8 @@ from ._progress import EpochBar
 from .._validation import check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
 from ..core.nets import feedforward, recognition_linears
-from ._persist import SaveMixin, checkpoint_defaults, checkpoint_params, copy_tensor, json_params, restore_params
+from ._persist import (SaveMixin, check_int, checkpoint_defaults, checkpoint_params, copy_tensor, json_params,
+                       restore_params)
 from ._sampling import StackSamplingMixin
 from ._stream import fit_streamed, propagate_up
 from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
@@ -201,11 +202,13 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
                     data = propagate_up(rbms[:layer], first._encode(X[labelled[shard]]), self.propagate)
                     data = torch.cat([data, rbm._one_hot(labels[shard])], 1)
             if saved is not None and layer < saved[1]["layer"]:
-                rbm._set_training_state(saved[0], saved[1]["layers"][layer], f"{layer}.")
+                with checkpoint.restoring(path):
+                    rbm._set_training_state(saved[0], saved[1]["layers"][layer], f"{layer}.")
             else:
                 def restore(r, layer=layer):
                     if saved is not None and layer == saved[1]["layer"]:
-                        r._set_training_state(saved[0], saved[1]["layers"][layer], f"{layer}.")
+                        with checkpoint.restoring(path):
+                            r._set_training_state(saved[0], saved[1]["layers"][layer], f"{layer}.")
 
                 def on_epoch(layer=layer, rbm=rbm):
                     if path is not None and (rbm.n_iter_ % self.checkpoint_every == 0 or rbm.n_iter_ == rbm.n_iter):
@@ -227,7 +230,11 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         """The saved (tensors, state) to resume from, or None when there is no checkpoint yet."""
         saved = checkpoint.read_matching(path, key, checkpoint_params(self), checkpoint_defaults(self))
         if saved is not None:
-            layer = saved[1]["layer"]
+            with checkpoint.restoring(path):
+                layer = saved[1]["layer"]
+                if not (isinstance(layer, int) and 0 <= layer < len(self._layer_sizes())):
+                    raise ValueError(f"layer {layer!r} is not a layer of this DBN")
+                saved[1]["layers"][layer]["n_iter"]
             logger.info("resuming pretraining from %s: layer %d, after epoch %d", path, layer + 1,
                         saved[1]["layers"][layer]["n_iter"])
         return saved
@@ -457,11 +464,13 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         first = 0
         if saved is not None:
             tensors, state = saved
-            restored = type(self)._from_state(state["dbn"], tensors, self.device, prefix="dbn.")
+            with checkpoint.restoring(path):
+                restored = type(self)._from_state(state["dbn"], tensors, self.device, prefix="dbn.")
+                first = check_int(state["epoch"], "epoch", low=0)
+                generator.set_state(tensors["generator.sample"])
+                order_generator.set_state(tensors["generator.shuffle"])
             self.rbms_, self.module_, self.up_down_epochs_ = restored.rbms_, restored.module_, restored.up_down_epochs_
-            top, first = self.rbms_[-1], state["epoch"]
-            generator.set_state(tensors["generator.sample"])
-            order_generator.set_state(tensors["generator.shuffle"])
+            top = self.rbms_[-1]
             logger.info("resuming up-down fine-tuning from %s after epoch %d", path, first)
         else:
             self.module_.untie()

@@ -409,40 +409,24 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
                       start_epoch=self.n_iter_, callback=record, layer=layer)
 
     def _training_state(self, prefix=""):
-        """(tensors, JSON) of everything CD training changes: parameters, velocities, persistent chains, the
-        sparsity estimate, the random generators, the epoch count and the monitors."""
-        m, t = self.module_, self._trainer
-        tensors = {f"{prefix}weight": m.weight, f"{prefix}visible_bias": m.visible_bias,
-                   f"{prefix}hidden_bias": m.hidden_bias,
-                   **{f"{prefix}velocity.{i}": v for i, v in enumerate(t.velocity)},
-                   f"{prefix}generator.shuffle": self._shuffle_generator.get_state(),
-                   f"{prefix}generator.sample": t.generator.get_state(),
-                   f"{prefix}generator.inference": self._inference_generator.get_state()}
-        chain = t.global_chain()  # a collective under data parallelism: every rank calls this
-        if chain is not None:
-            tensors[f"{prefix}chain"] = chain
-        if t.hidden_activity is not None:
-            tensors[f"{prefix}hidden_activity"] = t.hidden_activity
-        if t.offsets is not None:
-            tensors[f"{prefix}offsets.visible"], tensors[f"{prefix}offsets.hidden"] = t.offsets
-        return tensors, {"n_iter": self.n_iter_, "history": self.history_}
+        """(tensors, JSON) of everything CD training changes: parameters, the trainer's state (velocities,
+        persistent chains, sparsity estimate, centring offsets, sampling generator), the shuffling and inference
+        generators, the epoch count and the monitors."""
+        m = self.module_
+        tensors = {"weight": m.weight, "visible_bias": m.visible_bias, "hidden_bias": m.hidden_bias,
+                   "generator.shuffle": self._shuffle_generator.get_state(),
+                   "generator.inference": self._inference_generator.get_state(), **self._trainer.state_dict()}
+        return {prefix + k: v for k, v in tensors.items()}, {"n_iter": self.n_iter_, "history": self.history_}
 
     @torch.no_grad()
     def _set_training_state(self, tensors, state, prefix=""):
-        m, t = self.module_, self._trainer
+        m = self.module_
         for name in ("weight", "visible_bias", "hidden_bias"):
             copy_tensor(getattr(m, name), tensors, prefix + name)
-        for i, v in enumerate(t.velocity):
-            copy_tensor(v, tensors, f"{prefix}velocity.{i}")
-        device = m.weight.device
-        t.set_global_chain(tensors.get(f"{prefix}chain"))
-        t.hidden_activity = (tensors[f"{prefix}hidden_activity"].to(device)
-                             if f"{prefix}hidden_activity" in tensors else None)
-        t.offsets = ([tensors[f"{prefix}offsets.{side}"].to(device) for side in ("visible", "hidden")]
-                     if f"{prefix}offsets.visible" in tensors else None)
-        self._shuffle_generator.set_state(tensors[f"{prefix}generator.shuffle"])
-        t.generator.set_state(tensors[f"{prefix}generator.sample"])
-        self._inference_generator.set_state(tensors[f"{prefix}generator.inference"])
+        own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        self._trainer.load_state_dict(own)
+        self._shuffle_generator.set_state(own["generator.shuffle"])
+        self._inference_generator.set_state(own["generator.inference"])
         self.n_iter_, self.history_ = int(state["n_iter"]), list(state["history"])
 
     @memory_errors

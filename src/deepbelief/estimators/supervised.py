@@ -299,7 +299,9 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             linears = self._hidden_linears(X_all, pretrain_seed, device, resume)
         else:  # pretraining had finished: the checkpoint holds its DBN
             tensors, state = saved
-            self.dbn_ = None if state["dbn"] is None else DBN._from_state(state["dbn"], tensors, self.device, "dbn.")
+            with checkpoint.restoring(path):
+                self.dbn_ = (None if state["dbn"] is None else
+                             DBN._from_state(state["dbn"], tensors, self.device, "dbn."))
             linears = (recognition_linears(self.dbn_.module_) if self.dbn_ is not None
                        else self._hidden_linears(X_all, pretrain_seed, device))
         if streamed:
@@ -335,7 +337,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
                                 precision=self.precision, max_norm=self.max_norm, ema_decay=self.ema_decay)
         progress = None
         if saved is not None:
-            progress = self._restore_fine_tuning(saved, network, shuffle_generator, dropout_generator)
+            with checkpoint.restoring(path):
+                progress = self._restore_fine_tuning(saved, network, shuffle_generator, dropout_generator)
 
         def on_epoch(progress, optimizer):
             if path is not None and (progress.epoch % self.checkpoint_every == 0 or progress.epoch == self.max_iter
@@ -393,7 +396,9 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
     def _read_fine_tuning_checkpoint(self, path, key):
         saved = checkpoint.read_matching(path, key, checkpoint_params(self), checkpoint_defaults(self))
         if saved is not None:
-            logger.info("resuming fine-tuning from %s after epoch %d", path, saved[1]["progress"]["epoch"])
+            with checkpoint.restoring(path):
+                epoch = check_int(saved[1]["progress"]["epoch"], "epoch", low=0)
+            logger.info("resuming fine-tuning from %s after epoch %d", path, epoch)
         return saved
 
     def _write_fine_tuning_checkpoint(self, path, key, network, progress, optimizer, shuffle_generator,
