@@ -144,7 +144,7 @@ def up_down_data():
 
 
 def test_an_interrupted_up_down_resumes_to_the_same_network(tmp_path, monkeypatch):
-    from deepbelief.estimators import dbn as module
+    from deepbelief.training import up_down as module
 
     X, y = up_down_data()
     reference = DBN(**UP_DOWN).fit(X, y).fine_tune_up_down(X, y, n_iter=5, k=2, random_state=1)
@@ -154,7 +154,7 @@ def test_an_interrupted_up_down_resumes_to_the_same_network(tmp_path, monkeypatc
         calls.append(args)
         if len(calls) == 12 * 3 + 5:  # mid-way through the fourth epoch (12 batches per epoch)
             raise KeyboardInterrupt
-        real(*args)
+        return real(*args)
 
     monkeypatch.setattr(module, "up_down_step", interrupted)
     with pytest.raises(KeyboardInterrupt):

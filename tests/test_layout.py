@@ -102,3 +102,22 @@ def test_only_the_package_root_imports_the_version_module():
     for module, targets in import_graph().items():
         assert "deepbelief" not in targets or _is_package_root(module) or module == "deepbelief.__main__", \
             f"{module} imports the package root (take __version__ from deepbelief._version)"
+
+
+def test_training_is_quiet_and_knows_no_estimators():
+    """training/ imports no scikit-learn, argparse or progress bars, prints nothing and imports only core/ and the
+    error types from the package (STYLE.md)."""
+    for path in (PACKAGE / "training").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                assert not any(n.split(".")[0] in ("sklearn", "argparse", "tqdm", "matplotlib") for n in names), \
+                    f"{path.name} imports {names}"
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                raise AssertionError(f"{path.name} prints (line {node.lineno}); report through a callback")
+    for module, targets in import_graph().items():
+        if module.startswith("deepbelief.training"):
+            upward = sorted(t for t in targets if not t.startswith(("deepbelief.training", "deepbelief.core",
+                                                                    "deepbelief.errors")))
+            assert upward == [], f"{module} imports {upward}"

@@ -132,7 +132,7 @@ def test_up_down_row_resumes_after_an_interruption_with_the_same_network(monkeyp
 
 
 def test_up_down_row_resumes_within_a_stage(monkeypatch, tmp_path):
-    from deepbelief.estimators import dbn as module
+    from deepbelief.training import up_down as module
     data, budget, probabilities = uninterrupted_up_down(monkeypatch, ((1, 2), (4, 3)))
     real, steps = module.up_down_step, []
 
@@ -140,7 +140,7 @@ def test_up_down_row_resumes_within_a_stage(monkeypatch, tmp_path):
         steps.append(args)
         if len(steps) == 4:
             raise KeyboardInterrupt  # in the second stage's third epoch
-        real(*args)
+        return real(*args)
 
     monkeypatch.setattr(module, "up_down_step", step)
     with pytest.raises(KeyboardInterrupt):

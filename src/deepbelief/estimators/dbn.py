@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import checkpoint, distributed
 from ..data.streaming import is_streamed
 from .._runtime import make_generator, memory_errors, seeds_from, to_tensor
-from ..training import CDConfig, CDTrainer, up_down_step
+from ..training import CDConfig, CDTrainer, train_up_down
 from ._progress import EpochBar
 from .._validation import check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
@@ -477,21 +477,20 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
             self.up_down_epochs_ = getattr(self, "up_down_epochs_", 0)
         trainer = CDTrainer(top.module_, config, generator)
         data = self.rbms_[0]._encode(X)
+
+        def after(epoch, metrics):
+            self.up_down_epochs_ += 1
+            if path is not None and ((epoch + 1) % self.checkpoint_every == 0 or epoch + 1 == n_iter):
+                tensors, state = self._get_state(prefix="dbn.")
+                tensors.update({"generator.sample": generator.get_state(),
+                                "generator.shuffle": order_generator.get_state()})
+                checkpoint.write(path, tensors, {"fingerprint": key, "params": params, "epoch": epoch + 1,
+                                                 "dbn": state})
+            bar(epoch, metrics)
+
         with EpochBar(n_iter - first, "up-down", self.verbose) as bar:
-            for epoch in range(first, n_iter):
-                order = torch.randperm(len(data), generator=order_generator).to(device)
-                for start in range(0, len(data), batch):
-                    rows = order[start:start + batch]
-                    up_down_step(self.module_, trainer, data[rows], None if labels is None else labels[rows],
-                                 learning_rate, generator)
-                self.up_down_epochs_ += 1
-                if path is not None and ((epoch + 1) % self.checkpoint_every == 0 or epoch + 1 == n_iter):
-                    tensors, state = self._get_state(prefix="dbn.")
-                    tensors.update({"generator.sample": generator.get_state(),
-                                    "generator.shuffle": order_generator.get_state()})
-                    checkpoint.write(path, tensors, {"fingerprint": key, "params": params, "epoch": epoch + 1,
-                                                     "dbn": state})
-                bar(epoch, {})
+            train_up_down(self.module_, trainer, data, labels, range(first, n_iter), batch, learning_rate, generator,
+                          order_generator, after)
         return self
 
     @property
