@@ -5,6 +5,8 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
+from .core.units import get_units
+
 
 def check_X(estimator, X, *, reset, units="gaussian"):
     """Validate a data matrix for ``estimator``: 2-D, finite, numeric, at least one row, the fitted feature count,
@@ -48,23 +50,8 @@ def clearer(exc, owner, what="X"):
 
 
 def check_range(X, units, owner, what="X"):
-    """Raise ValueError unless the values of ``X`` suit ``units``."""
-    if units == "bernoulli":
-        check_unit_interval(X, owner, what)
-    elif units == "relu" and float(np.min(X)) < 0.0:
-        raise ValueError(f"{owner} has rectified linear (relu) units, which take values >= 0, but {what} has a "
-                         f"minimum of {float(np.min(X)):.4g}. Shift or scale the data, or use 'gaussian' units for "
-                         "real-valued data")
-
-
-def check_unit_interval(X, owner, what="X"):
-    """Raise ValueError unless every value of ``X`` lies in [0, 1] (Bernoulli units)."""
-    lo, hi = float(np.min(X)), float(np.max(X))
-    if lo < 0.0 or hi > 1.0:
-        raise ValueError(
-            f"{owner} has Bernoulli visible units, which need values in [0, 1], but {what} has values in "
-            f"[{lo:.4g}, {hi:.4g}]. Scale the data to [0, 1] (e.g. sklearn.preprocessing.MinMaxScaler, or divide "
-            "by the maximum pixel value), or use visible='gaussian' for real-valued data")
+    """Raise ValueError unless the values of ``X`` suit ``units`` (a unit type's name; the unit object's rule)."""
+    get_units(units).check_values(X, owner, what)
 
 
 def layer_sizes(value):

@@ -11,9 +11,17 @@ With ``pre = bias + input`` the natural parameter of a unit given the other laye
   ``max(0, pre)``.
 
 ``sample(pre, mean, generator)`` takes both the pre-activation and the mean (each unit type needs one of them).
+
+Besides the math, each unit object owns every rule of its type that the rest of the package reads: the values it
+takes (``low``, ``high``, ``check_values``), whether its data are standardised (``standardized``), the initial
+bias from the data's mean (``initial_bias``), the default CD learning rates (``default_learning_rate`` for an RBM,
+``conditional_learning_rate`` for a conditional RBM) and where it may serve (``visible``, ``hidden``,
+``stacked``: a DBN's hidden layer, which is the visible layer of the RBM above). A new unit type is one class and
+one :func:`register_units` call; the estimators' parameter tables read the registries.
 """
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -48,6 +56,24 @@ class BernoulliUnits:
 
     name = "bernoulli"
     binary = True
+    low, high = 0.0, 1.0
+    standardized = False
+    default_learning_rate, conditional_learning_rate = 0.1, 0.01
+    visible = hidden = stacked = True
+
+    def check_values(self, X, owner, what="X"):
+        """ValueError unless every value of the NumPy array ``X`` lies in [0, 1]."""
+        lo, hi = float(np.min(X)), float(np.max(X))
+        if lo < 0.0 or hi > 1.0:
+            raise ValueError(
+                f"{owner} has Bernoulli visible units, which need values in [0, 1], but {what} has values in "
+                f"[{lo:.4g}, {hi:.4g}]. Scale the data to [0, 1] (e.g. sklearn.preprocessing.MinMaxScaler, or divide "
+                "by the maximum pixel value), or use visible='gaussian' for real-valued data")
+
+    def initial_bias(self, mean):
+        """log(p / (1 - p)) of the data's mean activation p (Hinton's guide), p clipped to [0.001, 0.999]."""
+        p = mean.clamp(1e-3, 1 - 1e-3)
+        return torch.log(p / (1 - p))
 
     def mean(self, pre):
         """E[x | pre] = sigmoid(pre)."""
@@ -71,6 +97,18 @@ class GaussianUnits:
 
     name = "gaussian"
     binary = False
+    low, high = -math.inf, math.inf
+    standardized = True  # the estimators standardise the data per feature at fit
+    default_learning_rate, conditional_learning_rate = 0.01, 1e-3
+    visible = hidden = True
+    stacked = False
+
+    def check_values(self, X, owner, what="X"):
+        """Any real value."""
+
+    def initial_bias(self, mean):
+        """None: the bias stays 0, the mean of standardised data."""
+        return None
 
     def mean(self, pre):
         """E[x | pre] = pre."""
@@ -97,6 +135,21 @@ class ReLUUnits:
 
     name = "relu"
     binary = False
+    low, high = 0.0, math.inf
+    standardized = False
+    default_learning_rate, conditional_learning_rate = 0.01, 1e-3
+    visible = hidden = stacked = True
+
+    def check_values(self, X, owner, what="X"):
+        """ValueError unless every value of the NumPy array ``X`` is >= 0."""
+        if float(np.min(X)) < 0.0:
+            raise ValueError(f"{owner} has rectified linear (relu) units, which take values >= 0, but {what} has a "
+                             f"minimum of {float(np.min(X)):.4g}. Shift or scale the data, or use 'gaussian' units "
+                             "for real-valued data")
+
+    def initial_bias(self, mean):
+        """The data's mean."""
+        return mean
     n_steps = 64  # terms of the stepped-sigmoid sum kept in the free energy: exact for pre below about 60
 
     def mean(self, pre):
@@ -117,7 +170,23 @@ class ReLUUnits:
         return F.softplus(pre[..., None] - offsets).sum((-1, -2))
 
 
-UNITS = {"bernoulli": BernoulliUnits(), "gaussian": GaussianUnits(), "relu": ReLUUnits()}
+UNITS = {}
+# The names each role accepts, read by the estimators' parameter constraints. Sets, updated in place by
+# register_units, so that a registered type reaches every constraint table that holds them.
+VISIBLE_UNITS, HIDDEN_UNITS, STACKED_UNITS = set(), set(), set()
+
+
+def register_units(units):
+    """Make the unit object ``units`` available by its ``name`` in the roles its ``visible``, ``hidden`` and
+    ``stacked`` flags allow."""
+    UNITS[units.name] = units
+    for registry, allowed in ((VISIBLE_UNITS, units.visible), (HIDDEN_UNITS, units.hidden),
+                              (STACKED_UNITS, units.stacked)):
+        (registry.add if allowed else registry.discard)(units.name)
+
+
+for _units in (BernoulliUnits(), GaussianUnits(), ReLUUnits()):
+    register_units(_units)
 
 
 class LabelledUnits:
@@ -170,7 +239,7 @@ class LabelledUnits:
 
 
 def get_units(name):
-    """The unit object for ``name`` ('bernoulli' or 'gaussian')."""
+    """The unit object registered as ``name`` ('bernoulli', 'gaussian', 'relu', ...)."""
     try:
         return UNITS[name]
     except KeyError:

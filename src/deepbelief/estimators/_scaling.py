@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import io
+from ..core.units import get_units
 
 
 class GaussianScalingMixin:
@@ -9,7 +10,7 @@ class GaussianScalingMixin:
     unit types, whose data are used as they are)."""
 
     def _set_scaler(self, X):
-        if self.visible == "gaussian":
+        if get_units(self.visible).standardized:
             self._set_scaler_from_moments(X.mean(0), X.std(0), X.dtype)
         else:
             self.data_mean_ = self.data_scale_ = None
@@ -34,6 +35,6 @@ class GaussianScalingMixin:
         """Restore ``_scaler_state``; with ``n_features``, check that it matches the visible units (ValueError)."""
         self.data_mean_ = io.decode_array(state["data_mean"])
         self.data_scale_ = io.decode_array(state["data_scale"])
-        if n_features is not None and ((self.data_mean_ is None) != (self.visible != "gaussian") or (
+        if n_features is not None and ((self.data_mean_ is None) == get_units(self.visible).standardized or (
                 self.data_mean_ is not None and self.data_mean_.shape != (n_features,))):
             raise ValueError("the saved standardisation does not match the visible units")

@@ -3,6 +3,7 @@ import torch
 
 from .. import distributed
 from ..core.dbn import propagate_up as core_propagate_up
+from ..core.units import get_units
 from ..data.streaming import checked_moments, rank_reader
 
 
@@ -31,7 +32,7 @@ def fit_streamed(rbms, source, propagate, owner):
     reader = rank_reader(source, group)
     n, n_features = reader.shape
     first = rbms[0]
-    mean, std = checked_moments(reader, first.visible, name, first.visible == "gaussian", group)
+    mean, std = checked_moments(reader, first.visible, name, get_units(first.visible).standardized, group)
     first._set_scaler_from_moments(mean, std, reader.dtype)
     owner.n_features_in_ = first.n_features_in_ = n_features
     for layer, rbm in enumerate(rbms):

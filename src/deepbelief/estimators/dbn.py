@@ -19,6 +19,7 @@ from ..training import CDConfig, CDTrainer, train_up_down
 from ._progress import EpochBar
 from .._validation import check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
+from ..core.units import STACKED_UNITS, VISIBLE_UNITS, get_units
 from ..core.nets import feedforward, recognition_linears
 from ._persist import (SaveMixin, check_int, checkpoint_defaults, checkpoint_params, copy_tensor, json_params,
                        restore_params)
@@ -87,8 +88,8 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions({"bernoulli", "gaussian", "relu"})],
-        "hidden": [StrOptions({"bernoulli", "relu"})],
+        "visible": [StrOptions(VISIBLE_UNITS)],
+        "hidden": [StrOptions(STACKED_UNITS)],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "propagate": [StrOptions({"mean", "sample"})],
@@ -659,5 +660,5 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
-        tags.input_tags.positive_only = self.visible != "gaussian"
+        tags.input_tags.positive_only = get_units(self.visible).low >= 0
         return tags

@@ -16,7 +16,7 @@ from .._validation import check_range, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.dbn import DBNModule
 from ..core.rbm import RBMModule
-from ..core.units import LabelledUnits
+from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, LabelledUnits, get_units
 from ..data.streaming import is_streamed
 from ..training import PRECISIONS, SCHEDULES, CDConfig, CDTrainer, train_rbm
 from .. import io
@@ -47,7 +47,6 @@ CD_PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
 }
 CD_PARAMETERS = tuple(CD_PARAMETER_CONSTRAINTS)
-AUTO_LEARNING_RATE = {"bernoulli": 0.1, "gaussian": 0.01, "relu": 0.01}
 INFERENCE_CHUNK = 8192  # rows per inference batch, to bound memory on large inputs
 SCORES = ("pseudo_likelihood", "free_energy", "reconstruction")
 
@@ -153,8 +152,8 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions({"bernoulli", "gaussian", "relu"})],
-        "hidden": [StrOptions({"bernoulli", "relu", "gaussian"})],
+        "visible": [StrOptions(VISIBLE_UNITS)],
+        "hidden": [StrOptions(HIDDEN_UNITS)],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_labels": [Interval(Integral, 2, None, closed="left"), None],
@@ -194,8 +193,8 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
     def _cd_config(self):
         lr = self.learning_rate
         if lr == "auto":
-            lr = min(AUTO_LEARNING_RATE[self.visible], AUTO_LEARNING_RATE[self.hidden])
-        if self.centering and (self.visible, self.hidden) != ("bernoulli", "bernoulli"):
+            lr = min(get_units(self.visible).default_learning_rate, get_units(self.hidden).default_learning_rate)
+        if self.centering and not (get_units(self.visible).binary and get_units(self.hidden).binary):
             raise ValueError(f"centering=True needs Bernoulli visible and hidden units; got visible={self.visible!r}, "
                              f"hidden={self.hidden!r}")
         return CDConfig(learning_rate=lr, k=self.k, persistent=self.persistent, momentum=self.momentum,
@@ -236,11 +235,9 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
     def _set_visible_bias_from_mean(self, mean):
         bias = self.module_.visible_bias
         n = self.n_features_in_
-        if self.visible == "bernoulli":
-            p = mean[:n].clamp(1e-3, 1 - 1e-3)
-            bias[:n].copy_(torch.log(p / (1 - p)))
-        elif self.visible == "relu":
-            bias[:n].copy_(mean[:n])
+        initial = get_units(self.visible).initial_bias(mean[:n])
+        if initial is not None:
+            bias[:n].copy_(initial)
         if self.n_labels is not None:  # label biases: the log class frequencies
             bias[n:].copy_(torch.log(mean[n:].clamp_min(1e-3)))
 
@@ -283,7 +280,7 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
         rbm.module_.visible_bias.copy_(torch.as_tensor(a))
         rbm.module_.hidden_bias.copy_(torch.as_tensor(b))
         rbm.n_features_in_ = n_visible
-        if visible == "gaussian":
+        if get_units(visible).standardized:
             rbm.data_mean_, rbm.data_scale_ = np.zeros(n_visible, np.float32), np.ones(n_visible, np.float32)
         else:
             rbm.data_mean_ = rbm.data_scale_ = None
@@ -701,5 +698,5 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
-        tags.input_tags.positive_only = self.visible != "gaussian"
+        tags.input_tags.positive_only = get_units(self.visible).low >= 0
         return tags

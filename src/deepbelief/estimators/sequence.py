@@ -16,12 +16,12 @@ from sklearn.utils.validation import check_is_fitted
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, clearer, per_layer
 from ..core.crbm import ConditionalRBMModule
+from ..core.units import STACKED_UNITS, VISIBLE_UNITS, get_units
 from ..training import CDConfig, CDTrainer, train_rbm
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import GaussianScalingMixin
 
-AUTO_LEARNING_RATE = {"gaussian": 1e-3, "bernoulli": 0.01, "relu": 1e-3}
 _SEQUENCE_CD_CONSTRAINTS = {
     "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -152,8 +152,8 @@ class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "order": [Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions({"gaussian", "bernoulli", "relu"})],
-        "hidden": [StrOptions({"bernoulli", "relu"})],
+        "visible": [StrOptions(VISIBLE_UNITS)],
+        "hidden": [StrOptions(STACKED_UNITS)],
         **_SEQUENCE_CD_CONSTRAINTS,
     }
 
@@ -187,7 +187,7 @@ class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
                                       device=device)
         init = make_generator(init_seed, "cpu")  # drawn on the CPU: the same initial weights on every device
         module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
-        lr = AUTO_LEARNING_RATE[self.visible] if self.learning_rate == "auto" else self.learning_rate
+        lr = get_units(self.visible).conditional_learning_rate if self.learning_rate == "auto" else self.learning_rate
         config = CDConfig(learning_rate=lr, k=self.k, momentum=self.momentum, final_momentum=self.final_momentum,
                           momentum_switch=self.momentum_switch, weight_decay=self.weight_decay)
         self.module_, self.n_features_in_, self.n_iter_, self.history_ = module, n_features, 0, []
@@ -229,11 +229,9 @@ class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
             rows = (rows - np.tile(self.data_mean_, self.order + 1)) / np.tile(self.data_scale_, self.order + 1)
         data = to_tensor(rows, self.module_.weight.device)
         mean = data[:, : self.n_features_in_].mean(0)
-        if self.visible == "bernoulli":  # log(p / (1 - p)) of the mean frame, as for the plain RBM
-            p = mean.clamp(1e-3, 1 - 1e-3)
-            self.module_.visible_bias.copy_(torch.log(p / (1 - p)))
-        elif self.visible == "relu":
-            self.module_.visible_bias.copy_(mean)
+        initial = get_units(self.visible).initial_bias(mean)  # from the mean frame, as for the plain RBM
+        if initial is not None:
+            self.module_.visible_bias.copy_(initial)
 
         def record(epoch, metrics):
             self.history_.append(metrics)
@@ -443,8 +441,8 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "order": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions({"gaussian", "bernoulli", "relu"})],
-        "hidden": [StrOptions({"bernoulli", "relu"})],
+        "visible": [StrOptions(VISIBLE_UNITS)],
+        "hidden": [StrOptions(STACKED_UNITS)],
         **_SEQUENCE_CD_CONSTRAINTS,
         "learning_rate": ["array-like", Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "n_iter": ["array-like", Interval(Integral, 0, None, closed="left")],

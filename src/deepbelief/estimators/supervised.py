@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, check_X, check_X_y, layer_sizes, per_layer
 from ..data.streaming import BLOCK_ROWS, NpyRows, checked_moments, is_streamed, rank_reader, read_rows
+from ..core.units import VISIBLE_UNITS, get_units
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state, rectified_cd
 from .. import checkpoint, distributed, io
@@ -109,7 +110,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions({"bernoulli", "gaussian", "relu"})],
+        "visible": [StrOptions(VISIBLE_UNITS)],
         "pretrain": ["boolean", StrOptions({"rbm", "rectified"})],
         "pretraining": [None, HasMethods(["fit", "transform"])],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
@@ -291,7 +292,8 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             if self.checkpoint_dir is not None or resume:
                 raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
             reader = X_all.reader if group is None else rank_reader(X_all.source, group)  # its own shard
-            mean, std = checked_moments(reader, self.visible, type(self).__name__, self.visible == "gaussian", group)
+            mean, std = checked_moments(reader, self.visible, type(self).__name__, get_units(self.visible).standardized,
+                                        group)
         path = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / "fine_tuning.ckpt"
         key = None if streamed else checkpoint.fingerprint(X_all, X, Y)
         saved = self._read_fine_tuning_checkpoint(path, key) if resume else None
@@ -518,7 +520,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = self.visible != "gaussian"
+        tags.input_tags.positive_only = get_units(self.visible).low >= 0
         return tags
 
 
