@@ -206,3 +206,52 @@ def test_reproduce_quick_on_tiny_mnist_files(tmp_path, monkeypatch, capsys):
     assert "1 of 1 up-down stages done" in again["settings"]["resumed"] and again["value"] == rows[3]["value"]
     assert call("reproduce", "mnist", "--rows", "dbn,nope", "--out", tmp_path / "x") == 2
     assert "unknown rows nope" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def other_models(tmp_path_factory):
+    """Model files of the classes `deepbelief train` does not write, saved from Python, and a CSV of inputs."""
+    import deepbelief as db
+
+    folder = tmp_path_factory.mktemp("other")
+    X = (load_digits().data / 16).astype(np.float32)
+    np.savetxt(folder / "rows.csv", X[:40], delimiter=",", fmt="%.4f")
+    db.AnomalyDetector(model=db.RBM(8, n_iter=1, random_state=0)).fit(X).save(folder / "anomaly.dbn")
+    db.DeepAutoencoder((16, 4), n_iter=1, max_iter=2, random_state=0).fit(X).save(folder / "autoencoder.dbn")
+    db.ConditionalRBM(4, order=1, n_iter=1, random_state=0).fit([X[:30, :6]]).save(folder / "crbm.dbn")
+    return folder
+
+
+@pytest.mark.parametrize("command", ["evaluate", "transform", "predict", "sample"])
+def test_every_command_handles_anomaly_and_autoencoder_files(other_models, command, tmp_path, capsys):
+    """The commands read what each model class can do from one table (cli.MODELS), not from class names."""
+    rows = other_models / "rows.csv"
+    for name, can in (("anomaly", {"evaluate", "transform", "predict"}), ("autoencoder", {"evaluate", "transform"})):
+        args = {"evaluate": [rows], "transform": [rows, "--out", tmp_path / f"{name}.npy"], "predict": [rows],
+                "sample": ["--out", tmp_path / name]}[command]
+        code = call(command, other_models / f"{name}.dbn", *args)
+        captured = capsys.readouterr()
+        if command in can:
+            assert code == 0, captured.err
+        else:
+            assert code == 2 and "Traceback" not in captured.err and captured.err.count("\n") == 1, captured.err
+    if command == "evaluate":
+        assert "outlier_fraction" in captured.out or "reconstruction_error" in captured.out
+    if command == "transform":
+        assert np.load(tmp_path / "autoencoder.npy").shape == (40, 4)
+        assert np.load(tmp_path / "anomaly.npy").shape == (40, 8)
+
+
+def test_a_sequence_model_file_gets_one_line_naming_the_python_route(other_models, capsys):
+    assert call("evaluate", other_models / "crbm.dbn", other_models / "rows.csv") == 2
+    err = capsys.readouterr().err
+    assert "ConditionalRBM, which the command line does not handle" in err and "deepbelief.load(" in err
+
+
+def test_the_dispatch_table_covers_every_model_class():
+    from deepbelief.cli import MODELS
+    from deepbelief.estimators import MODEL_CLASSES
+
+    sequence_models = {"ConditionalRBM", "ConditionalDBN"}  # tables of frames, not of rows: Python only
+    assert set(MODELS) == set(MODEL_CLASSES) - sequence_models
+    assert all(set(entry) == {"predicts", "scores", "codes", "sampler"} for entry in MODELS.values())

@@ -219,7 +219,8 @@ def cmd_train(args):
     metrics = {"task": args.task, "model": type(estimator).__name__, "rows": int(len(X_train)),
                "features": int(X.shape[1]), "fit_seconds": seconds}
     if split:
-        metrics.update(_scores(estimator, _apply_scaler(scaler, X_test), y_test, prefix="test_"))
+        score, _ = MODELS[type(estimator).__name__]["scores"]
+        metrics.update({f"test_{k}": v for k, v in score(estimator, _apply_scaler(scaler, X_test), y_test).items()})
     dbn = estimator if args.task == "unsupervised" else estimator.dbn_
     if dbn is not None:
         metrics["pretraining_history"] = dbn.history_
@@ -250,19 +251,67 @@ def cmd_train(args):
     return 0
 
 
-def _scores(estimator, X, y, prefix=""):
-    from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, r2_score
+def _classifier_scores(model, X, y):
+    from sklearn.metrics import accuracy_score, log_loss
 
-    name = type(estimator).__name__
-    if name == "DBNClassifier":
-        proba = estimator.predict_proba(X)
-        return {prefix + "accuracy": float(accuracy_score(y, estimator.predict(X))),
-                prefix + "log_loss": float(log_loss(y, proba, labels=estimator.classes_))}
-    if name == "DBNRegressor":
-        pred = estimator.predict(X)
-        return {prefix + "r2": float(r2_score(y, pred)), prefix + "mse": float(mean_squared_error(y, pred))}
-    return {prefix + "reconstruction_error": float(-estimator.score_samples(X, score="reconstruction").mean()),
-            prefix + "free_energy": float(-estimator.score_samples(X).mean())}
+    return {"accuracy": float(accuracy_score(y, model.predict(X))),
+            "log_loss": float(log_loss(y, model.predict_proba(X), labels=model.classes_))}
+
+
+def _regressor_scores(model, X, y):
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    pred = model.predict(X)
+    return {"r2": float(r2_score(y, pred)), "mse": float(mean_squared_error(y, pred))}
+
+
+def _rbm_scores(model, X, y=None):
+    """An RBM's scores are those of the one-layer DBN it makes."""
+    from .estimators import DBN
+
+    return _stack_scores(DBN.from_rbms([model]), X)
+
+
+def _stack_scores(model, X, y=None):
+    """Scores of a DBN without a target: its reconstruction error and free energy (per row)."""
+    return {"reconstruction_error": float(-model.score_samples(X, score="reconstruction").mean()),
+            "free_energy": float(-model.score_samples(X, score="free_energy").mean())}
+
+
+def _labelled(model):
+    return getattr(model, "n_labels", None) is not None
+
+
+# What each model class does on the command line, read by predict / evaluate / transform / sample instead of
+# tests on class names: 'predicts'(model) -> bool; 'scores'(model, X, y) -> dict and whether they need a target;
+# 'codes'(model) -> the estimator whose transform gives the codes, or None; 'sampler'(model) -> the generative
+# model and its sampling method, or None.
+MODELS = {
+    "RBM": dict(predicts=_labelled, scores=(_rbm_scores, False), codes=lambda m: m,
+                sampler=lambda m: (m, m.sample)),
+    "DBN": dict(predicts=_labelled, scores=(_stack_scores, False), codes=lambda m: m,
+                sampler=lambda m: (m, m.generate)),
+    "DBNClassifier": dict(predicts=lambda m: True, scores=(_classifier_scores, True), codes=lambda m: m.dbn_,
+                          sampler=lambda m: None if m.dbn_ is None else (m.dbn_, m.dbn_.generate)),
+    "DBNRegressor": dict(predicts=lambda m: True, scores=(_regressor_scores, True), codes=lambda m: m.dbn_,
+                         sampler=lambda m: None if m.dbn_ is None else (m.dbn_, m.dbn_.generate)),
+    "DeepAutoencoder": dict(predicts=lambda m: False,
+                            scores=(lambda m, X, y=None: {"reconstruction_error": float(-m.score(X))}, False),
+                            codes=lambda m: m, sampler=lambda m: None),
+    "AnomalyDetector": dict(predicts=lambda m: True,
+                            scores=(lambda m, X, y=None: {"outlier_fraction": float((m.predict(X) == -1).mean()),
+                                                          "mean_score": float(m.score_samples(X).mean())}, False),
+                            codes=lambda m: m.model_, sampler=lambda m: None),
+}
+
+
+def _role(model, path):
+    """The MODELS entry of a loaded model; CLIError for a class the command line does not handle."""
+    name = type(model).__name__
+    if name not in MODELS:
+        raise CLIError(f"{path} holds a {name}, which the command line does not handle (it reads tables of rows); "
+                       f"use it from Python: deepbelief.load({str(path)!r})")
+    return MODELS[name]
 
 
 def _load_model(path, device):
@@ -306,7 +355,7 @@ def _write_array(array, path):
 
 def cmd_predict(args):
     model, extra = _load_model(args.model, args.device)
-    if not hasattr(model, "predict") or (type(model).__name__ in ("RBM", "DBN") and model.n_labels is None):
+    if not _role(model, args.model)["predicts"](model):
         raise CLIError(f"{args.model} holds an unsupervised {type(model).__name__}, which does not predict; "
                        "use 'deepbelief transform'")
     X, _ = _model_inputs(args, model, extra, with_target=False)
@@ -322,16 +371,9 @@ def cmd_predict(args):
 
 def cmd_evaluate(args):
     model, extra = _load_model(args.model, args.device)
-    unsupervised = type(model).__name__ in ("RBM", "DBN")
-    X, y = _model_inputs(args, model, extra, with_target=not unsupervised)
-    if unsupervised:
-        if type(model).__name__ == "RBM":
-            from .estimators import DBN
-
-            model = DBN.from_rbms([model])
-        metrics = _scores(model, X, None)
-    else:
-        metrics = _scores(model, X, y)
+    score, needs_target = _role(model, args.model)["scores"]
+    X, y = _model_inputs(args, model, extra, with_target=needs_target)
+    metrics = score(model, X, y)
     metrics["rows"] = int(len(X))
     print(json.dumps(metrics, indent=1))
     return 0
@@ -339,13 +381,11 @@ def cmd_evaluate(args):
 
 def cmd_transform(args):
     model, extra = _load_model(args.model, args.device)
-    X, _ = _model_inputs(args, model, extra, with_target=False)
-    if type(model).__name__ in ("RBM", "DBN"):
-        codes = model.transform(X)
-    elif model.dbn_ is not None:
-        codes = model.dbn_.transform(X)
-    else:
+    coder = _role(model, args.model)["codes"](model)
+    if coder is None:
         raise CLIError(f"{args.model} was trained without pretraining (pretrain=False): it has no DBN codes")
+    X, _ = _model_inputs(args, model, extra, with_target=False)
+    codes = coder.transform(X)
     _write_array(codes, args.out)
     print(f"wrote codes of shape {codes.shape} to {args.out}")
     return 0
@@ -355,10 +395,10 @@ def cmd_sample(args):
     from .plot import plot_samples
 
     model, extra = _load_model(args.model, args.device)
-    dbn = getattr(model, "dbn_", model)
-    if dbn is None or type(dbn).__name__ not in ("RBM", "DBN"):
+    found = _role(model, args.model)["sampler"](model)
+    if found is None:
         raise CLIError(f"{args.model} has no generative model to sample from")
-    generate = dbn.sample if type(dbn).__name__ == "RBM" else dbn.generate
+    dbn, generate = found
     options = {}
     if args.label is not None:
         if getattr(dbn, "n_labels", None) is None:
@@ -402,7 +442,7 @@ def cmd_info(args):
     print(f"  inputs: {model.n_features_in_}")
     sizes = getattr(model, "hidden_layer_sizes", None) or [getattr(model, "n_components", None)]
     print(f"  hidden layers: {', '.join(map(str, sizes))}")
-    if getattr(model, "classes_", None) is not None and (name not in ("RBM", "DBN") or model.n_labels):
+    if getattr(model, "classes_", None) is not None and (name not in ("RBM", "DBN") or _labelled(model)):
         print(f"  classes: {', '.join(map(str, model.classes_))}")
     if extra.get("cli"):
         print(f"  command-line preprocessing: scale={extra['cli']['scaler']['kind']}, task={extra['cli']['task']}")
