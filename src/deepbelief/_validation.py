@@ -1,26 +1,60 @@
 """Input checks with messages that name the problem and the remedy."""
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 from .core.units import get_units
+from .errors import OutOfRangeWarning
 
 
-def check_X(estimator, X, *, reset, units="gaussian"):
+# Training values this far outside their units' range are rounding (a MinMaxScaler's 1 + 1e-7 in float32) and are
+# clipped to it; further out they are an error.
+ROUNDING = 1e-5
+
+
+def check_X(estimator, X, *, reset, units="gaussian", training=None):
     """Validate a data matrix for ``estimator``: 2-D, finite, numeric, at least one row, the fitted feature count,
-    and values that ``units`` ('bernoulli': [0, 1], 'relu': >= 0, 'gaussian': any) can take.
+    and values that ``units`` ('bernoulli': [0, 1], 'relu': >= 0, 'gaussian': any) can take: training data
+    (``training``, by default ``reset``) within ``ROUNDING`` of that range, rows to infer from anywhere (clipped
+    to the range, with an OutOfRangeWarning; see :func:`inference_range`).
 
-    Returns a float32/float64 NumPy array.
+    Returns a float32/float64 NumPy array (a clipped copy when values were clipped).
     """
     owner = type(estimator).__name__
     try:
         X = validate_data(estimator, X, reset=reset, dtype=(np.float32, np.float64), ensure_min_samples=1)
     except ValueError as exc:
         raise clearer(exc, owner) from None
-    check_range(X, units, owner)
+    return fit_range(X, units, owner) if (reset if training is None else training) else inference_range(X, units,
+                                                                                                       owner)
+
+
+def fit_range(X, units, owner, what="X"):
+    """Training values for ``units``: clipped (a copy) when they leave its range by at most ``ROUNDING``, else the
+    unit type's range error."""
+    unit = get_units(units)
+    lo, hi = float(np.min(X)), float(np.max(X))
+    if unit.low - ROUNDING <= lo and hi <= unit.high + ROUNDING and (lo < unit.low or hi > unit.high):
+        X = np.clip(X, unit.low, unit.high).astype(X.dtype, copy=False)
+    unit.check_values(X, owner, what)
     return X
+
+
+def inference_range(X, units, owner, what="X"):
+    """Rows a fitted model infers from: values outside the range of ``units`` are clipped to it (a copy) with one
+    OutOfRangeWarning that counts them; the model itself is not touched."""
+    unit = get_units(units)
+    outside = int(np.count_nonzero((X < unit.low) | (X > unit.high)))
+    if not outside:
+        return X
+    warnings.warn(f"{owner}: {outside} of the {X.size} values of {what} lie outside [{unit.low:g}, {unit.high:g}], "
+                  f"the values of its {unit.name} visible units, and were clipped to that range (expected for rows "
+                  "outside the training range, e.g. a MinMaxScaler's held-out fold; MinMaxScaler(clip=True) "
+                  "clips them before)", OutOfRangeWarning, stacklevel=3)
+    return np.clip(X, unit.low, unit.high).astype(X.dtype, copy=False)
 
 
 def check_X_y(estimator, X, y, *, units, **kwargs):
@@ -32,7 +66,7 @@ def check_X_y(estimator, X, y, *, units, **kwargs):
     except ValueError as exc:
         raise clearer(exc, owner) from None
     if units is not None:
-        check_range(X, units, owner)
+        X = fit_range(X, units, owner)
     return X, y
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepbelief import RBM
+from deepbelief import RBM, OutOfRangeWarning
 from deepbelief.core.units import HIDDEN_UNITS, STACKED_UNITS, UNITS, VISIBLE_UNITS, draw, register_units
 
 PROTOCOL = ("name", "binary", "low", "high", "standardized", "default_learning_rate", "conditional_learning_rate",
@@ -79,7 +79,9 @@ def test_a_new_unit_type_is_one_class_and_one_registration(spin, digits):
     H = rbm.transform(X[:5])
     assert H.shape == (5, 12) and np.all(np.abs(H) <= 1)
     with pytest.raises(ValueError, match="spin units, which take values in \\[-1, 1\\]"):
-        rbm.transform(X[:5] * 3)
+        RBM(4, visible="spin", hidden="spin").fit(X * 3)  # training data out of range: an error
+    with pytest.warns(OutOfRangeWarning, match="values of its spin visible units"):  # rows to infer from: clipped
+        np.testing.assert_array_equal(rbm.transform(X[:5] * 3), rbm.transform(X[:5]))
     # The free energy, computed from the type's log-marginal, equals enumeration over the hidden states.
     small = RBM(3, visible="spin", hidden="spin", n_iter=1, random_state=0).fit(X[:, :4])
     module = small.module_

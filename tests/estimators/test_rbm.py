@@ -6,7 +6,7 @@ import torch
 from sklearn.datasets import load_wine
 from sklearn.exceptions import NotFittedError
 
-from deepbelief import RBM, TrainingDivergedError
+from deepbelief import RBM, OutOfRangeWarning, TrainingDivergedError
 
 from tests.helpers import B1, V_EXAMPLE, W1
 
@@ -238,7 +238,9 @@ def test_relu_visible_units_take_non_negative_data(digits):
     assert rbm._cd_config().learning_rate == 0.01
     assert rbm.reconstruct(X * 4).min() >= 0
     with pytest.raises(ValueError, match="rectified linear \\(relu\\) units, which take values >= 0.*minimum of -1"):
-        rbm.transform(X * 4 - 1)
+        RBM(n_components=4, visible="relu").fit(X * 4 - 1)
+    with pytest.warns(OutOfRangeWarning, match="lie outside \\[0, inf\\].*clipped"):
+        np.testing.assert_array_equal(rbm.transform(X * 4 - 1), rbm.transform(np.clip(X * 4 - 1, 0, None)))
 
 
 def test_label_rbm_posterior_matches_enumeration():

@@ -434,7 +434,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         self
         """
         check_is_fitted(self, "rbms_")
-        X = check_X(self, X, reset=False, units=self.visible)
+        X = check_X(self, X, reset=False, units=self.visible, training=True)
         path, key, params = self._checkpoint_path("up_down.ckpt"), None, None
         if path is not None:
             key = checkpoint.fingerprint(X, None if y is None else np.asarray(y))

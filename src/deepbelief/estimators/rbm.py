@@ -446,7 +446,7 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
             self._validate_params()
         if self.n_labels is not None:
             raise ValueError("partial_fit does not take labels; train a model with n_labels using fit(X, y)")
-        X = self._check(X, reset=first)
+        X = check_X(self, X, reset=first, units=self.visible, training=True)
         if first:
             self._set_scaler(X)
             self._build(X.shape[1])

@@ -15,7 +15,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_range, check_X, check_X_y, layer_sizes, per_layer
+from .._validation import check_X, check_X_y, fit_range, layer_sizes, per_layer
 from ..data.streaming import BLOCK_ROWS, NpyRows, checked_moments, is_streamed, rank_reader, read_rows
 from ..core.units import VISIBLE_UNITS, get_units
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
@@ -679,7 +679,7 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         X, y = _streamed_X_y(self, X, y) if streamed else check_X_y(self, X, y, units=None)
         check_classification_targets(y)  # before the range check: a continuous target is the clearer complaint
         if not streamed:
-            check_range(X, self.visible, type(self).__name__)
+            X = fit_range(X, self.visible, type(self).__name__)
         labelled = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
         if not labelled.any():
             raise ValueError("y has no labelled rows: every label is -1 (unlabelled); fine-tuning needs labels")
