@@ -255,3 +255,61 @@ def test_the_dispatch_table_covers_every_model_class():
     sequence_models = {"ConditionalRBM", "ConditionalDBN"}  # tables of frames, not of rows: Python only
     assert set(MODELS) == set(MODEL_CLASSES) - sequence_models
     assert all(set(entry) == {"predicts", "scores", "codes", "sampler"} for entry in MODELS.values())
+
+
+@pytest.fixture(scope="module")
+def named_model(csv_files, tmp_path_factory):
+    """A classifier trained with --target on the digits CSV (header p0..p63, label column 'digit')."""
+    out = tmp_path_factory.mktemp("named") / "run"
+    assert call("train", csv_files / "digits.csv", *FAST, "--target", "digit", "--out", out) == 0
+    return out / "model.dbn"
+
+
+def _columns(csv_files, folder, name, keep):
+    """A copy of digits.csv with the columns ``keep`` (names, in that order)."""
+    lines = (csv_files / "digits.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    index = [header.index(c) for c in keep]
+    path = folder / name
+    path.write_text("\n".join(",".join(line.split(",")[i] for i in index) for line in lines) + "\n")
+    return path
+
+
+def test_predict_on_new_rows_without_the_target_column(named_model, csv_files, tmp_path, capsys):
+    """The README's train-then-predict flow: the new rows have no label column (refused before)."""
+    capsys.readouterr()
+    assert call("predict", named_model, csv_files / "digits.csv") == 0
+    expected = capsys.readouterr().out.split()
+    new_rows = _columns(csv_files, tmp_path, "new_rows.csv", [f"p{i}" for i in range(64)])
+    assert call("predict", named_model, new_rows) == 0
+    assert capsys.readouterr().out.split() == expected
+
+
+def test_columns_are_matched_by_name_not_position(named_model, csv_files, tmp_path, capsys):
+    capsys.readouterr()
+    assert call("predict", named_model, csv_files / "digits.csv") == 0
+    expected = capsys.readouterr().out.split()
+    shuffled = [f"p{i}" for i in np.random.default_rng(0).permutation(64)] + ["digit"]
+    reordered = _columns(csv_files, tmp_path, "reordered.csv", shuffled[::-1])
+    assert call("predict", named_model, reordered) == 0
+    assert capsys.readouterr().out.split() == expected
+    assert call("evaluate", named_model, reordered) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] > 0.7
+
+
+@pytest.mark.parametrize("keep, message", [
+    ([f"p{i}" for i in range(64) if i != 5] + ["digit"], "lacks 1 of the model's 64 input columns: 'p5'"),
+    ([f"p{i}" for i in range(64)] + ["id", "digit"], "has 1 columns the model was not trained on: 'id'"),
+])
+def test_missing_and_unexpected_columns_are_named(named_model, csv_files, tmp_path, capsys, keep, message):
+    """A file that lacks a feature but holds the label was predicted with the label as a feature (exit 0, 60%)."""
+    if "id" in keep:  # one more column at the end
+        lines = (csv_files / "digits.csv").read_text().splitlines()
+        path = tmp_path / "extra.csv"
+        path.write_text("\n".join([lines[0] + ",id"] + [f"{line},{n}" for n, line in enumerate(lines[1:])]) + "\n")
+    else:
+        path = _columns(csv_files, tmp_path, "lacking.csv", keep)
+    capsys.readouterr()
+    assert call("predict", named_model, path) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

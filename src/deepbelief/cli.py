@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
-from .data.files import DATASET_NAMES, DataError, read_dataset, read_idx, read_table
+from .data.files import DATASET_NAMES, DataError, read_dataset, read_idx, read_table, table_columns
 from .training import SCHEDULES
 
 EXIT_USAGE = 2
@@ -128,11 +128,18 @@ def _parse_params(items):
 
 def _read_inputs(source, target, with_target, labels=None):
     """(X, y, image_shape, is_named_dataset) from a dataset name or a data file."""
+    X, y, shape, named, _ = _read_named_inputs(source, target, with_target, labels)
+    return X, y, shape, named
+
+
+def _read_named_inputs(source, target, with_target, labels=None):
+    """``_read_inputs`` and the feature columns' names (None without a CSV header)."""
+    names = None
     try:
         if source in DATASET_NAMES:
             X, y, shape = _load_dataset(source)
-            return X, (y if with_target else None), shape, True
-        X, y, _ = read_table(source, target, with_target)
+            return X, (y if with_target else None), shape, True, None
+        X, y, names = read_table(source, target, with_target)
         if labels is not None:
             y = read_idx(labels).ravel().astype(np.int64)
             if len(y) != len(X):
@@ -140,7 +147,7 @@ def _read_inputs(source, target, with_target, labels=None):
     except DataError as exc:
         raise CLIError(str(exc)) from None
     side = int(round(np.sqrt(X.shape[1])))
-    return X, y, ((side, side) if side * side == X.shape[1] else None), False
+    return X, y, ((side, side) if side * side == X.shape[1] else None), False, names
 
 
 def _fit_scaler(kind, X):
@@ -190,7 +197,8 @@ def cmd_train(args):
     from .plot import plot_filters, plot_history
 
     params = _parse_params(args.param)
-    X, y, image_shape, named = _read_inputs(args.data, args.target, args.task != "unsupervised", args.labels)
+    X, y, image_shape, named, columns = _read_named_inputs(args.data, args.target, args.task != "unsupervised",
+                                                           args.labels)
     if args.task != "unsupervised" and y is None:
         raise CLIError(f"--task {args.task} needs a target: a target column, or --labels for IDX images")
     if args.task == "regress" and y.dtype.kind in "USO":
@@ -228,7 +236,11 @@ def cmd_train(args):
         metrics["loss_curve"] = estimator.loss_curve_
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    extra = {"cli": {"scaler": scaler, "task": args.task, "target": args.target, "image_shape": image_shape}}
+    target_name = None
+    if columns is not None and y is not None:  # the header's one column that is not a feature
+        target_name = next((c for c in table_columns(args.data) if c not in columns), None)
+    extra = {"cli": {"scaler": scaler, "task": args.task, "target": args.target, "image_shape": image_shape,
+                     "columns": columns, "target_name": target_name}}
     io.save(estimator, out / "model.dbn", extra=extra)
     written = ["model.dbn", "metrics.json"]
     if dbn is not None and dbn.history_ and dbn.history_[0]:
@@ -328,8 +340,19 @@ def _load_model(path, device):
 
 
 def _model_inputs(args, model, extra, with_target):
-    """The rows of args.data for ``model``, scaled as at training, and the target column (name or index from
-    --target, else as at training, else the last column) when the file has one beside the model's inputs."""
+    """The rows of args.data for ``model``, scaled as at training, and the target column when the file has one
+    beside the model's inputs. A file with a header, for a model trained on one, is matched by column name (any
+    order; a missing or unexpected column is an error that names it); other files by position, the target (name or
+    index from --target, else as at training, else the last column) taken out when there is one column too many."""
+    columns = extra.get("columns")
+    if columns and args.data not in DATASET_NAMES:
+        try:
+            header = table_columns(args.data)
+        except DataError as exc:
+            raise CLIError(str(exc)) from None
+        if header is not None:
+            X, y = _inputs_by_name(args, header, columns, extra, with_target)
+            return _apply_scaler(extra.get("scaler", {}), X), y
     target = args.target if args.target is not None else extra.get("target")
     n = model.n_features_in_
     X, y, _, _ = _read_inputs(args.data, target, True)
@@ -340,6 +363,29 @@ def _model_inputs(args, model, extra, with_target):
     if with_target and y is None:
         raise CLIError(f"{args.data} has no target column to evaluate against")
     return _apply_scaler(extra.get("scaler", {}), X), y
+
+
+def _inputs_by_name(args, header, columns, extra, with_target):
+    """(X with the model's columns in the model's order, the target or None) from a file with a header."""
+    target = args.target if args.target is not None else extra.get("target_name") or extra.get("target")
+    has_target = target is not None and str(target) in header
+    X, y, _, _, names = _read_named_inputs(args.data, str(target) if has_target else None, has_target)
+    missing = [c for c in columns if c not in names]
+    unexpected = [c for c in names if c not in columns]
+
+    def listed(items):
+        return ", ".join(map(repr, items[:5])) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+
+    if missing:
+        raise CLIError(f"{args.data} lacks {len(missing)} of the model's {len(columns)} input columns: "
+                       f"{listed(missing)} (columns are matched by name)")
+    if unexpected:
+        raise CLIError(f"{args.data} has {len(unexpected)} columns the model was not trained on: {listed(unexpected)}; "
+                       f"remove them (the model takes {len(columns)} columns, matched by name"
+                       f"{'' if target is None else f', and the target {target!r}'})")
+    if with_target and y is None:
+        raise CLIError(f"{args.data} has no target column {target!r} to evaluate against")
+    return X[:, [names.index(c) for c in columns]], y
 
 
 def _write_array(array, path):

@@ -60,6 +60,14 @@ def read_csv(path):
     return header, rows
 
 
+def table_columns(path):
+    """The column names of a CSV file's header; None for a CSV without one and for other files."""
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() in (".npy", ".npz", ".gz", ".idx") or "ubyte" in path.name or             "-idx" in path.name:
+        return None
+    return read_csv(path)[0]
+
+
 def _column_index(target, header, width, path):
     if target is None:
         return width - 1
