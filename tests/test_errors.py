@@ -55,7 +55,7 @@ BAD_INPUTS = [
      "{owner} needs numeric X.*OneHotEncoder"),
     ("complex", lambda n: fit(n, X + 1j), ValueError, "{owner} got complex numbers.*separate features"),
     ("sparse", lambda n: fit(n, sp.csr_matrix(X)), TypeError, "Sparse data.*toarray"),
-    ("Bernoulli range", lambda n: fit(n, X * 3), ValueError, "{owner} has Bernoulli visible units.*\\[0, 1\\].*"
+    ("Bernoulli range", lambda n: fit(n, X * 3, visible="bernoulli"), ValueError, "{owner} has Bernoulli visible units.*\\[0, 1\\].*"
      "visible='gaussian'"),
     ("feature count", lambda n: getattr(fit(n, X), "transform" if hasattr(ESTIMATORS[n](), "transform")
                                         else "predict")(X[:, :3]), ValueError, "3 features.*expecting 6"),
@@ -247,7 +247,8 @@ CLI_CASES = [
     ("unknown task", GOOD_ROWS, ["--task", "cluster"], 2, "invalid choice"),
     ("missing CUDA", GOOD_ROWS, ["--device", "cuda"] if not torch.cuda.is_available() else ["--device", "tpu"], 2,
      "device='"),
-    ("Bernoulli range", [[3.0, 5.0, 7.0, i % 2] for i in range(30)], ["--scale", "none"], 2, "visible='gaussian'"),
+    ("Bernoulli range", [[3.0, 5.0, 7.0, i % 2] for i in range(30)], ["--scale", "none", "--param",
+                                                                        "visible=bernoulli"], 2, "visible='gaussian'"),
     ("diverging fine-tuning", GOOD_ROWS, ["--learning-rate", "1e4", "--param", "momentum=0.99"], 1,
      "training failed: fine-tuning diverged"),
 ]

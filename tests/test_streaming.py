@@ -52,7 +52,7 @@ def test_streamed_training_learns_and_checks_its_input(digits_file, tmp_path):
     np.testing.assert_allclose(gaussian.data_mean_, X.mean(0), atol=1e-5)
     np.save(tmp_path / "wide.npy", X * 16)
     with pytest.raises(ValueError, match=r"need values in \[0, 1\]"):
-        RBM(n_iter=1).fit(tmp_path / "wide.npy")
+        RBM(n_iter=1, visible="bernoulli").fit(tmp_path / "wide.npy")
     with pytest.raises(ValueError, match="do not support n_labels"):
         DBN(n_labels=10).fit(path)
     with pytest.raises(ValueError, match="checkpoints are not available yet"):
@@ -126,7 +126,7 @@ def test_streamed_supervised_fit_errors(digits_file, tmp_path):
         DBNClassifier((8,), pretrain=False).fit(tmp_path / "bad.npy", y)
     np.save(tmp_path / "wide.npy", X * 2)
     with pytest.raises(ValueError, match="Bernoulli visible units"):
-        DBNRegressor((8,), pretrain=False).fit(tmp_path / "wide.npy", y.astype(float))
+        DBNRegressor((8,), visible="bernoulli", pretrain=False).fit(tmp_path / "wide.npy", y.astype(float))
 
 
 def test_streamed_batches_visit_every_chosen_row_once_per_epoch(digits_file, monkeypatch):

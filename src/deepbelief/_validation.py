@@ -28,8 +28,19 @@ def check_X(estimator, X, *, reset, units="gaussian", training=None):
         X = validate_data(estimator, X, reset=reset, dtype=(np.float32, np.float64), ensure_min_samples=1)
     except ValueError as exc:
         raise clearer(exc, owner) from None
+    if units is None:  # the caller checks the range (visible='auto' picks the units from the data first)
+        return X
     return fit_range(X, units, owner) if (reset if training is None else training) else inference_range(X, units,
                                                                                                        owner)
+
+
+def resolve_visible(visible, lo, hi):
+    """The visible unit type for ``visible``: 'auto' picks Bernoulli units for data whose values (minimum ``lo``,
+    maximum ``hi``) lie within ROUNDING of [0, 1], else Gaussian units, which standardise the data; any other value
+    is kept."""
+    if visible != "auto":
+        return visible
+    return "bernoulli" if lo >= -ROUNDING and hi <= 1.0 + ROUNDING else "gaussian"
 
 
 def fit_range(X, units, owner, what="X"):

@@ -80,8 +80,8 @@ def ais(model, n_runs=100, betas=None, data=None, random_state=None):
         raise ValueError("AIS is not available for RBMs with label units")
     base = torch.zeros(n, dtype=torch.float64, device=module.weight.device)
     if data is not None:
-        mean = rbm._encode(check_X(rbm, data, reset=False, units=rbm.visible)).double().mean(0)
-        base = torch.logit(mean.clamp(1e-3, 1 - 1e-3)) if rbm.visible == "bernoulli" else mean
+        mean = rbm._encode(check_X(rbm, data, reset=False, units=rbm.visible_)).double().mean(0)
+        base = torch.logit(mean.clamp(1e-3, 1 - 1e-3)) if rbm.visible_ == "bernoulli" else mean
     betas = estimate.default_betas() if betas is None else torch.as_tensor(betas, dtype=torch.float64)
     generator = make_generator(seeds_from(random_state, 1)[0], module.weight.device)
     log_w, log_z_base = estimate.ais_log_weights(module, n_runs, betas, base, generator)
@@ -126,7 +126,7 @@ def dbn_lower_bound(dbn, X, log_z_top=None, n_samples=10, random_state=None):
     if log_z_top is None:
         log_z_top = log_partition(dbn.rbms_[-1])
     first = dbn.rbms_[0]
-    X = check_X(dbn, X, reset=False, units=dbn.visible)
+    X = check_X(dbn, X, reset=False, units=dbn.visible_)
     module = copy.deepcopy(dbn.module_).double()
     v = first._encode(X).double()
     generator = make_generator(seeds_from(random_state, 1)[0], v.device)

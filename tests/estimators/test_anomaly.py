@@ -38,4 +38,4 @@ def test_errors(digits):
     with pytest.raises(ValueError, match="contamination"):
         AnomalyDetector(contamination=0.7).fit(X)
     with pytest.raises(ValueError, match="values in"):
-        AnomalyDetector(RBM(n_iter=1)).fit(X - 1)
+        AnomalyDetector(RBM(n_iter=1, visible="bernoulli")).fit(X - 1)

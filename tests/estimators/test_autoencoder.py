@@ -60,7 +60,7 @@ def test_gaussian_data_and_errors():
     with pytest.raises(ValueError, match="Z has 2 columns"):
         ae.inverse_transform(np.zeros((1, 2)))
     with pytest.raises(ValueError, match="values in"):
-        DeepAutoencoder(hidden_layer_sizes=(4,)).fit(X)
+        DeepAutoencoder(hidden_layer_sizes=(4,), visible="bernoulli").fit(X)
     a = DeepAutoencoder(hidden_layer_sizes=(4, 2), n_iter=1, max_iter=2, random_state=3).fit(X / X.max())
     b = DeepAutoencoder(hidden_layer_sizes=(4, 2), n_iter=1, max_iter=2, random_state=3).fit(X / X.max())
     assert all(torch.equal(p, q) for p, q in zip(a.encoder_.parameters(), b.encoder_.parameters()))

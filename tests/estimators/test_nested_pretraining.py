@@ -77,7 +77,6 @@ def test_a_pipeline_cross_validates_with_a_nested_pretraining(digits):
     (dict(n_iter=3), "n_iter=3.*set n_iter= on the nested DBN"),
     (dict(learning_rate_rbm=0.01), "set learning_rate= on the nested DBN"),
     (dict(hidden_layer_sizes=(5,)), "differs from the nested DBN's"),
-    (dict(visible="gaussian"), "visible='gaussian'.*set both"),
     (dict(pretrain=False), "drop one of them"),
     (dict(activation="relu"), "use DBN\\(hidden='relu'"),
 ])
@@ -86,6 +85,16 @@ def test_conflicting_settings_are_refused_with_the_remedy(digits, params, messag
     clf = db.DBNClassifier(pretraining=db.DBN((8,), n_iter=1), max_iter=1, **{"activation": "sigmoid", **params})
     with pytest.raises(ValueError, match=message):
         clf.fit(X, y)
+
+
+def test_the_nested_dbn_takes_the_estimators_visible_units_unless_it_sets_others(digits):
+    X, y = digits
+    clf = db.DBNClassifier(visible="gaussian", activation="sigmoid", pretraining=db.DBN((8,), n_iter=1), max_iter=1,
+                           random_state=0).fit(X, y)
+    assert clf.dbn_.visible == "gaussian" and clf.dbn_.rbms_[0].visible == "gaussian"
+    with pytest.raises(ValueError, match="visible='gaussian'.*set both"):
+        db.DBNClassifier(visible="gaussian", activation="sigmoid", max_iter=1,
+                         pretraining=db.DBN((8,), n_iter=1, visible="bernoulli")).fit(X, y)
 
 
 def test_only_an_unlabelled_dbn_is_a_pretraining(digits):

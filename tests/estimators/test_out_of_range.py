@@ -60,9 +60,9 @@ def test_training_data_within_rounding_of_the_unit_interval_are_clipped_and_acce
     fitted = db.RBM(8, **SMALL).fit(rounded)
     np.testing.assert_array_equal(fitted.components_, db.RBM(8, **SMALL).fit(np.clip(rounded, 0, 1)).components_)
     with pytest.raises(ValueError, match="need values in \\[0, 1\\].*\\[0, 1.001\\]"):
-        db.RBM(8, **SMALL).fit(np.where(X == X.max(), 1.001, X))
+        db.RBM(8, visible="bernoulli", **SMALL).fit(np.where(X == X.max(), 1.001, X))
     with pytest.raises(ValueError, match="need values in \\[0, 1\\]"):
-        db.DBNClassifier((8,), max_iter=1, **SMALL).fit(X * 2, np.arange(len(X)) % 3)
+        db.DBNClassifier((8,), visible="bernoulli", max_iter=1, **SMALL).fit(X * 2, np.arange(len(X)) % 3)
 
 
 def test_partial_fit_and_up_down_check_their_training_rows(digits):

@@ -185,7 +185,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("X, message", BAD_INPUTS)
 def test_bad_input_to_fit_names_the_problem(X, message):
     with pytest.raises(ValueError, match=message):
-        RBM(n_components=2, n_iter=1).fit(X)
+        RBM(n_components=2, n_iter=1, visible="bernoulli").fit(X)
 
 
 def test_feature_count_mismatch_after_fit(digits):

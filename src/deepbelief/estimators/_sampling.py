@@ -45,7 +45,7 @@ class StackSamplingMixin:
         fresh = init is not None or random_state is not None or chains is None or chains.shape[0] != n_samples
         if fresh:
             if init is not None:
-                X = check_X(self, init, reset=False, units=self.visible)
+                X = check_X(self, init, reset=False, units=self.visible_)
                 if X.shape[0] != n_samples:
                     raise ValueError(f"init has {X.shape[0]} rows but n_samples={n_samples}")
                 chains = rbms[-1]._complete(self._below_top(rbms[0]._encode(X)))
@@ -61,7 +61,7 @@ class StackSamplingMixin:
         """See :meth:`DBN.denoise`."""
         if not (isinstance(n_gibbs, Integral) and n_gibbs >= 1):
             raise ValueError(f"n_gibbs must be an integer >= 1; got {n_gibbs!r}")
-        X, unknown = check_masked_X(self, X, mask, units=self.visible)
+        X, unknown = check_masked_X(self, X, mask, units=self.visible_)
         if unknown is None:
             return self.reconstruct(X)
         rbms, module = self._stack()

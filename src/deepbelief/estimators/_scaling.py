@@ -1,8 +1,44 @@
 """The standardisation of Gaussian visible units, shared by the estimators."""
+import sys
+
 import numpy as np
 
 from .. import io
-from ..core.units import get_units
+from .._validation import fit_range, resolve_visible
+from ..core.units import VISIBLE_UNITS, get_units
+
+
+class AutoVisibleMixin:
+    """``visible='auto'``: the unit type is chosen from the training data at ``fit`` (see
+    :func:`deepbelief._validation.resolve_visible`) and is the fitted attribute ``visible_``; an explicit
+    ``visible`` is its own ``visible_``."""
+
+    @property
+    def visible_(self):
+        resolved = self.__dict__.get("_visible_resolved")
+        return self.visible if resolved is None else resolved
+
+    def _fit_visible(self, X):
+        """Validate the training data X (already checked by ``check_X`` with ``units=None``), choose ``visible_``
+        from it and check (or round-clip) its range for those units; returns X."""
+        lo, hi = float(np.min(X)), float(np.max(X))
+        self._visible_resolved = resolve_visible(self.visible, lo, hi)
+        if self.visible == "auto" and self.verbose:
+            print(f"{type(self).__name__}: visible='auto' chose {self._visible_resolved} visible units for data in "
+                  f"[{lo:.4g}, {hi:.4g}]", file=sys.stderr)
+        return fit_range(X, self._visible_resolved, type(self).__name__)
+
+    def _visible_state(self):
+        return {"visible_": self.visible_}
+
+    def _set_visible_state(self, state):
+        resolved = state.get("visible_")  # files written before 'auto' existed hold an explicit visible
+        if resolved is not None and resolved not in VISIBLE_UNITS:
+            raise ValueError(f"the saved visible_ {resolved!r} is not a unit type")
+        self._visible_resolved = resolved
+
+    def _positive_only(self):
+        return self.visible != "auto" and get_units(self.visible).low >= 0
 
 
 class GaussianScalingMixin:
@@ -10,7 +46,7 @@ class GaussianScalingMixin:
     unit types, whose data are used as they are)."""
 
     def _set_scaler(self, X):
-        if get_units(self.visible).standardized:
+        if get_units(self.visible_).standardized:
             self._set_scaler_from_moments(X.mean(0), X.std(0), X.dtype)
         else:
             self.data_mean_ = self.data_scale_ = None
@@ -35,6 +71,6 @@ class GaussianScalingMixin:
         """Restore ``_scaler_state``; with ``n_features``, check that it matches the visible units (ValueError)."""
         self.data_mean_ = io.decode_array(state["data_mean"])
         self.data_scale_ = io.decode_array(state["data_scale"])
-        if n_features is not None and ((self.data_mean_ is None) == get_units(self.visible).standardized or (
+        if n_features is not None and ((self.data_mean_ is None) == get_units(self.visible_).standardized or (
                 self.data_mean_ is not None and self.data_mean_.shape != (n_features,))):
             raise ValueError("the saved standardisation does not match the visible units")

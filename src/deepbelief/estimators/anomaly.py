@@ -103,5 +103,5 @@ class AnomalyDetector(SaveMixin, OutlierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         model = self.model if self.model is not None else RBM()
-        tags.input_tags.positive_only = getattr(model, "visible", "gaussian") != "gaussian"
+        tags.input_tags.positive_only = model.__sklearn_tags__().input_tags.positive_only
         return tags

@@ -15,13 +15,13 @@ from ..core.nets import linear_from
 from ..training import SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
 from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._progress import EpochBar
-from ._scaling import GaussianScalingMixin
+from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from .rbm import RBM
 
 INFERENCE_CHUNK = 8192
 
 
-class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
+class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     """Deep autoencoder: greedy RBM pretraining with a linear code layer, unrolled into an encoder and a decoder
     with tied initial weights, then fine-tuned end to end on the reconstruction error (Hinton & Salakhutdinov 2006).
 
@@ -30,9 +30,11 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
     hidden_layer_sizes : sequence of int, default=(1000, 500, 250, 30)
         Encoder layer sizes; the last is the code. Hidden layers are logistic, the code layer linear (its RBM
         has Gaussian hidden units).
-    visible : {'bernoulli', 'gaussian'}, default='bernoulli'
+    visible : {'auto', 'bernoulli', 'gaussian'}, default='auto'
         Data in [0, 1] (reconstructed through a logistic output, cross-entropy loss) or real-valued data
-        (standardised internally, linear output, squared error).
+        (standardised internally, linear output, squared error). 'auto' (the default) chooses at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5),
+        else Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_``
+        (and is printed with ``verbose``).
     pretrain : bool, default=True
         False: the same network from Glorot-uniform random weights (the baseline).
     n_iter : int or one per layer, default=10
@@ -71,7 +73,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like"],
-        "visible": [StrOptions({"bernoulli", "gaussian"})],
+        "visible": [StrOptions({"bernoulli", "gaussian", "auto"})],
         "pretrain": ["boolean"],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "learning_rate_rbm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
@@ -88,7 +90,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         "verbose": ["verbose"],
     }
 
-    def __init__(self, hidden_layer_sizes=(1000, 500, 250, 30), *, visible="bernoulli", pretrain=True, n_iter=10,
+    def __init__(self, hidden_layer_sizes=(1000, 500, 250, 30), *, visible="auto", pretrain=True, n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, optimizer="adam", learning_rate=1e-3,
                  lr_schedule="constant", max_iter=50, batch_size=100, weight_decay=0.0, device="cpu", random_state=None,
                  verbose=False):
@@ -119,7 +121,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         epochs = per_layer(self.n_iter, len(sizes), "n_iter")
         data, layers, self.rbms_ = to_tensor(self._standardize(X), device), [], []
         for layer, (size, rbm_seed) in enumerate(zip(sizes, seeds_from(seed, len(sizes)))):
-            visible = self.visible if layer == 0 else "bernoulli"
+            visible = self.visible_ if layer == 0 else "bernoulli"
             hidden = "gaussian" if layer == len(sizes) - 1 else "bernoulli"
             rate = rates[layer]
             if rate == "auto":
@@ -164,7 +166,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         return torch.nn.Sequential(*encoder), torch.nn.Sequential(*decoder)
 
     def _loss(self, logits, target):
-        if self.visible == "bernoulli":
+        if self.visible_ == "bernoulli":
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
         else:
             loss = (logits - target) ** 2
@@ -174,7 +176,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain (unless ``pretrain=False``), unroll, and fine-tune on the reconstruction error of X."""
-        X = check_X(self, X, reset=True, units=self.visible)
+        X = self._fit_visible(check_X(self, X, reset=True, units=None))
         device = resolve_device(self.device)
         self._device = device
         pretrain_seed, init_seed, shuffle_seed = seeds_from(self.random_state, 3)
@@ -205,7 +207,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
     def transform(self, X):
         """The codes, shape (n_samples, hidden_layer_sizes[-1])."""
         check_is_fitted(self, "encoder_")
-        X = check_X(self, X, reset=False, units=self.visible)
+        X = check_X(self, X, reset=False, units=self.visible_)
         return self._rows(self.encoder_, self._standardize(X))
 
     def inverse_transform(self, Z):
@@ -215,7 +217,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
         if Z.shape[1] != self._sizes()[-1]:
             raise ValueError(f"Z has {Z.shape[1]} columns but the code layer has {self._sizes()[-1]} units")
         out = self._rows(self.decoder_, Z.astype(np.float32))
-        if self.visible == "bernoulli":
+        if self.visible_ == "bernoulli":
             return expit(out)
         return out * self.data_scale_ + self.data_mean_
 
@@ -225,7 +227,7 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
 
     def score(self, X, y=None):
         """Minus the mean squared reconstruction error per row (summed over features), in the data's units."""
-        X = check_X(self, X, reset=False, units=self.visible)
+        X = check_X(self, X, reset=False, units=self.visible_)
         return -float(((self.reconstruct(X) - X) ** 2).sum(1).mean())
 
     # persistence --------------------------------------------------------------------------------
@@ -239,12 +241,14 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
             tensors.update(t)
             layers.append(state)
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "rbms": layers,
-                 "loss_curve": self.loss_curve_, "n_iter": self.n_iter_, **self._scaler_state()}
+                 "loss_curve": self.loss_curve_, "n_iter": self.n_iter_, **self._scaler_state(),
+                 **self._visible_state()}
         return tensors, state
 
     @classmethod
     def _from_state(cls, state, tensors, device=None):
         ae = restore_params(cls, state["params"], device)
+        ae._set_visible_state(state)
         ae._device = resolve_device(ae.device)
         ae.n_features_in_ = check_int(state["n_features_in"], "n_features_in")
         sizes = ae._sizes()
@@ -264,5 +268,5 @@ class DeepAutoencoder(GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEst
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
-        tags.input_tags.positive_only = self.visible != "gaussian"
+        tags.input_tags.positive_only = self._positive_only()
         return tags

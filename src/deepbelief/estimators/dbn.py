@@ -19,11 +19,12 @@ from ..training import CDConfig, CDTrainer, train_up_down
 from ._progress import EpochBar
 from .._validation import check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
-from ..core.units import STACKED_UNITS, VISIBLE_UNITS, get_units
+from ..core.units import STACKED_UNITS, VISIBLE_UNITS
 from ..core.nets import feedforward, recognition_linears
 from ._persist import (SaveMixin, check_int, checkpoint_defaults, checkpoint_params, copy_tensor, json_params,
                        restore_params)
 from ._sampling import StackSamplingMixin
+from ._scaling import AutoVisibleMixin
 from ._stream import fit_streamed, propagate_up
 from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
 
@@ -31,7 +32,7 @@ from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
 logger = logging.getLogger("deepbelief")
 
 
-class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
+class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, BaseEstimator):
     """Deep belief network pretrained greedily, one RBM per hidden layer (Hinton, Osindero & Teh 2006).
 
     RBM 1 is trained on X; RBM l on the activations P(h^(l-1) | ...) of the layer below (or on samples of
@@ -42,8 +43,10 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     ----------
     hidden_layer_sizes : sequence of int, default=(256, 256)
         Hidden units per layer, bottom to top.
-    visible : {'bernoulli', 'gaussian', 'relu'}, default='bernoulli'
-        Unit type of the data layer (a Gaussian first layer makes a "continuous DBN").
+    visible : {'auto', 'bernoulli', 'gaussian', 'relu'}, default='auto'
+        Unit type of the data layer (a Gaussian first layer makes a "continuous DBN"). 'auto' (the default) chooses at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5),
+        else Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_``
+        (and is printed with ``verbose``).
     hidden : {'bernoulli', 'relu'}, default='bernoulli'
         Unit type of every hidden layer: binary, or noisy rectified linear (each RBM above then has rectified
         visible units).
@@ -88,7 +91,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions(VISIBLE_UNITS)],
+        "visible": [StrOptions(VISIBLE_UNITS), StrOptions({"auto"})],
         "hidden": [StrOptions(STACKED_UNITS)],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
@@ -99,7 +102,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         **CD_PARAMETER_CONSTRAINTS,
     }
 
-    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", hidden="bernoulli", learning_rate="auto",
+    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="auto", hidden="bernoulli", learning_rate="auto",
                  lr_schedule="constant", batch_size=32,
                  n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, centering=False, propagate="mean",
@@ -144,7 +147,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         shared = {name: getattr(self, name) for name in CD_PARAMETERS if name != "random_state"}
         rbms = []
         for layer, (size, seed) in enumerate(zip(sizes, seeds_from(self.random_state, n))):
-            rbm = RBM(n_components=size, visible=self.visible if layer == 0 else self.hidden, hidden=self.hidden,
+            rbm = RBM(n_components=size, visible=self.visible_ if layer == 0 else self.hidden, hidden=self.hidden,
                       learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed,
                       n_labels=self.n_labels if layer == n - 1 else None, **shared)
             rbm._validate_params()
@@ -170,14 +173,16 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         self
         """
         sizes = self._layer_sizes()
-        rbms = self._layer_rbms(sizes)
         if is_streamed(X):
+            rbms = self._layer_rbms(sizes)
             if self.checkpoint_dir is not None or resume:
                 raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
             fit_streamed(rbms, X, self.propagate, self)
+            self._visible_resolved = rbms[0].visible_
             self._set_rbms(rbms)
             return self
-        X = check_X(self, X, reset=True, units=self.visible)
+        X = self._fit_visible(check_X(self, X, reset=True, units=None))
+        rbms = self._layer_rbms(sizes)
         top = rbms[-1]
         if self.n_labels is not None:
             labels, labelled = top._set_classes(y, len(X))
@@ -292,7 +297,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
             if layer > 0 and rbm.visible != rbm.hidden:
                 raise ValueError(f"RBM {layer} has visible={rbm.visible!r}; the layer below it has {rbm.hidden!r} "
                                  f"units, so its visible units must be {rbm.hidden!r} too")
-        dbn = cls(hidden_layer_sizes=tuple(rbm.n_components for rbm in rbms), visible=rbms[0].visible,
+        dbn = cls(hidden_layer_sizes=tuple(rbm.n_components for rbm in rbms), visible=rbms[0].visible_,
                   hidden=rbms[0].hidden, n_labels=rbms[-1].n_labels, **params)
         dbn._set_rbms(rbms)  # DBNModule checks that the sizes chain
         return dbn
@@ -319,7 +324,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "rbms_")
         layer = self._check_layer(layer)
-        X = check_X(self, X, reset=False, units=self.visible)
+        X = check_X(self, X, reset=False, units=self.visible_)
         return self.rbms_[0]._rows(lambda v: self._up(v, layer), X)
 
     def _up(self, v, layer):
@@ -434,7 +439,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         self
         """
         check_is_fitted(self, "rbms_")
-        X = check_X(self, X, reset=False, units=self.visible, training=True)
+        X = check_X(self, X, reset=False, units=self.visible_, training=True)
         path, key, params = self._checkpoint_path("up_down.ckpt"), None, None
         if path is not None:
             key = checkpoint.fingerprint(X, None if y is None else np.asarray(y))
@@ -507,7 +512,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         a purely generative classifier. Shape (n_samples, n_labels)."""
         check_is_fitted(self, "rbms_")
         top = self.rbms_[-1]
-        X = check_X(self, X, reset=False, units=self.visible)
+        X = check_X(self, X, reset=False, units=self.visible_)
         return self.rbms_[0]._rows(
             lambda v: top.module_.label_posterior(self._below_top(v)), X).astype(np.float64)
 
@@ -566,7 +571,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"n_gibbs must be an integer >= 0; got {n_gibbs!r}")
         if n_gibbs == 0:
             return self.inverse_transform(self.transform(X))
-        X = check_X(self, X, reset=False, units=self.visible)
+        X = check_X(self, X, reset=False, units=self.visible_)
         top, generator = self.rbms_[-1], self._generator(random_state)
         return self.rbms_[0]._rows(
             lambda v: self.module_.generate(top._complete(self._below_top(v)), n_gibbs, generator)[1], X)
@@ -611,7 +616,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "rbms_")
         if score == "reconstruction":
-            X = check_X(self, X, reset=False, units=self.visible)
+            X = check_X(self, X, reset=False, units=self.visible_)
             scale = 1.0 if self.rbms_[0].data_scale_ is None else self.rbms_[0].data_scale_
             return -(((self.reconstruct(X) - X) / scale) ** 2).sum(1)
         return self.rbms_[0].score_samples(X, score=score)
@@ -623,7 +628,8 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
             t, state = rbm._get_state(prefix=f"{prefix}rbm{layer}.")
             tensors.update(t)
             layers.append(state)
-        state = {"params": json_params(self), "layers": layers, "untied": self.module_.generative is not None}
+        state = {"params": json_params(self), "layers": layers, "untied": self.module_.generative is not None,
+                 **self._visible_state()}
         if state["untied"]:
             for index, gen in enumerate(self.module_.generative):
                 tensors[f"{prefix}gen{index}.weight"] = gen.weight
@@ -634,6 +640,7 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     @classmethod
     def _from_state(cls, state, tensors, device=None, prefix=""):
         dbn = restore_params(cls, state["params"], device)
+        dbn._set_visible_state(state)
         device = dbn.device
         rbms = [RBM._from_state(layer, tensors, device, prefix=f"{prefix}rbm{i}.")
                 for i, layer in enumerate(state["layers"])]
@@ -660,5 +667,5 @@ class DBN(StackSamplingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
-        tags.input_tags.positive_only = get_units(self.visible).low >= 0
+        tags.input_tags.positive_only = self._positive_only()
         return tags

@@ -23,7 +23,7 @@ from .. import io
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
 from ._sampling import StackSamplingMixin
-from ._scaling import GaussianScalingMixin
+from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from ._stream import fit_streamed
 
 # Hyperparameters of CD training, shared with the DBN estimator, which passes them on to each layer.
@@ -56,7 +56,7 @@ def _has_labels(estimator):
     return estimator.n_labels is not None
 
 
-class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
+class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
     """Restricted Boltzmann machine trained with contrastive divergence (CD-k) or persistent CD.
 
     Energy E(v, h) = -a.v - b.h - v^T W h for Bernoulli visible units; Gaussian visible units
@@ -69,8 +69,11 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
     ----------
     n_components : int, default=256
         Number of hidden units.
-    visible : {'bernoulli', 'gaussian', 'relu'}, default='bernoulli'
+    visible : {'auto', 'bernoulli', 'gaussian', 'relu'}, default='auto'
         Visible unit type. Bernoulli units need data in [0, 1], rectified linear ('relu') units data >= 0.
+        'auto' (the default) chooses at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5),
+        else Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_``
+        (and is printed with ``verbose``).
     hidden : {'bernoulli', 'relu', 'gaussian'}, default='bernoulli'
         Hidden unit type: binary, noisy rectified linear (Nair & Hinton 2010) for features >= 0, or linear with
         unit-variance Gaussian noise (the code layer of a deep autoencoder, Hinton & Salakhutdinov 2006).
@@ -152,7 +155,7 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions(VISIBLE_UNITS)],
+        "visible": [StrOptions(VISIBLE_UNITS), StrOptions({"auto"})],
         "hidden": [StrOptions(HIDDEN_UNITS)],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
@@ -160,7 +163,7 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
         **CD_PARAMETER_CONSTRAINTS,
     }
 
-    def __init__(self, n_components=256, *, visible="bernoulli", hidden="bernoulli", learning_rate="auto",
+    def __init__(self, n_components=256, *, visible="auto", hidden="bernoulli", learning_rate="auto",
                  lr_schedule="constant", batch_size=32, n_iter=10, k=1, persistent=False, momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0,
                  centering=False, n_labels=None, validation_fraction=None, shuffle=True, device="cpu",
@@ -193,9 +196,9 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
     def _cd_config(self):
         lr = self.learning_rate
         if lr == "auto":
-            lr = min(get_units(self.visible).default_learning_rate, get_units(self.hidden).default_learning_rate)
-        if self.centering and not (get_units(self.visible).binary and get_units(self.hidden).binary):
-            raise ValueError(f"centering=True needs Bernoulli visible and hidden units; got visible={self.visible!r}, "
+            lr = min(get_units(self.visible_).default_learning_rate, get_units(self.hidden).default_learning_rate)
+        if self.centering and not (get_units(self.visible_).binary and get_units(self.hidden).binary):
+            raise ValueError(f"centering=True needs Bernoulli visible and hidden units; got visible={self.visible_!r}, "
                              f"hidden={self.hidden!r}")
         return CDConfig(learning_rate=lr, k=self.k, persistent=self.persistent, momentum=self.momentum,
                         final_momentum=self.final_momentum, momentum_switch=self.momentum_switch,
@@ -208,9 +211,9 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
         the ranks of ``group``, a ``distributed.Group``, when given)."""
         device = resolve_device(self.device, group)
         init_seed, shuffle_seed, sample_seed, inference_seed = seeds_from(self.random_state, 4)
-        visible, n_visible = self.visible, n_features
+        visible, n_visible = self.visible_, n_features
         if self.n_labels is not None:
-            visible, n_visible = LabelledUnits(self.visible, n_features, self.n_labels), n_features + self.n_labels
+            visible, n_visible = LabelledUnits(self.visible_, n_features, self.n_labels), n_features + self.n_labels
         module = RBMModule(n_visible, self.n_components, visible=visible, hidden=self.hidden, device=device)
         # Drawn on the CPU so that a seed gives the same initial weights on every device.
         init = make_generator(init_seed, "cpu")
@@ -235,7 +238,7 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
     def _set_visible_bias_from_mean(self, mean):
         bias = self.module_.visible_bias
         n = self.n_features_in_
-        initial = get_units(self.visible).initial_bias(mean[:n])
+        initial = get_units(self.visible_).initial_bias(mean[:n])
         if initial is not None:
             bias[:n].copy_(initial)
         if self.n_labels is not None:  # label biases: the log class frequencies
@@ -273,6 +276,8 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
         if a.shape != (n_visible,) or b.shape != (n_hidden,):
             raise ValueError(f"weights of shape {W.shape} (n_visible, n_hidden) need visible_bias of shape "
                              f"({n_visible},) and hidden_bias of shape ({n_hidden},); got {a.shape} and {b.shape}")
+        if visible == "auto":
+            raise ValueError("from_weights needs the visible unit type ('bernoulli' or 'gaussian'), not 'auto'")
         rbm = cls(n_components=n_hidden, visible=visible, **params)
         rbm._validate_params()
         rbm._build(n_visible)
@@ -316,7 +321,7 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
 
     # training -----------------------------------------------------------------------------------
     def _check(self, X, reset=False):
-        return check_X(self, X, reset=reset, units=self.visible)
+        return check_X(self, X, reset=reset, units=self.visible_)
 
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
@@ -337,7 +342,7 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
         if is_streamed(X):
             fit_streamed([self], X, "mean", self)
             return self
-        X = self._check(X, reset=True)
+        X = self._fit_visible(check_X(self, X, reset=True, units=None))
         data_rows = np.arange(len(X))
         if self.n_labels is not None:
             labels, data_rows = self._set_classes(y, len(X))
@@ -446,7 +451,8 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
             self._validate_params()
         if self.n_labels is not None:
             raise ValueError("partial_fit does not take labels; train a model with n_labels using fit(X, y)")
-        X = check_X(self, X, reset=first, units=self.visible, training=True)
+        X = (self._fit_visible(check_X(self, X, reset=True, units=None)) if first else
+             check_X(self, X, reset=False, units=self.visible_, training=True))
         if first:
             self._set_scaler(X)
             self._build(X.shape[1])
@@ -641,7 +647,7 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
         X = self._check(X)
         if score == "reconstruction":
             return -self.reconstruction_error(X)
-        if score == "pseudo_likelihood" and self.visible == "bernoulli" and self.n_labels is None:
+        if score == "pseudo_likelihood" and self.visible_ == "bernoulli" and self.n_labels is None:
             return self._rows(lambda v: pseudo_log_likelihood(self.module_, v), X)
         return -self._rows(self._free_energy, X)
 
@@ -671,7 +677,7 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
     def _get_state(self, prefix=""):
         check_is_fitted(self, "module_")
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "n_iter": self.n_iter_,
-                 "history": self.history_, **self._scaler_state(),
+                 "history": self.history_, **self._scaler_state(), **self._visible_state(),
                  "classes": io.encode_array(self.classes_) if self.n_labels is not None else None}
         m = self.module_
         tensors = {f"{prefix}weight": m.weight, f"{prefix}visible_bias": m.visible_bias,
@@ -682,6 +688,7 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
     def _from_state(cls, state, tensors, device=None, prefix=""):
         rbm = restore_params(cls, state["params"], device)
         n_features = check_int(state["n_features_in"], "n_features_in")
+        rbm._set_visible_state(state)
         rbm._build(n_features)
         for name in ("weight", "visible_bias", "hidden_bias"):
             copy_tensor(getattr(rbm.module_, name), tensors, prefix + name)
@@ -698,5 +705,5 @@ class RBM(StackSamplingMixin, GaussianScalingMixin, SaveMixin, TransformerMixin,
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
-        tags.input_tags.positive_only = get_units(self.visible).low >= 0
+        tags.input_tags.positive_only = self._positive_only()
         return tags

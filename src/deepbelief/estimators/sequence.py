@@ -20,7 +20,7 @@ from ..core.units import STACKED_UNITS, VISIBLE_UNITS, get_units
 from ..training import CDConfig, CDTrainer, train_rbm
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
-from ._scaling import GaussianScalingMixin
+from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 
 _SEQUENCE_CD_CONSTRAINTS = {
     "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
@@ -90,7 +90,7 @@ def _history(frames):
     return frames.flip(-2).flatten(-2)
 
 
-class ConditionalRBM(GaussianScalingMixin, SaveMixin, BaseEstimator):
+class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstimator):
     """Conditional RBM for sequences (Taylor, Hinton & Roweis 2007), trained with CD-k.
 
     Frame v_t and the hidden units form an RBM whose biases are linear in the ``order`` previous frames u_t:

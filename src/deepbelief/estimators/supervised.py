@@ -15,7 +15,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_X, check_X_y, fit_range, layer_sizes, per_layer
+from .._validation import check_X, check_X_y, layer_sizes, per_layer
 from ..data.streaming import BLOCK_ROWS, NpyRows, checked_moments, is_streamed, rank_reader, read_rows
 from ..core.units import VISIBLE_UNITS, get_units
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
@@ -25,7 +25,8 @@ from ..errors import TrainingDivergedError
 from ._persist import (SaveMixin, checkpoint_defaults, checkpoint_params, check_int, json_params, nested_estimator,
                        restore_params)
 from ._progress import EpochBar
-from ._scaling import GaussianScalingMixin
+from ._scaling import AutoVisibleMixin, GaussianScalingMixin
+from ._stream import streamed_visible
 from .dbn import DBN
 from .rbm import RBM
 
@@ -105,12 +106,12 @@ def _streamed_X_y(estimator, X, y, **target_checks):
     return _Streamed(X, reader, np.arange(reader.shape[0])), y
 
 
-class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
+class _SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstimator):
     """Shared machinery: pretraining, the unrolled network, fine-tuning, inference."""
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions(VISIBLE_UNITS)],
+        "visible": [StrOptions(VISIBLE_UNITS), StrOptions({"auto"})],
         "pretrain": ["boolean", StrOptions({"rbm", "rectified"})],
         "pretraining": [None, HasMethods(["fit", "transform"])],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
@@ -142,7 +143,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, pretraining=None,
+    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="auto", pretrain=True, pretraining=None,
                  n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="sigmoid",
                  optimizer="adam", learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0,
@@ -192,7 +193,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             return self._nested_dbn(seed)
         # The RBMs' hidden units match the fine-tuning activation, so the pretrained features keep their meaning.
         hidden = "relu" if self.activation == "relu" else "bernoulli"
-        return DBN(hidden_layer_sizes=self.hidden_layer_sizes, visible=self.visible, hidden=hidden,
+        return DBN(hidden_layer_sizes=self.hidden_layer_sizes, visible=self.visible_, hidden=hidden,
                    learning_rate=self.learning_rate_rbm, lr_schedule=self.lr_schedule_rbm,
                    n_iter=self.n_iter, k=self.k, persistent=self.persistent, batch_size=self.batch_size,
                    checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every, device=self.device,
@@ -217,21 +218,22 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             if getattr(self, own) != defaults[own]:
                 raise ValueError(f"{name}({own}={getattr(self, own)!r}) and pretraining=DBN(...) both set the "
                                  f"pretraining; set {nested}= on the nested DBN instead")
-        sizes = self.hidden_layer_sizes
-        if layer_sizes(sizes) != layer_sizes(defaults["hidden_layer_sizes"]) and layer_sizes(sizes) != layer_sizes(dbn.hidden_layer_sizes):
-            raise ValueError(f"{name}(hidden_layer_sizes={sizes!r}) differs from the nested DBN's "
+        sizes = layer_sizes(self.hidden_layer_sizes)
+        if sizes != layer_sizes(defaults["hidden_layer_sizes"]) and sizes != layer_sizes(dbn.hidden_layer_sizes):
+            raise ValueError(f"{name}(hidden_layer_sizes={self.hidden_layer_sizes!r}) differs from the nested DBN's "
                              f"{dbn.hidden_layer_sizes!r}; the network takes the nested DBN's: leave it out here "
                              "or make them equal")
-        if self.visible != dbn.visible:
+        if dbn.visible != "auto" and self.visible_ != dbn.visible:
             raise ValueError(f"{name}(visible={self.visible!r}) differs from the nested DBN's visible={dbn.visible!r}; "
-                             "the network and its pretraining need the same visible units: set both")
+                             "the network and its pretraining need the same visible units: set both, or leave "
+                             "the nested DBN's at 'auto'")
         hidden = "relu" if self.activation == "relu" else "bernoulli"
         if dbn.hidden != hidden and self._pretraining() == "rbm":
             raise ValueError(f"activation={self.activation!r} fine-tunes {hidden} hidden units but the nested DBN has "
                              f"hidden={dbn.hidden!r}; use DBN(hidden={hidden!r}, ...) so that the pretrained features "
                              "keep their meaning")
-        dbn = clone(dbn).set_params(checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every,
-                                    device=self.device, verbose=self.verbose)
+        dbn = clone(dbn).set_params(visible=self.visible_, checkpoint_dir=self.checkpoint_dir,
+                                    checkpoint_every=self.checkpoint_every, device=self.device, verbose=self.verbose)
         if self.random_state is not None:
             dbn.set_params(random_state=seed)
         return dbn
@@ -239,7 +241,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
     def _pretraining(self):
         """'rbm', 'rectified' or None (pretrain=False); True picks 'rectified' for ReLU networks on data >= 0."""
         if isinstance(self.pretrain, str):
-            if self.pretrain == "rectified" and self.visible == "gaussian":
+            if self.pretrain == "rectified" and self.visible_ == "gaussian":
                 raise ValueError("pretrain='rectified' reconstructs with rectified (>= 0) units and needs data >= 0; "
                                  "with visible='gaussian' use pretrain='rbm'")
             return self.pretrain
@@ -247,7 +249,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             return None
         if self.pretraining is not None:  # the nested DBN is trained as given
             return "rbm"
-        return "rectified" if self.activation == "relu" and self.visible != "gaussian" else "rbm"
+        return "rectified" if self.activation == "relu" and self.visible_ != "gaussian" else "rbm"
 
     def _hidden_linears(self, X_all, seed, device, resume=False):
         """Pretrained layers (greedy DBN on all rows) or, with pretrain=False, the same shapes Glorot-initialised."""
@@ -259,7 +261,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             if streamed:
                 raise ValueError("pretrain='rectified' needs the data in memory; for streamed (.npy / memmap) "
                                  "training data use pretrain='rbm' (or False)")
-            self.dbn_ = rectified_dbn(X_all, self._dbn(seed), "bernoulli" if self.visible == "bernoulli" else "relu",
+            self.dbn_ = rectified_dbn(X_all, self._dbn(seed), "bernoulli" if self.visible_ == "bernoulli" else "relu",
                                       distributed.current())
             return recognition_linears(self.dbn_.module_)
         if pretraining == "rbm":
@@ -292,7 +294,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
             if self.checkpoint_dir is not None or resume:
                 raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
             reader = X_all.reader if group is None else rank_reader(X_all.source, group)  # its own shard
-            mean, std = checked_moments(reader, self.visible, type(self).__name__, get_units(self.visible).standardized,
+            mean, std = checked_moments(reader, self.visible_, type(self).__name__, get_units(self.visible_).standardized,
                                         group)
         path = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / "fine_tuning.ckpt"
         key = None if streamed else checkpoint.fingerprint(X_all, X, Y)
@@ -469,7 +471,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     def _check_predict_X(self, X):
         check_is_fitted(self, "network_")
-        return check_X(self, X, reset=False, units=self.visible)
+        return check_X(self, X, reset=False, units=self.visible_)
 
     def to_torch(self):
         """A plain ``torch.nn.Sequential`` with the fine-tuned weights (standard ``nn.Dropout`` layers), mapping
@@ -488,7 +490,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_),
                  "loss_curve": self.loss_curve_, "validation_scores": self.validation_scores_,
                  "best_validation_score": self.best_validation_score_, "n_iter": self.n_iter_,
-                 **self._scaler_state(), "dbn": None, **self._target_state()}
+                 **self._scaler_state(), **self._visible_state(), "dbn": None, **self._target_state()}
         if self.dbn_ is not None:
             dbn_tensors, state["dbn"] = self.dbn_._get_state(prefix="dbn.")
             tensors.update(dbn_tensors)
@@ -500,6 +502,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
         if isinstance(params, dict) and params.get("pretraining") is not None:
             params = {**params, "pretraining": nested_estimator(params["pretraining"], [DBN])}
         est = restore_params(cls, params, device)
+        est._set_visible_state(state)
         est._device = resolve_device(est.device)
         est.n_features_in_ = check_int(state["n_features_in"], "n_features_in")
         est._set_target_state(state)
@@ -520,7 +523,7 @@ class _SupervisedDBN(GaussianScalingMixin, SaveMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = get_units(self.visible).low >= 0
+        tags.input_tags.positive_only = self._positive_only()
         return tags
 
 
@@ -531,8 +534,11 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     Parameters
     ----------
     hidden_layer_sizes : sequence of int, default=(256, 256)
-    visible : {'bernoulli', 'gaussian'}, default='bernoulli'
+    visible : {'auto', 'bernoulli', 'gaussian', 'relu'}, default='auto'
         Bernoulli units need X in [0, 1]; Gaussian units take real-valued X (standardised internally).
+        'auto' (the default) chooses at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5),
+        else Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_``
+        (and is printed with ``verbose``).
     pretrain : bool, 'rbm' or 'rectified', default=True
         'rbm': greedy CD training of RBMs whose hidden units match ``activation`` (Bernoulli for 'sigmoid', noisy
         rectified linear for 'relu'). 'rectified': the older ``dbn`` package's rectified CD rule
@@ -640,7 +646,7 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     (3,)
     """
 
-    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="bernoulli", pretrain=True, pretraining=None,
+    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="auto", pretrain=True, pretraining=None,
                  n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="relu",
                  optimizer="sgd", learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0,
@@ -678,8 +684,10 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         streamed = is_streamed(X)
         X, y = _streamed_X_y(self, X, y) if streamed else check_X_y(self, X, y, units=None)
         check_classification_targets(y)  # before the range check: a continuous target is the clearer complaint
-        if not streamed:
-            X = fit_range(X, self.visible, type(self).__name__)
+        if streamed:
+            self._visible_resolved = streamed_visible(self.visible, X.reader)
+        else:
+            X = self._fit_visible(X)
         labelled = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
         if not labelled.any():
             raise ValueError("y has no labelled rows: every label is -1 (unlabelled); fine-tuning needs labels")
@@ -787,8 +795,10 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
         """
         if is_streamed(X):
             X, y = _streamed_X_y(self, X, y, dtype=np.float64)
+            self._visible_resolved = streamed_visible(self.visible, X.reader)
         else:
-            X, y = check_X_y(self, X, y, units=self.visible, multi_output=True, y_numeric=True)
+            X, y = check_X_y(self, X, y, units=None, multi_output=True, y_numeric=True)
+            X = self._fit_visible(X)
         self._single_target = y.ndim == 1
         Y = y.reshape(len(y), -1).astype(np.float64)
         self.y_mean_ = Y.mean(0)

@@ -1,0 +1,66 @@
+"""visible='auto' (issue 39): the estimators take the tables users bring, as scikit-learn's MLP does."""
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes, load_wine
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import deepbelief as db
+
+FAST = dict(n_iter=3, random_state=0)
+
+
+@pytest.mark.parametrize("make", [lambda: db.RBM(8, **FAST), lambda: db.DBN((8, 4), **FAST),
+                                  lambda: db.DeepAutoencoder((8, 2), max_iter=2, **FAST),
+                                  lambda: db.AnomalyDetector(model=db.RBM(8, **FAST))])
+def test_auto_picks_bernoulli_units_for_data_in_the_unit_interval_and_gaussian_otherwise(digits, make):
+    X, _ = digits
+    unit = make().fit(X)
+    raw = make().fit(X * 16)
+    unit, raw = getattr(unit, "model_", unit), getattr(raw, "model_", raw)
+    assert unit.visible == raw.visible == "auto"
+    assert unit.visible_ == "bernoulli" and raw.visible_ == "gaussian"
+    assert np.isfinite(raw.transform(X[:5] * 16)).all()
+
+
+def test_auto_is_the_explicit_choice_bit_for_bit(digits):
+    X, y = digits
+    auto = db.DBNClassifier((16,), max_iter=3, **FAST).fit(X, y)
+    explicit = db.DBNClassifier((16,), visible="bernoulli", max_iter=3, **FAST).fit(X, y)
+    np.testing.assert_array_equal(auto.predict_proba(X), explicit.predict_proba(X))
+    raw_auto = db.DBNClassifier((16,), max_iter=3, **FAST).fit(X * 16, y)
+    raw_gauss = db.DBNClassifier((16,), visible="gaussian", max_iter=3, **FAST).fit(X * 16, y)
+    np.testing.assert_array_equal(raw_auto.predict_proba(X * 16), raw_gauss.predict_proba(X * 16))
+    assert raw_auto.visible_ == "gaussian" and raw_auto.dbn_.visible == "gaussian"
+
+
+def test_defaults_work_on_raw_features_under_cross_validation():
+    """DBNClassifier().fit(X, y) on raw wine features raised ('need values in [0, 1]'); so did StandardScaler."""
+    X, y = load_wine(return_X_y=True)
+    raw = cross_val_score(db.DBNClassifier(max_iter=60, random_state=0), X, y, cv=5)
+    standard = cross_val_score(make_pipeline(StandardScaler(), db.DBNClassifier(max_iter=60, random_state=0)),
+                               X, y, cv=5)
+    assert raw.mean() > 0.85 and standard.mean() > 0.85
+
+
+def test_the_regressor_takes_raw_features():
+    X, y = load_diabetes(return_X_y=True)
+    reg = db.DBNRegressor((32,), n_iter=2, max_iter=100, random_state=0).fit(X * 10 + 3, y)
+    assert reg.visible_ == "gaussian" and reg.score(X * 10 + 3, y) > 0.3
+
+
+def test_the_choice_survives_save_and_load_and_shows_in_verbose_output(digits, tmp_path, capsys):
+    X, _ = digits
+    rbm = db.RBM(8, n_iter=1, verbose=True, random_state=0).fit(X * 16)
+    assert "visible='auto' chose gaussian visible units for data in [0, 16]" in capsys.readouterr().err
+    rbm.save(tmp_path / "r.dbn")
+    loaded = db.load(tmp_path / "r.dbn")
+    assert loaded.visible == "auto" and loaded.visible_ == "gaussian"
+    np.testing.assert_array_equal(loaded.transform(X * 16), rbm.transform(X * 16))
+
+
+def test_explicit_units_keep_their_range_check(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="Bernoulli visible units, which need values in \\[0, 1\\]"):
+        db.RBM(8, visible="bernoulli", n_iter=1).fit(X * 16)
