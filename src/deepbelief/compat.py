@@ -30,7 +30,7 @@ from ._validation import check_X
 from .errors import ModelFileError
 from .estimators import DBN, DBNClassifier, DBNRegressor
 from .estimators._persist import json_params
-from .estimators.supervised import rectified_dbn
+from .estimators._rectified import rectified_dbn
 
 _PLAIN_CD = {"momentum": 0.0, "final_momentum": 0.0, "weight_decay": 0.0}
 

@@ -10,8 +10,8 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-import deepbelief.estimators.supervised as supervised
-from deepbelief.estimators.supervised import rectified_dbn
+import deepbelief.estimators._rectified as rectified
+from deepbelief.estimators._rectified import rectified_dbn
 from deepbelief import DBN, RBM, DBNClassifier, DBNRegressor, load
 from deepbelief.datasets import load_mnist
 
@@ -115,8 +115,8 @@ def test_pretrain_picks_the_rule(split):
 
 def test_rectified_auto_rate_scales_with_each_layers_input(split, monkeypatch):
     Xtr, _, ytr, _ = split
-    rates, real = [], supervised.rectified_cd
-    monkeypatch.setattr(supervised, "rectified_cd", lambda V, size, rate, *rest: rates.append(rate) or real(
+    rates, real = [], rectified.rectified_cd
+    monkeypatch.setattr(rectified, "rectified_cd", lambda V, size, rate, *rest: rates.append(rate) or real(
         V, size, rate, *rest))
     DBNClassifier((16, 8), n_iter=2, max_iter=1, random_state=0).fit(Xtr, ytr)
     assert rates == [0.05, 0.05]  # the older package's rate, kept on digits (mean squared norms 15 and 13)
@@ -134,8 +134,8 @@ def test_rectified_auto_rate_scales_with_each_layers_input(split, monkeypatch):
 @pytest.mark.parametrize("pretrain", ["rbm", "rectified"])
 def test_pretraining_lr_schedule_reaches_both_rules(split, monkeypatch, pretrain):
     Xtr, _, ytr, _ = split
-    schedules, real = [], supervised.rectified_cd
-    monkeypatch.setattr(supervised, "rectified_cd", lambda *args: schedules.append(args[-1]) or real(*args))
+    schedules, real = [], rectified.rectified_cd
+    monkeypatch.setattr(rectified, "rectified_cd", lambda *args: schedules.append(args[-1]) or real(*args))
     settings = dict(hidden_layer_sizes=(16, 8), pretrain=pretrain, n_iter=3, max_iter=1, random_state=0)
     fitted = {s: DBNClassifier(lr_schedule_rbm=s, **settings).fit(Xtr, ytr) for s in ("constant", "linear")}
     if pretrain == "rectified":
@@ -154,8 +154,8 @@ def test_rectified_auto_rate_keeps_mnist_units_alive():
     # A fixed 0.05 (right for digits) killed 92% of these units on MNIST; measured: none dead with 'auto'.
     (X, _), _ = load_mnist(data_home=SHARED)
     V = torch.as_tensor(X[:1000])
-    for rate, most_dead in ((0.05, True), (supervised.rectified_rate(V), False)):
-        W, _, b = supervised.rectified_cd(V, 64, rate, 3, 1, 64, torch.Generator().manual_seed(0))
+    for rate, most_dead in ((0.05, True), (rectified.rectified_rate(V), False)):
+        W, _, b = rectified.rectified_cd(V, 64, rate, 3, 1, 64, torch.Generator().manual_seed(0))
         dead = float((torch.relu(V @ W.T + b).amax(0) == 0).float().mean())
         assert (dead > 0.5) if most_dead else (dead < 0.05), (rate, dead)
 
@@ -169,9 +169,9 @@ def test_early_stopping_keeps_the_best_epoch(split):
 
 @pytest.mark.parametrize("schedule, rates", [("constant", [0.01] * 4), ("linear", [0.01, 0.0075, 0.005, 0.0025])])
 def test_fine_tuning_rate_follows_lr_schedule(split, monkeypatch, schedule, rates):
-    import deepbelief.training as training
+    from deepbelief.training import finetune
     seen = []
-    monkeypatch.setattr(training._Adam, "set_lr", lambda self, lr: seen.append(lr))
+    monkeypatch.setattr(finetune._Adam, "set_lr", lambda self, lr: seen.append(lr))
     Xtr, _, ytr, _ = split
     DBNClassifier((8,), pretrain=False, optimizer="adam", learning_rate=0.01, lr_schedule=schedule,
                   max_iter=4).fit(Xtr, ytr)

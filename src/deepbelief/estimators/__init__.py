@@ -6,7 +6,8 @@ from .autoencoder import DeepAutoencoder
 from .dbn import DBN
 from .rbm import RBM
 from .sequence import ConditionalDBN, ConditionalRBM
-from .supervised import DBNClassifier, DBNRegressor
+from .classifier import DBNClassifier
+from .regressor import DBNRegressor
 
 __all__ = ["AnomalyDetector", "ConditionalDBN", "ConditionalRBM", "DBN", "DBNClassifier", "DBNRegressor",
            "DeepAutoencoder", "RBM", "load"]

@@ -26,7 +26,7 @@ from ._persist import (SaveMixin, check_int, checkpoint_defaults, checkpoint_par
 from ._sampling import StackSamplingMixin
 from ._scaling import AutoVisibleMixin
 from ._stream import fit_streamed, propagate_up
-from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, _has_labels
+from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, has_labels
 
 
 logger = logging.getLogger("deepbelief")
@@ -505,7 +505,7 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
         check_is_fitted(self, "rbms_")
         return self.rbms_[-1].classes_
 
-    @available_if(_has_labels)
+    @available_if(has_labels)
     @torch.no_grad()
     def predict_proba(self, X):
         """P(y | x) from the top RBM's free energies F(h, y) of the penultimate features h (``n_labels`` models):
@@ -516,7 +516,7 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
         return self.rbms_[0]._rows(
             lambda v: top.module_.label_posterior(self._below_top(v)), X).astype(np.float64)
 
-    @available_if(_has_labels)
+    @available_if(has_labels)
     def predict(self, X):
         """The label whose free energy in the top RBM is lowest (``n_labels`` models)."""
         return self.classes_[self.predict_proba(X).argmax(1)]

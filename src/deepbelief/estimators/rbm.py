@@ -51,7 +51,7 @@ INFERENCE_CHUNK = 8192  # rows per inference batch, to bound memory on large inp
 SCORES = ("pseudo_likelihood", "free_energy", "reconstruction")
 
 
-def _has_labels(estimator):
+def has_labels(estimator):
     """predict / predict_proba exist only for models with label units."""
     return estimator.n_labels is not None
 
@@ -484,14 +484,14 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         """E[h | v]; for label models the expectation over the unknown label, sum_y P(y | v) E[h | v, y]."""
         return self.module_.prob_h_given_v(v) if self.n_labels is None else self.module_.label_hidden_mean(v)
 
-    @available_if(_has_labels)
+    @available_if(has_labels)
     @torch.no_grad()
     def predict_proba(self, X):
         """P(y | x) = softmax over labels of -F(x, y) (label models), shape (n_samples, n_labels)."""
         check_is_fitted(self, "classes_")
         return self._rows(self.module_.label_posterior, self._check(X)).astype(np.float64)
 
-    @available_if(_has_labels)
+    @available_if(has_labels)
     def predict(self, X):
         """The label with the lowest free energy F(x, y) (label models)."""
         return self.classes_[self.predict_proba(X).argmax(1)]

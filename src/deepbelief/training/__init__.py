@@ -3,8 +3,8 @@
 (:mod:`.finetune`) and up-down (:mod:`.up_down`). Progress bars and metric reporting are callbacks
 ``callback(epoch, metrics)`` supplied by the caller; every stateful object has ``state_dict()``."""
 from .cd import CENTERING_RATE, CDConfig, CDTrainer, train_rbm
-from .finetune import (FineTuneConfig, FineTuneProgress, MomentumSGD, MovingAverage, _Adam, fine_tune,
-                       learning_rate_at, make_optimizer, optimizer_state, set_optimizer_state)
+from .finetune import (FineTuneConfig, FineTuneProgress, MomentumSGD, MovingAverage, fine_tune, learning_rate_at,
+                       make_optimizer, optimizer_state, set_optimizer_state)
 from .loop import EXPLOSION, PRECISIONS, SCHEDULES, divergence, precision_scope, run_epochs, scheduled_rate
 from .rectified import rectified_cd
 from .up_down import train_up_down, up_down_step
@@ -12,4 +12,4 @@ from .up_down import train_up_down, up_down_step
 __all__ = ["CENTERING_RATE", "CDConfig", "CDTrainer", "EXPLOSION", "FineTuneConfig", "FineTuneProgress",
            "MomentumSGD", "MovingAverage", "PRECISIONS", "SCHEDULES", "divergence", "fine_tune", "learning_rate_at",
            "make_optimizer", "optimizer_state", "precision_scope", "rectified_cd", "run_epochs", "scheduled_rate",
-           "set_optimizer_state", "train_rbm", "train_up_down", "up_down_step", "_Adam"]
+           "set_optimizer_state", "train_rbm", "train_up_down", "up_down_step"]
