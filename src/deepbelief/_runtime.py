@@ -58,7 +58,10 @@ def memory_errors(method):
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except torch.OutOfMemoryError as exc:
+        except (torch.OutOfMemoryError, RuntimeError) as exc:
+            # The CPU allocator reports as a RuntimeError; other RuntimeErrors pass through.
+            if not isinstance(exc, torch.OutOfMemoryError) and "allocate" not in str(exc):
+                raise
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "out of memory"
             raise DeviceMemoryError(
                 f"{type(self).__name__}.{method.__name__} ran out of memory on device={self.device!r} ({first_line}). "

@@ -99,6 +99,13 @@ def check_range(X, units, owner, what="X"):
     get_units(units).check_values(X, owner, what)
 
 
+def check_count(value, name, low=0):
+    """``value`` as an int >= ``low`` (a bool is not a count), or ValueError naming ``name``."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    return int(value)
+
+
 def layer_sizes(value):
     """``hidden_layer_sizes`` (one int or a sequence of ints >= 1) as a list of ints, or ValueError."""
     sizes = [value] if isinstance(value, numbers.Integral) else list(value)

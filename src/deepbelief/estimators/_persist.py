@@ -95,6 +95,18 @@ def check_int(value, name, low=1):
 
 
 class SaveMixin:
+    """Saving, and the parameter checks every estimator shares beyond its constraint table."""
+
+    def _validate_params(self):
+        """scikit-learn's checks, and: a bool is not a count (``Interval(Integral)`` accepts True as 1)."""
+        super()._validate_params()
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name, None)
+            counted = any(getattr(c, "type", None) is numbers.Integral for c in constraints)
+            if counted and isinstance(value, bool) and "boolean" not in constraints:
+                raise ValueError(f"The {name!r} parameter of {type(self).__name__} must be an integer, not a bool; "
+                                 f"got {value!r}")
+
     def save(self, path):
         """Save the fitted estimator to ``path`` (one safetensors file with JSON metadata; no pickle).
         The write is atomic: an interrupted save leaves any previous file at ``path`` intact."""

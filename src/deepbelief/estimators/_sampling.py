@@ -23,7 +23,11 @@ class StackSamplingMixin:
         top = self._stack()[0][-1]
         if top.n_labels is None:
             raise ValueError("label= needs a DBN fitted with n_labels (label units in the top RBM)")
-        wanted = np.broadcast_to(np.asarray(label, dtype=top.classes_.dtype), (n_samples,))
+        given = np.asarray(label, dtype=top.classes_.dtype)
+        if given.ndim > 1 or given.size not in (1, n_samples):
+            raise ValueError(f"label holds {given.size} labels for {n_samples} samples; give one label for all of them "
+                             "or one per sample")
+        wanted = np.broadcast_to(given.reshape(-1) if given.ndim else given, (n_samples,))
         index = np.searchsorted(top.classes_, wanted).clip(0, len(top.classes_) - 1)
         unknown = top.classes_[index] != wanted
         if unknown.any():
@@ -32,10 +36,10 @@ class StackSamplingMixin:
 
     def _generate(self, n_samples, n_gibbs, burn_in, init, random_state, return_probabilities, label, mean_field):
         """See :meth:`DBN.generate`; the chains persist in ``_chains``."""
-        if not (isinstance(n_samples, Integral) and n_samples >= 1):
+        if not (isinstance(n_samples, Integral) and not isinstance(n_samples, bool) and n_samples >= 1):
             raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}")
         for name, value in (("n_gibbs", n_gibbs), ("burn_in", burn_in)):
-            if not (isinstance(value, Integral) and value >= 0):
+            if not (isinstance(value, Integral) and not isinstance(value, bool) and value >= 0):
                 raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
         rbms, module = self._stack()
         labels = self._clamped_labels(label, n_samples)

@@ -60,18 +60,29 @@ class AnomalyDetector(SaveMixin, OutlierMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit the model on X (normal data, or data with about ``contamination`` outliers) and set ``offset_``."""
         self.model_ = clone(self.model) if self.model is not None else RBM()
-        if self.random_state is not None:
+        if self.random_state is not None and "random_state" in self.model_.get_params():
             self.model_.set_params(random_state=self.random_state)
         self.model_.fit(X)
         self.n_features_in_ = self.model_.n_features_in_
-        scores = self.model_.score_samples(X, score=self.anomaly_score).astype(np.float64)
+        scores = self._scores(X)
         self.offset_ = float(np.percentile(scores, 100 * self.contamination))
         return self
 
     def score_samples(self, X):
         """Normality score of each row (higher = more normal), float64 of shape (n_samples,)."""
         check_is_fitted(self, "model_")
-        return self.model_.score_samples(X, score=self.anomaly_score).astype(np.float64)
+        return self._scores(X)
+
+    def _scores(self, X):
+        """The model's normality scores: a deepbelief model's ``anomaly_score``, another outlier detector's own
+        ``score_samples`` (any scikit-learn one, e.g. IsolationForest: higher is more normal there too)."""
+        if isinstance(self.model_, (RBM, DBN)):
+            return self.model_.score_samples(X, score=self.anomaly_score).astype(np.float64)
+        if self.anomaly_score != "free_energy":
+            raise ValueError(f"anomaly_score={self.anomaly_score!r} is a score of deepbelief's RBM and DBN; a "
+                             f"{type(self.model_).__name__} scores with its own score_samples: leave anomaly_score "
+                             "at its default")
+        return np.asarray(self.model_.score_samples(X), dtype=np.float64)
 
     def decision_function(self, X):
         """score_samples - offset_: negative for outliers."""
@@ -84,6 +95,9 @@ class AnomalyDetector(SaveMixin, OutlierMixin, BaseEstimator):
     # persistence: the fitted model's file, its class, and this detector's settings ------------
     def _get_state(self):
         check_is_fitted(self, "model_")
+        if not isinstance(self.model_, (RBM, DBN)):
+            raise TypeError(f"only an AnomalyDetector of a deepbelief RBM or DBN can be saved (model files hold no "
+                            f"pickled objects); this one holds a {type(self.model_).__name__}")
         tensors, model_state = self.model_._get_state(prefix="model.")
         params = {k: v for k, v in json_params(self).items() if k != "model"}
         return tensors, {"params": params, "model_class": type(self.model_).__name__, "model": model_state,

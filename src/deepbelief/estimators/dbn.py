@@ -450,6 +450,8 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
         saved = checkpoint.read_matching(path, key, params) if resume else None
         top = self.rbms_[-1]
         labels = None
+        if y is not None and len(y) != len(X):
+            raise ValueError(f"y has {len(y)} labels but X has {len(X)} rows; give one label per row")
         if top.n_labels is not None:
             if y is None:
                 raise ValueError("this DBN has label units: call fine_tune_up_down(X, y)")

@@ -12,13 +12,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import distributed
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_range, check_X
+from .._validation import check_count, check_range, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.dbn import DBNModule
 from ..core.rbm import RBMModule
 from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, LabelledUnits, get_units
 from ..data.streaming import is_streamed
-from ..training import PRECISIONS, SCHEDULES, CDConfig, CDTrainer, train_rbm
+from ..errors import TrainingDivergedError
+from ..training import PRECISIONS, SCHEDULES, CDConfig, CDTrainer, divergence, train_rbm
 from .. import io
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
@@ -197,6 +198,9 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         lr = self.learning_rate
         if lr == "auto":
             lr = min(get_units(self.visible_).default_learning_rate, get_units(self.hidden).default_learning_rate)
+        if not (isinstance(lr, Real) and lr < float(np.finfo(np.float32).max)):  # the updates are float32
+            raise ValueError(f"learning_rate={lr!r} is beyond float32's range (3.4e38), so every update would "
+                             "overflow; CD rates are about 0.001-0.1")
         if self.centering and not (get_units(self.visible_).binary and get_units(self.hidden).binary):
             raise ValueError(f"centering=True needs Bernoulli visible and hidden units; got visible={self.visible_!r}, "
                              f"hidden={self.hidden!r}")
@@ -459,7 +463,14 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         data = self._encode(X)
         if first:
             self._init_visible_bias(data)
-        self._trainer.step(data, self.n_iter_, learning_rate=self._trainer.config.learning_rate)
+        good = self._trainer.snapshot()
+        error = self._trainer.step(data, self.n_iter_, learning_rate=self._trainer.config.learning_rate)
+        why = divergence(float(error), float(error), self._trainer.params)  # the rule of every training path
+        if why is not None:
+            self._trainer.restore(good)
+            raise TrainingDivergedError(f"partial_fit diverged: the parameters or the reconstruction error {why} "
+                                        f"(learning_rate={self._trainer.config.learning_rate}). The model keeps its "
+                                        "parameters from before this batch; lower the learning rate")
         return self
 
     # inference ----------------------------------------------------------------------------------
@@ -548,6 +559,7 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         X_rec : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self, "module_")
+        check_count(n_gibbs, "n_gibbs")
         X = self._check(X)
         rbm = self.module_
         if n_gibbs == 0:

@@ -1,0 +1,67 @@
+"""Inputs that slipped through with raw errors (issue 44): each now gets a message that names it."""
+import numpy as np
+import pytest
+from sklearn.ensemble import IsolationForest
+
+import deepbelief as db
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X, y = digits
+    return db.RBM(16, n_iter=1, random_state=0).fit(X), db.DBN((16,), n_labels=10, n_iter=1, random_state=0).fit(X, y)
+
+
+def test_counts_are_checked(digits, fitted):
+    X, _ = digits
+    rbm, _ = fitted
+    with pytest.raises(ValueError, match="n_gibbs must be an integer >= 0; got -1"):  # UnboundLocalError before
+        rbm.reconstruct(X[:3], n_gibbs=-1)
+    with pytest.raises(ValueError, match="'n_components' parameter of RBM must be an integer, not a bool"):
+        db.RBM(n_components=True).fit(X)
+    with pytest.raises(ValueError, match="n_samples must be an integer >= 1; got True"):
+        rbm.sample(True)
+    assert db.RBM(4, persistent=True, n_iter=1).fit(X[:50]).persistent is True  # booleans stay booleans
+
+
+def test_a_learning_rate_beyond_float32_is_refused(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="learning_rate=1e\\+300 is beyond float32's range"):
+        db.RBM(16, n_iter=1, learning_rate=1e300).fit(X)
+
+
+def test_labels_for_generation_and_up_down_must_match_the_rows(digits, fitted):
+    X, y = digits
+    _, dbn = fitted
+    with pytest.raises(ValueError, match="label holds 2 labels for 3 samples"):
+        dbn.generate(3, label=[1, 2])
+    assert dbn.generate(2, label=[1, 2], n_gibbs=1, burn_in=1, random_state=0).shape == (2, 64)
+    with pytest.raises(ValueError, match="y has 1796 labels but X has 1797 rows"):
+        dbn.fine_tune_up_down(X, y[:-1], n_iter=1)
+
+
+def test_any_scikit_learn_outlier_detector_serves_the_anomaly_detector(digits, tmp_path):
+    X, _ = digits
+    detector = db.AnomalyDetector(IsolationForest(n_estimators=20), random_state=0).fit(X)
+    np.testing.assert_allclose(detector.score_samples(X[:5]), detector.model_.score_samples(X[:5]))
+    assert set(np.unique(detector.predict(X))) <= {-1, 1} and 0.05 < np.mean(detector.predict(X) == -1) < 0.15
+    with pytest.raises(ValueError, match="leave anomaly_score at its default"):
+        db.AnomalyDetector(IsolationForest(n_estimators=5), anomaly_score="reconstruction").fit(X)
+    with pytest.raises(TypeError, match="only an AnomalyDetector of a deepbelief RBM or DBN can be saved"):
+        detector.save(tmp_path / "a.dbn")
+
+
+def test_an_impossible_allocation_is_a_device_memory_error(digits):
+    X, _ = digits
+    with pytest.raises(db.DeviceMemoryError, match="RBM.fit ran out of memory on device='cpu'.*smaller hidden"):
+        db.RBM(n_components=10 ** 9, n_iter=1).fit(X)
+
+
+def test_partial_fit_gets_the_divergence_rule(digits):
+    """20 partial_fit calls at an absurd rate left NaN parameters without an error."""
+    X, _ = digits
+    rbm = db.RBM(8, visible="gaussian", learning_rate=1e20, random_state=0)
+    with pytest.raises(db.TrainingDivergedError, match="partial_fit diverged.*keeps its parameters"):
+        for _ in range(20):
+            rbm.partial_fit(X * 16)
+    assert np.isfinite(rbm.components_).all() and np.isfinite(rbm.transform(X[:3] * 16)).all()
