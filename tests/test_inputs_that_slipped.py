@@ -65,3 +65,17 @@ def test_partial_fit_gets_the_divergence_rule(digits):
         for _ in range(20):
             rbm.partial_fit(X * 16)
     assert np.isfinite(rbm.components_).all() and np.isfinite(rbm.transform(X[:3] * 16)).all()
+
+
+def test_values_beyond_float32_are_refused_and_large_float32_columns_standardise(digits):
+    """visible='auto' makes huge rows Gaussian; 6e307 overflowed to NaN and 1e39 transformed to NaN silently."""
+    X, _ = digits
+    with pytest.raises(ValueError, match="computes in float32, but X has values as large as 6e\\+307"):
+        db.RBM(3, n_iter=1).fit(np.full((3, 1), 6e307))
+    gaussian = db.RBM(8, visible="gaussian", n_iter=1, random_state=0).fit(X * 16)
+    with pytest.raises(ValueError, match="values as large as 1e\\+39"):
+        gaussian.transform(np.full((2, 64), 1e39))
+    wide = (X * 16).astype(np.float32)
+    wide[:, 0] = 1e20 * (1 + X[:, 5])  # float32 squares of this column overflow
+    rbm = db.RBM(8, visible="gaussian", n_iter=1, random_state=0).fit(wide)
+    assert np.isfinite(rbm.data_scale_).all() and np.isfinite(rbm.reconstruct(wide[:3])).all()

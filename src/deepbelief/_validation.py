@@ -28,10 +28,24 @@ def check_X(estimator, X, *, reset, units="gaussian", training=None):
         X = validate_data(estimator, X, reset=reset, dtype=(np.float32, np.float64), ensure_min_samples=1)
     except ValueError as exc:
         raise clearer(exc, owner) from None
+    check_float32(X, owner)
     if units is None:  # the caller checks the range (visible='auto' picks the units from the data first)
         return X
     return fit_range(X, units, owner) if (reset if training is None else training) else inference_range(X, units,
                                                                                                        owner)
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32(X, owner, what="X"):
+    """ValueError when a value of ``X`` is beyond float32's range, in which the models compute (it would become
+    infinite, and every result NaN)."""
+    if X.size and X.dtype.itemsize > 4:
+        big = float(np.max(np.abs(X)))
+        if big > FLOAT32_MAX:
+            raise ValueError(f"{owner} computes in float32, but {what} has values as large as {big:.3g}, beyond its "
+                             "range (3.4e38); rescale the data (e.g. sklearn.preprocessing.StandardScaler)")
 
 
 def resolve_visible(visible, lo, hi):

@@ -47,7 +47,11 @@ class GaussianScalingMixin:
 
     def _set_scaler(self, X):
         if get_units(self.visible_).standardized:
-            self._set_scaler_from_moments(X.mean(0), X.std(0), X.dtype)
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean, std = X.mean(0), X.std(0)
+            if not (np.isfinite(mean).all() and np.isfinite(std).all()):  # float32 squares overflow near 1e19
+                mean, std = X.mean(0, dtype=np.float64), X.std(0, dtype=np.float64)
+            self._set_scaler_from_moments(mean, std, X.dtype)
         else:
             self.data_mean_ = self.data_scale_ = None
 
