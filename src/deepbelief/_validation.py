@@ -108,6 +108,11 @@ def clearer(exc, owner, what="X"):
     return exc
 
 
+def standardized(units):
+    """Whether ``units`` (a unit type's name) have their data standardised."""
+    return get_units(units).standardized
+
+
 def check_range(X, units, owner, what="X"):
     """Raise ValueError unless the values of ``X`` suit ``units`` (a unit type's name; the unit object's rule)."""
     get_units(units).check_values(X, owner, what)

@@ -64,3 +64,23 @@ def test_explicit_units_keep_their_range_check(digits):
     X, _ = digits
     with pytest.raises(ValueError, match="Bernoulli visible units, which need values in \\[0, 1\\]"):
         db.RBM(8, visible="bernoulli", n_iter=1).fit(X * 16)
+
+
+def test_streamed_rows_pick_their_units_in_the_pass_that_checks_them(digits, tmp_path, monkeypatch):
+    from deepbelief.data.streaming import NpyRows
+
+    X, y = digits
+    np.save(tmp_path / "raw.npy", X * 16)
+    np.save(tmp_path / "unit.npy", X)
+    passes = []
+    real = NpyRows.blocks
+    monkeypatch.setattr(NpyRows, "blocks", lambda self: passes.append(1) or real(self))
+    auto = db.RBM(8, n_iter=1, random_state=0).fit(tmp_path / "raw.npy")
+    auto_passes, passes[:] = len(passes), []
+    explicit = db.RBM(8, visible="gaussian", n_iter=1, random_state=0).fit(tmp_path / "raw.npy")
+    assert auto.visible_ == "gaussian" and len(passes) == auto_passes  # no extra pass over the file for 'auto'
+    np.testing.assert_array_equal(auto.components_, explicit.components_)
+    assert db.DBN((8,), n_iter=1, random_state=0).fit(tmp_path / "unit.npy").visible_ == "bernoulli"
+    clf = db.DBNClassifier((8,), max_iter=1, **FAST).fit(tmp_path / "raw.npy", y)
+    assert clf.visible_ == "gaussian" and clf.dbn_.visible == "gaussian"
+    np.testing.assert_allclose(clf.data_mean_, (X * 16).mean(0), rtol=1e-5)

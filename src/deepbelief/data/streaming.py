@@ -95,28 +95,55 @@ def checked_moments(reader, units, owner, gaussian, group=None):
     """One pass over ``reader`` (NpyRows): every value finite and in the range of ``units``; with ``gaussian`` the
     per-feature mean and standard deviation (float64), else (None, None). With a ``distributed.Group``, the
     moments of all ranks' rows, each rank reading its own."""
-    from .._validation import check_range
+    return _checked_pass(reader, units, owner, gaussian, group)[1:]
 
+
+def checked_units_and_moments(reader, visible, owner, group=None):
+    """``checked_moments`` for the visible units ``visible`` (the moments when they standardise), and the units:
+    ``visible`` itself, or for 'auto' the units that the same pass picks from the range of all ranks' rows (see
+    ``resolve_visible``). Returns (units, mean, std)."""
+    from .._validation import standardized
+
+    return _checked_pass(reader, visible, owner, visible != "auto" and standardized(visible), group)
+
+
+def _checked_pass(reader, units, owner, gaussian, group):
+    """(units, mean, std) of ``checked_units_and_moments``; for 'auto' ``gaussian`` is not read."""
+    from .._validation import check_range, resolve_visible
+
+    auto = units == "auto"
     n, n_features = reader.shape
     total, total_sq = np.zeros(n_features), np.zeros(n_features)
+    lo, hi = np.inf, -np.inf
     for index, block in enumerate(reader.blocks()):
         if not np.isfinite(block).all():
             row = (reader.start + index * BLOCK_ROWS + int(np.argwhere(~np.isfinite(block))[0][0])) % reader.n_file_rows
             raise ValueError(f"{owner}: {reader.path} has a NaN or infinite value in row {row}")
-        check_range(block, units, owner, what=f"X ({reader.path})")
-        if gaussian:
+        if auto:
+            lo, hi = min(lo, float(np.min(block))), max(hi, float(np.max(block)))
+        else:
+            check_range(block, units, owner, what=f"X ({reader.path})")
+        if gaussian or auto:  # 'auto' cannot know yet whether it needs them
             total += block.sum(0, dtype=np.float64)
             for start in range(0, len(block), 1024):  # small float64 temporaries
                 total_sq += np.square(block[start:start + 1024], dtype=np.float64).sum(0)
+    outside = [float(resolve_visible("auto", lo, hi) != "bernoulli")] if auto else []
+    if gaussian or auto:
+        if group is not None:
+            sums = torch.as_tensor(np.concatenate([total, total_sq, [n], outside]), device=group.device)
+            group.sum_([sums])
+            total, total_sq, n, outside = np.split(sums.cpu().numpy(), [n_features, 2 * n_features,
+                                                                       2 * n_features + 1])
+            n = n[0]
+    if auto:
+        units = "gaussian" if outside[0] else "bernoulli"
+        gaussian = units == "gaussian"
+        if not gaussian:  # the same check as explicit Bernoulli units, on this rank's range
+            check_range(np.array([lo, hi]), units, owner, what=f"X ({reader.path})")
     if not gaussian:
-        return None, None
-    if group is not None:
-        sums = torch.as_tensor(np.concatenate([total, total_sq, [n]]), device=group.device)
-        group.sum_([sums])
-        total, total_sq, n = np.split(sums.cpu().numpy(), [n_features, 2 * n_features])
-        n = n[0]
+        return units, None, None
     mean = total / n
-    return mean, np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
+    return units, mean, np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
 
 
 def read_rows(reader, rows, piece=1024):

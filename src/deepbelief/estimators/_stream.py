@@ -1,12 +1,9 @@
 """Greedy training of RBMs on rows streamed from a .npy file (see :mod:`deepbelief.streaming`)."""
-import numpy as np
 import torch
 
 from .. import distributed
-from .._validation import resolve_visible
 from ..core.dbn import propagate_up as core_propagate_up
-from ..core.units import get_units
-from ..data.streaming import checked_moments, rank_reader
+from ..data.streaming import checked_units_and_moments, rank_reader
 
 
 def propagate_up(rbms, v, propagate):
@@ -14,20 +11,6 @@ def propagate_up(rbms, v, propagate):
     probabilities, or samples drawn with each RBM's training generator with ``propagate='sample'``."""
     draws = [rbm._trainer.draws for rbm in rbms] if propagate == "sample" else None
     return core_propagate_up([rbm.module_ for rbm in rbms], v, draws)
-
-
-def streamed_visible(visible, reader, group=None):
-    """``visible`` resolved (see ``resolve_visible``) from the range of the rows of ``reader`` (a pass over them
-    for 'auto'), of all ranks' rows under data parallelism."""
-    if visible != "auto":
-        return visible
-    lo, hi = np.inf, -np.inf
-    for block in reader.blocks():
-        lo, hi = min(lo, float(np.min(block))), max(hi, float(np.max(block)))
-    outside = float(resolve_visible("auto", lo, hi) != "bernoulli")
-    if group is not None:
-        outside = group.sum([outside])[0]
-    return "gaussian" if outside else "bernoulli"
 
 
 def fit_streamed(rbms, source, propagate, owner):
@@ -48,8 +31,7 @@ def fit_streamed(rbms, source, propagate, owner):
     reader = rank_reader(source, group)
     n, n_features = reader.shape
     first = rbms[0]
-    first._visible_resolved = streamed_visible(first.visible, reader, group)
-    mean, std = checked_moments(reader, first.visible_, name, get_units(first.visible_).standardized, group)
+    first._visible_resolved, mean, std = checked_units_and_moments(reader, first.visible, name, group)
     first._set_scaler_from_moments(mean, std, reader.dtype)
     owner.n_features_in_ = first.n_features_in_ = n_features
     for layer, rbm in enumerate(rbms):

@@ -8,7 +8,6 @@ from .. import io
 from .._runtime import memory_errors
 from .._validation import check_X_y
 from ..data.streaming import is_streamed
-from ._stream import streamed_visible
 from .supervised import streamed_X_y, SupervisedDBN
 
 
@@ -169,9 +168,7 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
         streamed = is_streamed(X)
         X, y = streamed_X_y(self, X, y) if streamed else check_X_y(self, X, y, units=None)
         check_classification_targets(y)  # before the range check: a continuous target is the clearer complaint
-        if streamed:
-            self._visible_resolved = streamed_visible(self.visible, X.reader)
-        else:
+        if not streamed:  # streamed rows: their pass in _fit_network checks them and picks visible_
             X = self._fit_visible(X)
         labelled = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
         if not labelled.any():

@@ -7,7 +7,6 @@ from .. import io
 from .._runtime import memory_errors
 from .._validation import check_X_y
 from ..data.streaming import is_streamed
-from ._stream import streamed_visible
 from .supervised import streamed_X_y, SupervisedDBN
 
 
@@ -53,8 +52,7 @@ class DBNRegressor(RegressorMixin, SupervisedDBN):
         self
         """
         if is_streamed(X):
-            X, y = streamed_X_y(self, X, y, dtype=np.float64)
-            self._visible_resolved = streamed_visible(self.visible, X.reader)
+            X, y = streamed_X_y(self, X, y, dtype=np.float64)  # their pass in _fit_network picks visible_
         else:
             X, y = check_X_y(self, X, y, units=None, multi_output=True, y_numeric=True)
             X = self._fit_visible(X)

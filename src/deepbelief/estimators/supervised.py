@@ -16,8 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_X, layer_sizes
-from ..data.streaming import BLOCK_ROWS, NpyRows, checked_moments, rank_reader, read_rows
-from ..core.units import VISIBLE_UNITS, get_units
+from ..data.streaming import BLOCK_ROWS, NpyRows, checked_units_and_moments, rank_reader, read_rows
+from ..core.units import VISIBLE_UNITS
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state
 from .. import checkpoint, distributed
@@ -250,8 +250,8 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
             if self.checkpoint_dir is not None or resume:
                 raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
             reader = X_all.reader if group is None else rank_reader(X_all.source, group)  # its own shard
-            mean, std = checked_moments(reader, self.visible_, type(self).__name__, get_units(self.visible_).standardized,
-                                        group)
+            self._visible_resolved, mean, std = checked_units_and_moments(reader, self.visible, type(self).__name__,
+                                                                          group)
         path = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / "fine_tuning.ckpt"
         key = None if streamed else checkpoint.fingerprint(X_all, X, Y)
         saved = self._read_fine_tuning_checkpoint(path, key) if resume else None
