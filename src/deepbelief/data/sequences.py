@@ -8,13 +8,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._validation import check_count
 from .files import DataError, read_csv
-
-
-def _check_count(value, name, low=1):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    return int(value)
 
 
 def make_bouncing_balls(n_sequences, n_frames, size=30, n_balls=3, radius=1.2, speed=0.5, random_state=None):
@@ -41,8 +36,8 @@ def make_bouncing_balls(n_sequences, n_frames, size=30, n_balls=3, radius=1.2, s
     videos : ndarray of shape (n_sequences, n_frames, size * size), float32 in [0, 1]; frame t of sequence i
         as an image is ``videos[i, t].reshape(size, size)``.
     """
-    n_sequences, n_frames = _check_count(n_sequences, "n_sequences"), _check_count(n_frames, "n_frames")
-    size, n_balls = _check_count(size, "size", 2), _check_count(n_balls, "n_balls")
+    n_sequences, n_frames = check_count(n_sequences, "n_sequences", 1), check_count(n_frames, "n_frames", 1)
+    size, n_balls = check_count(size, "size", 2), check_count(n_balls, "n_balls", 1)
     box = 10.0
     if not (0 < radius and n_balls * (2 * radius) ** 2 < 0.5 * box**2):
         raise ValueError(f"radius={radius} with n_balls={n_balls} does not fit the 10 x 10 box; use a smaller "
@@ -118,7 +113,7 @@ def make_walking_motion(n_sequences, n_frames, noise=0.02, frames_per_cycle=(8, 
     -------
     motion : ndarray of shape (n_sequences, n_frames, 12), float32
     """
-    n_sequences, n_frames = _check_count(n_sequences, "n_sequences"), _check_count(n_frames, "n_frames")
+    n_sequences, n_frames = check_count(n_sequences, "n_sequences", 1), check_count(n_frames, "n_frames", 1)
     if not noise >= 0:
         raise ValueError(f"noise must be >= 0; got {noise!r}")
     low, high = frames_per_cycle

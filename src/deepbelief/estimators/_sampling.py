@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 import torch
 
-from .._validation import check_masked_X, check_X
+from .._validation import check_count, check_masked_X, check_X
 
 
 class StackSamplingMixin:
@@ -36,11 +36,9 @@ class StackSamplingMixin:
 
     def _generate(self, n_samples, n_gibbs, burn_in, init, random_state, return_probabilities, label, mean_field):
         """See :meth:`DBN.generate`; the chains persist in ``_chains``."""
-        if not (isinstance(n_samples, Integral) and not isinstance(n_samples, bool) and n_samples >= 1):
-            raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}")
-        for name, value in (("n_gibbs", n_gibbs), ("burn_in", burn_in)):
-            if not (isinstance(value, Integral) and not isinstance(value, bool) and value >= 0):
-                raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+        check_count(n_samples, "n_samples", 1)
+        check_count(n_gibbs, "n_gibbs")
+        check_count(burn_in, "burn_in")
         rbms, module = self._stack()
         labels = self._clamped_labels(label, n_samples)
         generator = rbms[-1]._generator(random_state)

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 
 from .. import io
-from .._validation import fit_range, resolve_visible
+from .._validation import check_X, fit_range, resolve_visible
 from ..core.units import VISIBLE_UNITS, get_units
 
 
@@ -17,6 +17,10 @@ class AutoVisibleMixin:
     def visible_(self):
         resolved = self.__dict__.get("_visible_resolved")
         return self.visible if resolved is None else resolved
+
+    def _check_fit_X(self, X):
+        """``check_X`` for a fit, then ``_fit_visible``."""
+        return self._fit_visible(check_X(self, X, reset=True, units=None))
 
     def _fit_visible(self, X):
         """Validate the training data X (already checked by ``check_X`` with ``units=None``), choose ``visible_``

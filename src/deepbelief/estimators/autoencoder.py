@@ -176,7 +176,7 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain (unless ``pretrain=False``), unroll, and fine-tune on the reconstruction error of X."""
-        X = self._fit_visible(check_X(self, X, reset=True, units=None))
+        X = self._check_fit_X(X)
         device = resolve_device(self.device)
         self._device = device
         pretrain_seed, init_seed, shuffle_seed = seeds_from(self.random_state, 3)

@@ -181,7 +181,7 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
             self._visible_resolved = rbms[0].visible_
             self._set_rbms(rbms)
             return self
-        X = self._fit_visible(check_X(self, X, reset=True, units=None))
+        X = self._check_fit_X(X)
         rbms = self._layer_rbms(sizes)
         top = rbms[-1]
         if self.n_labels is not None:
@@ -240,9 +240,8 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
                 layer = saved[1]["layer"]
                 if not (isinstance(layer, int) and 0 <= layer < len(self._layer_sizes())):
                     raise ValueError(f"layer {layer!r} is not a layer of this DBN")
-                saved[1]["layers"][layer]["n_iter"]
-            logger.info("resuming pretraining from %s: layer %d, after epoch %d", path, layer + 1,
-                        saved[1]["layers"][layer]["n_iter"])
+                epoch = saved[1]["layers"][layer]["n_iter"]
+            logger.info("resuming pretraining from %s: layer %d, after epoch %d", path, layer + 1, epoch)
         return saved
 
     def _write_checkpoint(self, path, key, rbms, before_propagation):

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import distributed
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_count, check_range, check_X
+from .._validation import FLOAT32_MAX, check_count, check_range, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.dbn import DBNModule
 from ..core.rbm import RBMModule
@@ -198,7 +198,7 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         lr = self.learning_rate
         if lr == "auto":
             lr = min(get_units(self.visible_).default_learning_rate, get_units(self.hidden).default_learning_rate)
-        if not (isinstance(lr, Real) and lr < float(np.finfo(np.float32).max)):  # the updates are float32
+        if not (isinstance(lr, Real) and lr < FLOAT32_MAX):  # the updates are float32
             raise ValueError(f"learning_rate={lr!r} is beyond float32's range (3.4e38), so every update would "
                              "overflow; CD rates are about 0.001-0.1")
         if self.centering and not (get_units(self.visible_).binary and get_units(self.hidden).binary):
@@ -346,7 +346,7 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         if is_streamed(X):
             fit_streamed([self], X, "mean", self)
             return self
-        X = self._fit_visible(check_X(self, X, reset=True, units=None))
+        X = self._check_fit_X(X)
         data_rows = np.arange(len(X))
         if self.n_labels is not None:
             labels, data_rows = self._set_classes(y, len(X))
@@ -455,7 +455,7 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
             self._validate_params()
         if self.n_labels is not None:
             raise ValueError("partial_fit does not take labels; train a model with n_labels using fit(X, y)")
-        X = (self._fit_visible(check_X(self, X, reset=True, units=None)) if first else
+        X = (self._check_fit_X(X) if first else
              check_X(self, X, reset=False, units=self.visible_, training=True))
         if first:
             self._set_scaler(X)
