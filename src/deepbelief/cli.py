@@ -127,13 +127,8 @@ def _parse_params(items):
 
 
 def _read_inputs(source, target, with_target, labels=None):
-    """(X, y, image_shape, is_named_dataset) from a dataset name or a data file."""
-    X, y, shape, named, _ = _read_named_inputs(source, target, with_target, labels)
-    return X, y, shape, named
-
-
-def _read_named_inputs(source, target, with_target, labels=None):
-    """``_read_inputs`` and the feature columns' names (None without a CSV header)."""
+    """(X, y, image_shape, is_named_dataset, feature names or None without a CSV header) from a dataset name or a
+    data file."""
     names = None
     try:
         if source in DATASET_NAMES:
@@ -197,8 +192,7 @@ def cmd_train(args):
     from .plot import plot_filters, plot_history
 
     params = _parse_params(args.param)
-    X, y, image_shape, named, columns = _read_named_inputs(args.data, args.target, args.task != "unsupervised",
-                                                           args.labels)
+    X, y, image_shape, named, columns = _read_inputs(args.data, args.target, args.task != "unsupervised", args.labels)
     if args.task != "unsupervised" and y is None:
         raise CLIError(f"--task {args.task} needs a target: a target column, or --labels for IDX images")
     if args.task == "regress" and y.dtype.kind in "USO":
@@ -355,9 +349,9 @@ def _model_inputs(args, model, extra, with_target):
             return _apply_scaler(extra.get("scaler", {}), X), y
     target = args.target if args.target is not None else extra.get("target")
     n = model.n_features_in_
-    X, y, _, _ = _read_inputs(args.data, target, True)
+    X, y, _, _, _ = _read_inputs(args.data, target, True)
     if X.shape[1] == n - 1 and not with_target and args.data not in DATASET_NAMES:
-        X, y, _, _ = _read_inputs(args.data, target, False)  # no target column: every column is an input
+        X, y, _, _, _ = _read_inputs(args.data, target, False)  # no target column: every column is an input
     if X.shape[1] != n:
         raise CLIError(f"{args.data} has {X.shape[1]} feature columns but the model takes {n}")
     if with_target and y is None:
@@ -369,7 +363,7 @@ def _inputs_by_name(args, header, columns, extra, with_target):
     """(X with the model's columns in the model's order, the target or None) from a file with a header."""
     target = args.target if args.target is not None else extra.get("target_name") or extra.get("target")
     has_target = target is not None and str(target) in header
-    X, y, _, _, names = _read_named_inputs(args.data, str(target) if has_target else None, has_target)
+    X, y, _, _, names = _read_inputs(args.data, str(target) if has_target else None, has_target)
     missing = [c for c in columns if c not in names]
     unexpected = [c for c in names if c not in columns]
 

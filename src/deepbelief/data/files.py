@@ -47,9 +47,8 @@ def read_csv(path):
         raise DataError(f"{path} is not a readable CSV file: {exc}") from None
     if not rows:
         raise DataError(f"{path} is empty")
-    header = None
-    if not any(_number(c) for c in rows[0][1]):
-        header = [c.strip() for c in rows[0][1]]
+    header = _header(rows[0][1])
+    if header is not None:
         rows = rows[1:]
         if not rows:
             raise DataError(f"{path} has a header but no data rows")
@@ -60,12 +59,27 @@ def read_csv(path):
     return header, rows
 
 
+def _header(row):
+    """The column names when the first row ``row`` has no number (it is a header), else None."""
+    return None if any(_number(c) for c in row) else [c.strip() for c in row]
+
+
+def _is_idx(path):
+    return path.suffix.lower() in (".gz", ".idx") or "-idx" in path.name or "ubyte" in path.name
+
+
 def table_columns(path):
-    """The column names of a CSV file's header; None for a CSV without one and for other files."""
+    """The column names of a CSV file's header, from its first row only; None for a CSV without one and for
+    other files."""
     path = Path(path)
-    if not path.is_file() or path.suffix.lower() in (".npy", ".npz", ".gz", ".idx") or "ubyte" in path.name or             "-idx" in path.name:
+    if not path.is_file() or path.suffix.lower() in (".npy", ".npz") or _is_idx(path):
         return None
-    return read_csv(path)[0]
+    try:
+        with open(path, newline="") as f:
+            first = next((row for row in csv.reader(f) if any(c.strip() for c in row)), None)
+    except (UnicodeDecodeError, csv.Error):
+        return read_csv(path)[0]  # which says what is wrong with the file
+    return None if first is None else _header(first)
 
 
 def _column_index(target, header, width, path):
@@ -114,7 +128,7 @@ def read_table(path, target=None, with_target=True):
         index = _column_index(target, None, array.shape[1], path)
         keep = [i for i in range(array.shape[1]) if i != index]
         return _as_features(array[:, keep], path), np.asarray(array[:, index]), None
-    if suffix in (".gz", ".idx") or "-idx" in path.name or "ubyte" in path.name:
+    if _is_idx(path):
         return read_idx(path), None, None
     header, rows = read_csv(path)
     width = len(rows[0][1])
