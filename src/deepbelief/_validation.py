@@ -42,7 +42,7 @@ def check_float32(X, owner, what="X"):
     """ValueError when a value of ``X`` is beyond float32's range, in which the models compute (it would become
     infinite, and every result NaN)."""
     if X.size and X.dtype.itemsize > 4:
-        big = float(np.max(np.abs(X)))
+        big = max(-float(np.min(X)), float(np.max(X)))  # without np.abs's copy of X
         if big > FLOAT32_MAX:
             raise ValueError(f"{owner} computes in float32, but {what} has values as large as {big:.3g}, beyond its "
                              "range (3.4e38); rescale the data (e.g. sklearn.preprocessing.StandardScaler)")

@@ -142,9 +142,10 @@ class ReLUUnits:
 
     def check_values(self, X, owner, what="X"):
         """ValueError unless every value of the NumPy array ``X`` is >= 0."""
-        if float(np.min(X)) < 0.0:
+        lo = float(np.min(X))
+        if lo < 0.0:
             raise ValueError(f"{owner} has rectified linear (relu) units, which take values >= 0, but {what} has a "
-                             f"minimum of {float(np.min(X)):.4g}. Shift or scale the data, or use 'gaussian' units "
+                             f"minimum of {lo:.4g}. Shift or scale the data, or use 'gaussian' units "
                              "for real-valued data")
 
     def initial_bias(self, mean):
