@@ -147,7 +147,7 @@ def test_out_of_memory_names_the_remedy(name, monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     monkeypatch.setattr(db.core.rbm.RBMModule, "cd_statistics", no_memory)
-    monkeypatch.setattr(db.estimators._rectified, "rectified_cd", no_memory)  # ReLU networks' pretraining
+    monkeypatch.setattr(db.training.rectified, "rectified_cd", no_memory)  # ReLU networks' pretraining
     with pytest.raises(DeviceMemoryError, match=f"{name}.fit ran out of memory.*20.00 GiB.*smaller batch_size"):
         fit(name, X)
 

@@ -85,7 +85,7 @@ def test_there_are_no_import_cycles():
 def test_the_graph_sees_deferred_imports():
     assert cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
     graph = import_graph()
-    assert "deepbelief.core.rbm" in graph["deepbelief.estimators.rbm"]
+    assert "deepbelief.core.rbm" in graph["deepbelief.estimators._layer"]
 
 
 @pytest.mark.parametrize("lower", ["deepbelief.core", "deepbelief.data"])

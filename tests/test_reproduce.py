@@ -5,19 +5,19 @@ import numpy as np
 import pytest
 
 from deepbelief import checkpoint, reproduce
-from deepbelief.estimators.rbm import RBM
+from deepbelief.estimators._layer import RBMLayer
 
 
 @pytest.fixture
 def rbm_epochs(monkeypatch):
     """The epoch count of every RBM training call, in order (0 when a finished pretraining is resumed)."""
-    trained, original = [], RBM._train
+    trained, original = [], RBMLayer.train
 
     def counting(self, data, n_epochs, *args, **kwargs):
         trained.append(n_epochs)
         return original(self, data, n_epochs, *args, **kwargs)
 
-    monkeypatch.setattr(RBM, "_train", counting)
+    monkeypatch.setattr(RBMLayer, "train", counting)
     return trained
 
 

@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-import deepbelief.estimators._rectified as rectified
+import deepbelief.training.rectified as rectified
 from deepbelief.estimators._rectified import rectified_dbn
 from deepbelief import DBN, RBM, DBNClassifier, DBNRegressor, load
 from deepbelief.datasets import load_mnist

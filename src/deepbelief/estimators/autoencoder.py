@@ -12,7 +12,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_X, layer_sizes, per_layer
 from ..core.nets import linear_from
-from ..training import SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
+from ..training import SCHEDULES, FineTuneConfig, FineTuneProgress, TensorRows, fine_tune, greedy_stack
+from ._layer import RBMLayer
 from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
@@ -119,7 +120,7 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         sizes = self._sizes()
         rates = per_layer(self.learning_rate_rbm, len(sizes), "learning_rate_rbm")
         epochs = per_layer(self.n_iter, len(sizes), "n_iter")
-        data, layers, self.rbms_ = to_tensor(self._standardize(X), device), [], []
+        data, self.rbms_ = to_tensor(self._standardize(X), device), []
         for layer, (size, rbm_seed) in enumerate(zip(sizes, seeds_from(seed, len(sizes)))):
             visible = self.visible_ if layer == 0 else "bernoulli"
             hidden = "gaussian" if layer == len(sizes) - 1 else "bernoulli"
@@ -133,16 +134,10 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
             rbm.data_mean_ = rbm.data_scale_ = None  # the data are already in model units
             if visible == "gaussian":  # an identity standardisation keeps the RBM complete (and savable)
                 rbm.data_mean_, rbm.data_scale_ = np.zeros(data.shape[1], X.dtype), np.ones(data.shape[1], X.dtype)
-            rbm.n_features_in_ = data.shape[1]
-            rbm._build(data.shape[1])
-            rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(sizes)}")
-            m = rbm.module_
-            layers.append((m.weight.detach().clone(), m.hidden_bias.detach().clone(),
-                           m.visible_bias.detach().clone()))
-            with torch.no_grad():
-                data = m.prob_h_given_v(data)
             self.rbms_.append(rbm)
-        return layers
+        greedy_stack(RBMLayer.stack(self.rbms_), TensorRows(data))
+        return [(m.weight.detach().clone(), m.hidden_bias.detach().clone(), m.visible_bias.detach().clone())
+                for m in (rbm.module_ for rbm in self.rbms_)]
 
     def _random_layers(self, n_features, seed, device):
         generator, layers = make_generator(seed, "cpu"), []

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import checkpoint, distributed
 from ..data.streaming import is_streamed
 from .._runtime import make_generator, memory_errors, seeds_from, to_tensor
-from ..training import CDConfig, CDTrainer, train_up_down
+from ..training import CDConfig, CDTrainer, TensorRows, greedy_stack, train_up_down
 from ._progress import EpochBar
 from .._validation import check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
@@ -25,7 +25,8 @@ from ._persist import (SaveMixin, check_int, checkpoint_defaults, checkpoint_par
                        restore_params)
 from ._sampling import StackSamplingMixin
 from ._scaling import AutoVisibleMixin
-from ._stream import fit_streamed, propagate_up
+from ._layer import RBMLayer
+from ._stream import fit_streamed
 from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, has_labels
 
 
@@ -151,6 +152,8 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
                       learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed,
                       n_labels=self.n_labels if layer == n - 1 else None, **shared)
             rbm._validate_params()
+            if layer > 0:
+                rbm.data_mean_ = rbm.data_scale_ = None  # the layers above take the rows in model units
             rbms.append(rbm)
         return rbms
 
@@ -183,50 +186,42 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
             return self
         X = self._check_fit_X(X)
         rbms = self._layer_rbms(sizes)
-        top = rbms[-1]
-        if self.n_labels is not None:
-            labels, labelled = top._set_classes(y, len(X))
         path, key = self._checkpoint_path("pretraining.ckpt"), checkpoint.fingerprint(X, y)
         saved = self._read_checkpoint(path, key) if resume else None
-        first = rbms[0]
-        first._set_scaler(X)
-        first.n_features_in_ = X.shape[1]
         group = distributed.current()
-        first._build(X.shape[1], group)
-        data = first._encode(X if group is None else X[group.shard(len(X))])
-        before_propagation = []  # each finished layer's sampling generator state, for an exact resume
-        for layer, rbm in enumerate(rbms):
-            if layer > 0:
-                rbm.data_mean_ = rbm.data_scale_ = None
-                rbm.n_features_in_ = data.shape[1]
-                rbm._build(data.shape[1], group)
-            if rbm is top and self.n_labels is not None:  # the label RBM learns from the labelled rows
-                if group is None:
-                    data = torch.cat([data[torch.as_tensor(labelled, device=data.device)], rbm._one_hot(labels)], 1)
-                else:  # this rank's share of the labelled rows, which may lie in other ranks' shards
-                    shard = group.shard(len(labelled))
-                    data = propagate_up(rbms[:layer], first._encode(X[labelled[shard]]), self.propagate)
-                    data = torch.cat([data, rbm._one_hot(labels[shard])], 1)
-            if saved is not None and layer < saved[1]["layer"]:
-                with checkpoint.restoring(path):
-                    rbm._set_training_state(saved[0], saved[1]["layers"][layer], f"{layer}.")
-            else:
-                def restore(r, layer=layer):
-                    if saved is not None and layer == saved[1]["layer"]:
-                        with checkpoint.restoring(path):
-                            r._set_training_state(saved[0], saved[1]["layers"][layer], f"{layer}.")
+        layers = RBMLayer.stack(rbms, group, self.propagate, lambda: checkpoint.restoring(path))
+        if self.n_labels is not None:
+            layers[-1].prepare = self._label_rows(X, y, layers, group)
+        layers[0].set_scaler(X)
+        rows = TensorRows(layers[0].encode(X if group is None else X[group.shard(len(X))]), group)
 
-                def on_epoch(layer=layer, rbm=rbm):
-                    if path is not None and (rbm.n_iter_ % self.checkpoint_every == 0 or rbm.n_iter_ == rbm.n_iter):
-                        self._write_checkpoint(path, key, rbms[:layer + 1], before_propagation)
+        def save(states):
+            done = states[-1][1]["n_iter"]
+            if done % self.checkpoint_every == 0 or done == rbms[len(states) - 1].n_iter:
+                self._write_checkpoint(path, key, states)
 
-                rbm._fit_tensor(data, desc=f"layer {layer + 1}/{len(rbms)}", on_epoch=on_epoch, restore=restore,
-                                layer=layer)
-            if layer + 1 < len(rbms):
-                before_propagation.append(rbm._trainer.generator.get_state())
-                data = propagate_up([rbm], data, self.propagate)
+        greedy_stack(layers, rows, None if saved is None else (saved[1]["layer"], [
+            (saved[0], state) for state in saved[1]["layers"]]), None if path is None else save)
         self._set_rbms(rbms)
         return self
+
+    @staticmethod
+    def _label_rows(X, y, layers, group):
+        """The top layer's rows: the labelled rows passed up, with their one-hot labels (sets ``classes_``)."""
+        labels, labelled = layers[-1].set_classes(y, len(X))
+
+        def prepare(rows):
+            if group is None:
+                data = rows.data[torch.as_tensor(labelled, device=rows.data.device)]
+                return TensorRows(torch.cat([data, layers[-1].one_hot(labels)], 1))
+            # this rank's share of the labelled rows, which may lie in other ranks' shards
+            shard = group.shard(len(labelled))
+            data = layers[0].encode(X[labelled[shard]])
+            for below in layers[:-1]:
+                data = below.up(data)
+            return TensorRows(torch.cat([data, layers[-1].one_hot(labels[shard])], 1), group)
+
+        return prepare
 
     # checkpoints --------------------------------------------------------------------------------
     def _checkpoint_path(self, name):
@@ -244,18 +239,15 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
             logger.info("resuming pretraining from %s: layer %d, after epoch %d", path, layer + 1, epoch)
         return saved
 
-    def _write_checkpoint(self, path, key, rbms, before_propagation):
-        """Finished layers with their generator state before propagation, then the layer in training."""
-        tensors, layers = {}, []
-        for layer, rbm in enumerate(rbms):
-            t, state = rbm._training_state(f"{layer}.")
-            if layer < len(before_propagation) and layer < len(rbms) - 1:
-                t[f"{layer}.generator.sample"] = before_propagation[layer]
+    def _write_checkpoint(self, path, key, states):
+        """The layers' states: the finished ones as they were before they passed their rows up, then the layer in
+        training (see :func:`deepbelief.training.greedy_stack`)."""
+        tensors = {}
+        for t, _ in states:
             tensors.update(t)
-            layers.append(state)
         if distributed.is_main_process():  # every rank holds the same state; rank 0 alone writes it
             checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
-                                             "layer": len(rbms) - 1, "layers": layers})
+                                             "layer": len(states) - 1, "layers": [state for _, state in states]})
 
     def _stack(self):
         return self.rbms_, self.module_

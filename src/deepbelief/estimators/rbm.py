@@ -7,24 +7,22 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .. import distributed
-from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
+from .._runtime import make_generator, memory_errors, seeds_from, to_numpy, to_tensor
 from .._validation import FLOAT32_MAX, check_count, check_range, check_X
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.dbn import DBNModule
-from ..core.rbm import RBMModule
-from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, LabelledUnits, get_units
+from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, get_units
 from ..data.streaming import is_streamed
 from ..errors import TrainingDivergedError
-from ..training import PRECISIONS, SCHEDULES, CDConfig, CDTrainer, divergence, train_rbm
+from ..training import PRECISIONS, SCHEDULES, CDConfig, TensorRows, divergence
 from .. import io
 from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
-from ._progress import EpochBar
 from ._sampling import StackSamplingMixin
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
+from ._layer import RBMLayer
 from ._stream import fit_streamed
 
 # Hyperparameters of CD training, shared with the DBN estimator, which passes them on to each layer.
@@ -210,44 +208,6 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
                         sparsity_cost=self.sparsity_cost, precision=self.precision, schedule=self.lr_schedule,
                         n_epochs=self.n_iter, centering=self.centering)
 
-    def _build(self, n_features, group=None):
-        """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer (data-parallel over
-        the ranks of ``group``, a ``distributed.Group``, when given)."""
-        device = resolve_device(self.device, group)
-        init_seed, shuffle_seed, sample_seed, inference_seed = seeds_from(self.random_state, 4)
-        visible, n_visible = self.visible_, n_features
-        if self.n_labels is not None:
-            visible, n_visible = LabelledUnits(self.visible_, n_features, self.n_labels), n_features + self.n_labels
-        module = RBMModule(n_visible, self.n_components, visible=visible, hidden=self.hidden, device=device)
-        # Drawn on the CPU so that a seed gives the same initial weights on every device.
-        init = make_generator(init_seed, "cpu")
-        module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
-        self.module_ = module
-        self._stack_module = self._chains = None  # sample()'s chains over the old module would be stale
-        self.n_iter_ = 0
-        self.history_ = []
-        self._shuffle_generator = make_generator(shuffle_seed, "cpu")
-        self._inference_generator = make_generator(inference_seed, device)
-        self._trainer = CDTrainer(module, self._cd_config(), make_generator(sample_seed, device), group)
-
-    def _init_visible_bias(self, data):
-        """Bernoulli visible biases log(p / (1 - p)) of the data's mean activation p (Hinton's guide), rectified
-        ones the data's mean; Gaussian units keep 0, the mean of standardised data. (The mean of all ranks' rows
-        under data parallelism, whose shards have equal sizes.)"""
-        mean = data.mean(0)
-        if self._trainer.group is not None:
-            self._trainer.group.mean_([mean])
-        self._set_visible_bias_from_mean(mean)
-
-    def _set_visible_bias_from_mean(self, mean):
-        bias = self.module_.visible_bias
-        n = self.n_features_in_
-        initial = get_units(self.visible_).initial_bias(mean[:n])
-        if initial is not None:
-            bias[:n].copy_(initial)
-        if self.n_labels is not None:  # label biases: the log class frequencies
-            bias[n:].copy_(torch.log(mean[n:].clamp_min(1e-3)))
-
     def _encode(self, X):
         """NumPy data -> tensor in model units (standardised for Gaussian visible units)."""
         return to_tensor(self._standardize(X), self.module_.weight.device)
@@ -284,7 +244,7 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
             raise ValueError("from_weights needs the visible unit type ('bernoulli' or 'gaussian'), not 'auto'")
         rbm = cls(n_components=n_hidden, visible=visible, **params)
         rbm._validate_params()
-        rbm._build(n_visible)
+        RBMLayer(rbm).begin(n_visible)
         rbm.module_.weight.copy_(torch.as_tensor(W.T))
         rbm.module_.visible_bias.copy_(torch.as_tensor(a))
         rbm.module_.hidden_bias.copy_(torch.as_tensor(b))
@@ -347,93 +307,25 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
             fit_streamed([self], X, "mean", self)
             return self
         X = self._check_fit_X(X)
+        group = distributed.current()
+        layer = RBMLayer(self, group=group)
         data_rows = np.arange(len(X))
         if self.n_labels is not None:
-            labels, data_rows = self._set_classes(y, len(X))
+            labels, data_rows = layer.set_classes(y, len(X))
         self._set_scaler(X)
-        group = distributed.current()
-        self._build(X.shape[1], group)
+        layer.begin(X.shape[1])
         if group is not None:  # data parallelism: this rank's shard of the rows
             shard = group.shard(len(data_rows))
             data_rows, labels = data_rows[shard], (labels[shard] if self.n_labels is not None else None)
         data = self._encode(X[data_rows])
         if self.n_labels is not None:
             data = torch.cat([data, self._one_hot(labels)], 1)
-        self._fit_tensor(data)
+        layer.fit(TensorRows(data, group))
         return self
-
-    def _set_classes(self, y, n_rows):
-        """Validate labels for a label model; set ``classes_``; return (label indices, labelled rows)."""
-        if y is None:
-            raise ValueError(f"n_labels={self.n_labels} needs labels: call fit(X, y)")
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != n_rows:
-            raise ValueError(f"y must be a 1-D array with one label per row of X ({n_rows}); got shape {y.shape}")
-        check_classification_targets(y)
-        labelled = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
-        self.classes_, labels = np.unique(y[labelled], return_inverse=True)
-        if len(self.classes_) != self.n_labels:
-            raise ValueError(f"n_labels={self.n_labels} but the labelled rows of y have {len(self.classes_)} classes "
-                             f"({self.classes_[:10].tolist()}); set n_labels to the number of classes")
-        return labels, np.flatnonzero(labelled)
 
     def _one_hot(self, labels):
         return torch.nn.functional.one_hot(torch.as_tensor(labels, dtype=torch.long), self.n_labels).to(
             self.module_.weight)
-
-    def _fit_tensor(self, data, desc="RBM", on_epoch=None, restore=None, layer=0):
-        """Train on ``data``, a tensor in model units on the module's device (``_build`` done). ``restore(self)``,
-        if given, reloads a checkpointed state before training continues; ``on_epoch()`` runs after every
-        epoch."""
-        self._init_visible_bias(data)
-        validation = None
-        if self.validation_fraction is not None:
-            n = data.shape[0]
-            n_valid = int(round(self.validation_fraction * n))
-            if n_valid < 1 or n_valid >= n:
-                raise ValueError(f"validation_fraction={self.validation_fraction} of {n} rows leaves "
-                                 f"{n_valid} rows for validation and {n - n_valid} for training; both must be >= 1")
-            order = torch.randperm(n, generator=self._shuffle_generator).to(data.device)
-            validation, data = data[order[:n_valid]], data[order[n_valid:]]
-        if restore is not None:
-            restore(self)
-        self._train(data, self.n_iter - self.n_iter_, validation, desc, on_epoch, layer)
-
-    def _train(self, data, n_epochs, validation=None, desc="RBM", on_epoch=None, layer=0):
-        """``n_epochs`` more epochs of CD; ``history_`` and ``n_iter_`` grow epoch by epoch, so a failure keeps
-        the record of the epochs that completed."""
-        def record(epoch, metrics):
-            self.history_.append(metrics)
-            self.n_iter_ += 1
-            bar(epoch, metrics)
-            if on_epoch is not None:
-                on_epoch()
-
-        order = self._shuffle_generator if self.shuffle else None
-        with EpochBar(n_epochs, desc, self.verbose) as bar:
-            train_rbm(self._trainer, data, n_epochs, self.batch_size, order, validation,
-                      start_epoch=self.n_iter_, callback=record, layer=layer)
-
-    def _training_state(self, prefix=""):
-        """(tensors, JSON) of everything CD training changes: parameters, the trainer's state (velocities,
-        persistent chains, sparsity estimate, centring offsets, sampling generator), the shuffling and inference
-        generators, the epoch count and the monitors."""
-        m = self.module_
-        tensors = {"weight": m.weight, "visible_bias": m.visible_bias, "hidden_bias": m.hidden_bias,
-                   "generator.shuffle": self._shuffle_generator.get_state(),
-                   "generator.inference": self._inference_generator.get_state(), **self._trainer.state_dict()}
-        return {prefix + k: v for k, v in tensors.items()}, {"n_iter": self.n_iter_, "history": self.history_}
-
-    @torch.no_grad()
-    def _set_training_state(self, tensors, state, prefix=""):
-        m = self.module_
-        for name in ("weight", "visible_bias", "hidden_bias"):
-            copy_tensor(getattr(m, name), tensors, prefix + name)
-        own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        self._trainer.load_state_dict(own)
-        self._shuffle_generator.set_state(own["generator.shuffle"])
-        self._inference_generator.set_state(own["generator.inference"])
-        self.n_iter_, self.history_ = int(state["n_iter"]), list(state["history"])
 
     @memory_errors
     def partial_fit(self, X, y=None):
@@ -459,10 +351,11 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
              check_X(self, X, reset=False, units=self.visible_, training=True))
         if first:
             self._set_scaler(X)
-            self._build(X.shape[1])
+            layer = RBMLayer(self)
+            layer.begin(X.shape[1])
         data = self._encode(X)
         if first:
-            self._init_visible_bias(data)
+            layer.set_visible_bias(TensorRows(data).mean())
         good = self._trainer.snapshot()
         error = self._trainer.step(data, self.n_iter_, learning_rate=self._trainer.config.learning_rate)
         why = divergence(float(error), float(error), self._trainer.params)  # the rule of every training path
@@ -701,7 +594,7 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         rbm = restore_params(cls, state["params"], device)
         n_features = check_int(state["n_features_in"], "n_features_in")
         rbm._set_visible_state(state)
-        rbm._build(n_features)
+        RBMLayer(rbm).begin(n_features)
         for name in ("weight", "visible_bias", "hidden_bias"):
             copy_tensor(getattr(rbm.module_, name), tensors, prefix + name)
         rbm.n_features_in_ = n_features

@@ -1,15 +1,16 @@
 """Training, model-agnostic and quiet (no scikit-learn, no argparse, no printing): the one epoch loop
-(:mod:`.loop`), contrastive divergence (:mod:`.cd`), the rectified rule (:mod:`.rectified`), fine-tuning
+(:mod:`.loop`), contrastive divergence (:mod:`.cd`), the greedy stack (:mod:`.greedy`), the rectified rule (:mod:`.rectified`), fine-tuning
 (:mod:`.finetune`) and up-down (:mod:`.up_down`). Progress bars and metric reporting are callbacks
 ``callback(epoch, metrics)`` supplied by the caller; every stateful object has ``state_dict()``."""
 from .cd import CENTERING_RATE, CDConfig, CDTrainer, train_rbm
 from .finetune import (FineTuneConfig, FineTuneProgress, MomentumSGD, MovingAverage, fine_tune, learning_rate_at,
                        make_optimizer, optimizer_state, set_optimizer_state)
+from .greedy import StreamedRows, TensorRows, greedy_stack
 from .loop import EXPLOSION, PRECISIONS, SCHEDULES, divergence, precision_scope, run_epochs, scheduled_rate
-from .rectified import rectified_cd
+from .rectified import RectifiedLayer, rectified_cd, rectified_rate
 from .up_down import train_up_down, up_down_step
 
 __all__ = ["CENTERING_RATE", "CDConfig", "CDTrainer", "EXPLOSION", "FineTuneConfig", "FineTuneProgress",
-           "MomentumSGD", "MovingAverage", "PRECISIONS", "SCHEDULES", "divergence", "fine_tune", "learning_rate_at",
-           "make_optimizer", "optimizer_state", "precision_scope", "rectified_cd", "run_epochs", "scheduled_rate",
-           "set_optimizer_state", "train_rbm", "train_up_down", "up_down_step"]
+           "MomentumSGD", "MovingAverage", "PRECISIONS", "SCHEDULES", "divergence", "fine_tune", "greedy_stack", "learning_rate_at",
+           "make_optimizer", "optimizer_state", "precision_scope", "RectifiedLayer", "rectified_cd", "rectified_rate", "run_epochs", "scheduled_rate",
+           "set_optimizer_state", "StreamedRows", "TensorRows", "train_rbm", "train_up_down", "up_down_step"]

@@ -1,4 +1,4 @@
-"""The rectified CD rule of the older ``dbn`` package, one layer at a time."""
+"""The rectified CD rule of the older ``dbn`` package, one layer at a time, and as a layer of the greedy stack."""
 import torch
 
 from ..core.units import RankDraws, draw
@@ -57,3 +57,63 @@ def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator,
     run_epochs(range(n_epochs), train_epoch, lambda: (W,), lambda: None, lambda saved: None, failure,
                None if callback is None else lambda epoch, metrics: callback(epoch, metrics))
     return W, a, b
+
+
+# The rectified rule's 'auto' learning rate: the older package's 0.05, lowered to this step divided by the mean
+# squared norm of the layer's input rows where those are large. A fixed 0.05 diverges on wide inputs: on MNIST (mean
+# squared norm 88) it leaves 82% of the first layer's units dead; on scikit-learn's digits (X / 16, 15) it is kept.
+RECTIFIED_STEP, RECTIFIED_MAX_RATE = 0.8, 0.05
+
+
+def rectified_rate(V, group=None):
+    """The 'auto' learning rate of the rectified rule for input rows ``V`` (over all ranks of ``group``)."""
+    total, rows = float(V.square().sum(dtype=torch.float64)), len(V)
+    if group is not None:
+        total, rows = group.sum([total, rows])
+    return min(RECTIFIED_MAX_RATE, RECTIFIED_STEP * rows / max(total, 1e-300))
+
+
+class RectifiedLayer:
+    """One layer trained with :func:`rectified_cd`, for :func:`deepbelief.training.greedy_stack`; passes up
+    relu(W v + b). ``learning_rate`` may be 'auto' (:func:`rectified_rate` of the layer's rows); ``callback(epoch,
+    metrics)`` after every epoch. The rule runs on rows in memory only."""
+
+    def __init__(self, n_hidden, learning_rate, n_epochs, k, batch_size, generator, callback=None, index=0,
+                 group=None, schedule="constant"):
+        self.n_outputs, self.learning_rate, self.n_epochs, self.k = n_hidden, learning_rate, n_epochs, k
+        self.batch_size, self.generator, self.callback, self.index = batch_size, generator, callback, index
+        self.group, self.schedule = group, schedule
+        self.weight = self.visible_bias = self.hidden_bias = None
+
+    def begin(self, n_inputs):
+        self.weight = self.visible_bias = self.hidden_bias = None
+
+    def fit(self, rows, restore=None, on_epoch=None):
+        if rows.streamed:
+            raise ValueError("the rectified rule needs its training rows in memory; stream with CD instead")
+        if restore is not None:
+            raise ValueError("the rectified rule does not resume within a layer; start the layer again")
+        V = rows.data
+        rate = rectified_rate(V, self.group) if self.learning_rate == "auto" else self.learning_rate
+
+        def record(epoch, metrics):
+            if self.callback is not None:
+                self.callback(epoch, metrics)
+            if on_epoch is not None:
+                on_epoch()
+
+        self.weight, self.visible_bias, self.hidden_bias = rectified_cd(
+            V, self.n_outputs, rate, self.n_epochs, self.k, self.batch_size, self.generator, record, self.index,
+            self.group, self.schedule)
+
+    def up(self, v):
+        return torch.relu(v @ self.weight.T + self.hidden_bias)
+
+    def state_dict(self):
+        return ({f"{self.index}.{name}": getattr(self, name) for name in ("weight", "visible_bias", "hidden_bias")},
+                {})
+
+    def load_state_dict(self, state):
+        tensors = state[0]
+        for name in ("weight", "visible_bias", "hidden_bias"):
+            setattr(self, name, tensors[f"{self.index}.{name}"].clone())

@@ -1,0 +1,179 @@
+"""The RBM estimator's training side: an RBM as a layer of the greedy stack (:mod:`deepbelief.training.greedy`).
+
+:class:`RBMLayer` is how every estimator that trains RBMs (RBM, DBN, the supervised models' pretraining, the deep
+autoencoder) builds one, trains it on rows in memory or streamed, checkpoints it and passes rows up; no estimator
+reaches into another's private methods for it.
+"""
+import contextlib
+
+import numpy as np
+import torch
+from sklearn.utils.multiclass import check_classification_targets
+
+from .._runtime import make_generator, resolve_device, seeds_from, to_tensor
+from ..core.dbn import propagate_up
+from ..core.rbm import RBMModule
+from ..core.units import LabelledUnits, get_units
+from ..training import CDTrainer, train_rbm
+from ._persist import copy_tensor
+from ._progress import EpochBar
+
+
+class RBMLayer:
+    """Train the RBM estimator ``rbm`` as layer ``index`` of a stack (see :func:`greedy_stack`).
+
+    Parameters
+    ----------
+    rbm : RBM, unfitted (its hyperparameters are used; ``begin`` sets its fitted attributes)
+    desc : str, the progress bar's label
+    index : int, the layer's position (names it in errors and prefixes its checkpoint entries)
+    group : distributed.Group or None (data parallelism over its ranks)
+    propagate : {'mean', 'sample'}, what ``up`` passes to the layer above
+    prepare : callable(rows) -> rows or None, applied to the rows before training (the label rows of a top RBM)
+    restoring : callable() -> context manager or None, around every load of a saved state (checkpoint errors)
+    """
+
+    def __init__(self, rbm, desc="RBM", index=0, group=None, propagate="mean", prepare=None, restoring=None):
+        self.rbm, self.desc, self.index, self.group, self.propagate = rbm, desc, index, group, propagate
+        self.prepare, self.restoring = prepare, restoring or contextlib.nullcontext
+
+    @classmethod
+    def stack(cls, rbms, group=None, propagate="mean", restoring=None):
+        """One layer per RBM, bottom to top, labelled 'layer l/L' ('RBM' for a single one)."""
+        n = len(rbms)
+        return [cls(rbm, f"layer {i + 1}/{n}" if n > 1 else "RBM", i, group, propagate, restoring=restoring)
+                for i, rbm in enumerate(rbms)]
+
+    @property
+    def n_outputs(self):
+        return self.rbm.n_components
+
+    def set_scaler(self, X):
+        """Fit the standardisation of Gaussian visible units to the data rows X (the first layer's)."""
+        self.rbm._set_scaler(X)
+
+    def encode(self, X):
+        """NumPy rows -> tensor in the RBM's model units on its device (standardised for Gaussian units)."""
+        return to_tensor(self.rbm._standardize(X), resolve_device(self.rbm.device, self.group))
+
+    def begin(self, n_inputs):
+        """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer for ``n_inputs``
+        data units (label units come on top of them)."""
+        rbm = self.rbm
+        device = resolve_device(rbm.device, self.group)
+        init_seed, shuffle_seed, sample_seed, inference_seed = seeds_from(rbm.random_state, 4)
+        visible, n_visible = rbm.visible_, n_inputs
+        if rbm.n_labels is not None:
+            visible, n_visible = LabelledUnits(rbm.visible_, n_inputs, rbm.n_labels), n_inputs + rbm.n_labels
+        module = RBMModule(n_visible, rbm.n_components, visible=visible, hidden=rbm.hidden, device=device)
+        # Drawn on the CPU so that a seed gives the same initial weights on every device.
+        init = make_generator(init_seed, "cpu")
+        module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
+        rbm.module_, rbm.n_features_in_ = module, n_inputs
+        rbm._stack_module = rbm._chains = None  # sample()'s chains over the old module would be stale
+        rbm.n_iter_, rbm.history_ = 0, []
+        rbm._shuffle_generator = make_generator(shuffle_seed, "cpu")
+        rbm._inference_generator = make_generator(inference_seed, device)
+        rbm._trainer = CDTrainer(module, rbm._cd_config(), make_generator(sample_seed, device), self.group)
+
+    def set_classes(self, y, n_rows):
+        """Validate labels for a label model; set ``classes_``; return (label indices, labelled rows)."""
+        rbm = self.rbm
+        if y is None:
+            raise ValueError(f"n_labels={rbm.n_labels} needs labels: call fit(X, y)")
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != n_rows:
+            raise ValueError(f"y must be a 1-D array with one label per row of X ({n_rows}); got shape {y.shape}")
+        check_classification_targets(y)
+        labelled = (y != -1) if np.issubdtype(y.dtype, np.number) else np.ones(len(y), bool)
+        rbm.classes_, labels = np.unique(y[labelled], return_inverse=True)
+        if len(rbm.classes_) != rbm.n_labels:
+            raise ValueError(f"n_labels={rbm.n_labels} but the labelled rows of y have {len(rbm.classes_)} classes "
+                             f"({rbm.classes_[:10].tolist()}); set n_labels to the number of classes")
+        return labels, np.flatnonzero(labelled)
+
+    def one_hot(self, labels):
+        return self.rbm._one_hot(labels)
+
+    def set_visible_bias(self, mean):
+        """Bernoulli visible biases log(p / (1 - p)) of the data's mean activation p (Hinton's guide), rectified
+        ones the data's mean; Gaussian units keep 0, the mean of standardised data; label biases the log class
+        frequencies."""
+        rbm = self.rbm
+        bias, n = rbm.module_.visible_bias, rbm.n_features_in_
+        initial = get_units(rbm.visible_).initial_bias(mean[:n])
+        if initial is not None:
+            bias[:n].copy_(initial)
+        if rbm.n_labels is not None:
+            bias[n:].copy_(torch.log(mean[n:].clamp_min(1e-3)))
+
+    def fit(self, rows, restore=None, on_epoch=None):
+        """Train on ``rows`` (``begin`` done): visible biases from their mean, the validation rows set aside, the
+        saved state ``restore`` loaded when resuming, then the remaining epochs of CD."""
+        rbm = self.rbm
+        if self.prepare is not None:
+            rows = self.prepare(rows)
+        self.set_visible_bias(rows.mean())
+        validation = None
+        if rows.streamed:
+            data = rows.batches(rbm.batch_size, rbm._shuffle_generator if rbm.shuffle else None)
+        else:
+            data = rows.data
+            if rbm.validation_fraction is not None:
+                n = data.shape[0]
+                n_valid = int(round(rbm.validation_fraction * n))
+                if n_valid < 1 or n_valid >= n:
+                    raise ValueError(f"validation_fraction={rbm.validation_fraction} of {n} rows leaves "
+                                     f"{n_valid} rows for validation and {n - n_valid} for training; both must be "
+                                     ">= 1")
+                order = torch.randperm(n, generator=rbm._shuffle_generator).to(data.device)
+                validation, data = data[order[:n_valid]], data[order[n_valid:]]
+        if restore is not None:
+            self.load_state_dict(restore)
+        self.train(data, rbm.n_iter - rbm.n_iter_, validation, on_epoch)
+
+    def train(self, data, n_epochs, validation=None, on_epoch=None):
+        """``n_epochs`` more epochs of CD on ``data`` (a tensor, or a callable of streamed batches); ``history_``
+        and ``n_iter_`` grow epoch by epoch, so a failure keeps the record of the epochs that completed."""
+        rbm = self.rbm
+
+        def record(epoch, metrics):
+            rbm.history_.append(metrics)
+            rbm.n_iter_ += 1
+            bar(epoch, metrics)
+            if on_epoch is not None:
+                on_epoch()
+
+        order = rbm._shuffle_generator if rbm.shuffle else None
+        with EpochBar(n_epochs, self.desc, rbm.verbose) as bar:
+            train_rbm(rbm._trainer, data, n_epochs, rbm.batch_size, order, validation, start_epoch=rbm.n_iter_,
+                      callback=record, layer=self.index)
+
+    def up(self, v):
+        """E[h | v], or with ``propagate='sample'`` samples drawn with the training generator."""
+        rbm = self.rbm
+        return propagate_up([rbm.module_], v, [rbm._trainer.draws] if self.propagate == "sample" else None)
+
+    def state_dict(self):
+        """(tensors named '<index>.<name>', JSON) of everything CD training changes: parameters, the trainer's
+        state (velocities, persistent chains, sparsity estimate, centring offsets, sampling generator), the
+        shuffling and inference generators, the epoch count and the monitors."""
+        rbm, m = self.rbm, self.rbm.module_
+        tensors = {"weight": m.weight, "visible_bias": m.visible_bias, "hidden_bias": m.hidden_bias,
+                   "generator.shuffle": rbm._shuffle_generator.get_state(),
+                   "generator.inference": rbm._inference_generator.get_state(), **rbm._trainer.state_dict()}
+        return {f"{self.index}.{k}": v for k, v in tensors.items()}, {"n_iter": rbm.n_iter_, "history": rbm.history_}
+
+    @torch.no_grad()
+    def load_state_dict(self, state):
+        tensors, json = state
+        rbm, m, prefix = self.rbm, self.rbm.module_, f"{self.index}."
+        with self.restoring():
+            for name in ("weight", "visible_bias", "hidden_bias"):
+                copy_tensor(getattr(m, name), tensors, prefix + name)
+            own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            rbm._trainer.load_state_dict(own)
+            rbm._shuffle_generator.set_state(own["generator.shuffle"])
+            rbm._inference_generator.set_state(own["generator.inference"])
+            rbm.n_iter_, rbm.history_ = int(json["n_iter"]), list(json["history"])
+

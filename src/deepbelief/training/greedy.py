@@ -1,0 +1,112 @@
+"""Greedy layer-wise pretraining (Hinton, Osindero & Teh 2006): the one stack loop that every stacked model runs.
+
+A *layer* is any object with
+
+- ``n_outputs``: the width of what it passes up;
+- ``begin(n_inputs)``: start afresh for inputs of that width (new parameters, generators, trainer);
+- ``fit(rows, restore=None, on_epoch=None)``: train on ``rows`` (a :class:`TensorRows` or :class:`StreamedRows`),
+  first loading ``restore`` (a state of its own ``state_dict()``) when resuming, calling ``on_epoch()`` after every
+  epoch;
+- ``up(v)``: what it passes up for input rows ``v`` (probabilities or samples);
+- ``state_dict()`` / ``load_state_dict(state)``: everything training changes.
+
+The rows say where the data are: in memory (one tensor, this rank's shard under data parallelism) or streamed
+block by block from a file; in both, the rows of layer l are the data passed up through the trained layers below,
+so every layer type gets streaming, data parallelism and checkpoints from this one loop.
+"""
+import torch
+
+
+class TensorRows:
+    """Training rows held in memory: ``data``, a tensor in model units (this rank's shard under ``group``)."""
+
+    streamed = False
+
+    def __init__(self, data, group=None):
+        self.data, self.group = data, group
+
+    @property
+    def width(self):
+        return self.data.shape[1]
+
+    def mean(self):
+        """The mean row over all ranks (their shards have equal sizes)."""
+        mean = self.data.mean(0)
+        if self.group is not None:
+            self.group.mean_([mean])
+        return mean
+
+    def up(self, layer):
+        return TensorRows(layer.up(self.data), self.group)
+
+
+class StreamedRows:
+    """Training rows read block by block from ``reader`` (a :class:`deepbelief.data.streaming` reader of this
+    rank's shard), each block ``encode``-d into model units and passed up through the trained layers ``below``."""
+
+    streamed = True
+
+    def __init__(self, reader, encode, group=None, below=(), width=None):
+        self.reader, self.encode, self.group, self.below = reader, encode, group, tuple(below)
+        self.width = reader.shape[1] if width is None else width
+
+    def inputs(self, block):
+        v = self.encode(block)
+        for layer in self.below:
+            v = layer.up(v)
+        return v
+
+    @torch.no_grad()
+    def mean(self):
+        """The mean row over all ranks, in one pass over the file."""
+        total = sum(self.inputs(block).sum(0) for block in self.reader.blocks())
+        if self.group is not None:
+            self.group.mean_([total])  # equal shards: the mean of the ranks' sums over n rows each
+        return total / self.reader.shape[0]
+
+    def batches(self, batch_size, generator=None):
+        """``epoch -> iterable of mini-batches``: the blocks in a random order and the rows of each block in a
+        random order (a block-wise shuffle) drawn with ``generator``, or the file's order when it is None."""
+        def epoch(_):
+            n_blocks = self.reader.n_blocks
+            order = range(n_blocks) if generator is None else torch.randperm(n_blocks, generator=generator).tolist()
+            for index in order:
+                v = self.inputs(self.reader.block(index))
+                rows = None if generator is None else torch.randperm(len(v), generator=generator).to(v.device)
+                for start in range(0, len(v), batch_size):
+                    yield v[start:start + batch_size] if rows is None else v[rows[start:start + batch_size]]
+
+        return epoch
+
+    def up(self, layer):
+        return StreamedRows(self.reader, self.encode, self.group, (*self.below, layer), layer.n_outputs)
+
+
+def greedy_stack(layers, rows, saved=None, save=None):
+    """Train ``layers`` bottom to top, each on ``rows`` passed up through the layers below it.
+
+    Parameters
+    ----------
+    layers : sequence of layers (see the module's docstring)
+    rows : TensorRows or StreamedRows, the data in the first layer's units
+    saved : None, or ``(index, states)`` to resume: the layers below ``index`` take their finished states
+        ``states[i]`` without training, layer ``index`` continues from ``states[index]``
+    save : callable(states) or None, called after every epoch with the states so far: each finished layer's as it
+        stood before it passed its rows up (so that a resumed stack draws the same samples), then the state of the
+        layer in training. ``saved`` takes such a list.
+    """
+    start = 0 if saved is None else saved[0]
+    finished = []
+    for index, layer in enumerate(layers):
+        layer.begin(rows.width)
+        if index < start:
+            layer.load_state_dict(saved[1][index])
+        else:
+            def on_epoch(layer=layer):
+                save([*finished, layer.state_dict()])
+
+            layer.fit(rows, restore=saved[1][index] if index == start and saved is not None else None,
+                      on_epoch=None if save is None else on_epoch)
+        if index + 1 < len(layers):
+            finished.append(layer.state_dict())
+            rows = rows.up(layer)
