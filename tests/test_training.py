@@ -1,3 +1,4 @@
+import json
 import warnings
 
 import numpy as np
@@ -392,3 +393,60 @@ def test_divergence_with_ema_leaves_the_average_of_the_last_good_epoch():
         torch.testing.assert_close(a, b)
     for a, b in zip(network.parameters(), progress.average):
         assert torch.equal(a.detach(), b)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_an_optimizer_restored_from_its_state_dict_continues_as_the_original(optimizer):
+    from deepbelief.training import FineTuneConfig, make_optimizer
+
+    def network():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Sigmoid(), torch.nn.Linear(4, 1))
+
+    def steps(net, opt, n, seed):
+        g = torch.Generator().manual_seed(seed)
+        for _ in range(n):
+            opt.zero_grad()
+            x = torch.rand(5, 3, generator=g)
+            net(x).square().sum().backward()
+            opt.step()
+
+    config = FineTuneConfig(optimizer=optimizer, learning_rate=0.1, momentum=0.9, weight_decay=0.01)
+    original = network()
+    opt = make_optimizer(original, config)
+    steps(original, opt, 3, 0)
+    copy = network()
+    copy.load_state_dict(original.state_dict())
+    restored = make_optimizer(copy, config)
+    restored.load_state_dict({k: v.clone() for k, v in opt.state_dict().items()})
+    assert opt.state_dict() and all(torch.equal(v, restored.state_dict()[k]) for k, v in opt.state_dict().items())
+    steps(original, opt, 2, 1)
+    steps(copy, restored, 2, 1)
+    for a, b in zip(original.parameters(), copy.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_fine_tuning_progress_survives_its_state_dict():
+    from deepbelief.training import FineTuneProgress
+    progress = FineTuneProgress(epoch=4, loss_curve=[1.0, 0.5], scores=[0.2, 0.3], best_score=0.3,
+                                best_state={"0.weight": torch.ones(2, 2)}, stale=1, average=[torch.zeros(3)],
+                                average_updates=7)
+    tensors, state = progress.state_dict()
+    assert sorted(tensors) == ["average.0", "best.0.weight"]
+    back = FineTuneProgress.from_state_dict(tensors, json.loads(json.dumps(state)), "cpu")
+    assert (back.epoch, back.loss_curve, back.scores, back.best_score, back.stale, back.average_updates) == (
+        4, [1.0, 0.5], [0.2, 0.3], 0.3, 1, 7)
+    assert torch.equal(back.best_state["0.weight"], torch.ones(2, 2)) and torch.equal(back.average[0], torch.zeros(3))
+    fresh = FineTuneProgress.from_state_dict(*FineTuneProgress().state_dict(), "cpu")
+    assert fresh.best_score == -float("inf") and fresh.best_state is None and fresh.average is None
+
+
+def test_dropout_resumes_its_mask_buffer_at_the_saved_position():
+    from deepbelief.core.nets import Dropout
+    layer = Dropout(0.5, torch.Generator().manual_seed(0), rows=16)
+    x = torch.ones(4, 3)
+    layer(x)
+    masks, position = layer.buffer_state()
+    other = Dropout(0.5, torch.Generator().manual_seed(99), rows=16)
+    other.load_buffer_state(masks.clone(), position)
+    assert position == 4 and torch.equal(layer(x), other(x))  # the next masks come from the buffer, not the seed

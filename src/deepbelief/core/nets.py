@@ -44,6 +44,14 @@ class Dropout(nn.Module):
         self._next += x.shape[0]
         return x * mask
 
+    def buffer_state(self):
+        """(mask buffer or None, position of the next mask): what an exact resume needs besides the generator.
+        (Not ``state_dict``, which nn.Module reserves for parameters and buffers.)"""
+        return self._masks, self._next
+
+    def load_buffer_state(self, masks, position):
+        self._masks, self._next = masks, int(position)
+
     def __getstate__(self):  # the mask buffer is scratch space, not state worth pickling
         return {**self.__dict__, "_masks": None, "_next": 0}
 

@@ -19,7 +19,7 @@ from .._validation import check_X, layer_sizes
 from ..data.streaming import BLOCK_ROWS, NpyRows, checked_units_and_moments, rank_reader, read_rows
 from ..core.units import VISIBLE_UNITS
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
-from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune, optimizer_state
+from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
 from .. import checkpoint, distributed
 from ..errors import TrainingDivergedError
 from ._persist import (SaveMixin, checkpoint_defaults, checkpoint_params, check_int, json_params, nested_estimator,
@@ -363,28 +363,23 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
 
     def _write_fine_tuning_checkpoint(self, path, key, network, progress, optimizer, shuffle_generator,
                                       dropout_generator):
-        tensors = {f"network.{k}": v for k, v in network.state_dict().items()}
-        tensors.update({f"optimizer.{k}": v for k, v in optimizer_state(optimizer).items()})
-        if progress.best_state is not None:
-            tensors.update({f"best.{k}": v for k, v in progress.best_state.items()})
-        if progress.average is not None:
-            tensors.update({f"average.{i}": a for i, a in enumerate(progress.average)})
-        tensors["generator.shuffle"] = shuffle_generator.get_state()
-        tensors["generator.dropout"] = dropout_generator.get_state()
-        dropouts = [m for m in network if isinstance(m, Dropout)]
+        progress_tensors, progress_state = progress.state_dict()
+        tensors = {**{f"network.{k}": v for k, v in network.state_dict().items()},
+                   **{f"optimizer.{k}": v for k, v in optimizer.state_dict().items()}, **progress_tensors,
+                   "generator.shuffle": shuffle_generator.get_state(),
+                   "generator.dropout": dropout_generator.get_state()}
         group = distributed.current()
-        for i, layer in enumerate(dropouts):
-            if layer._masks is not None:  # all ranks' mask buffers (a collective: every rank is here)
-                tensors[f"dropout.{i}.masks"] = layer._masks if group is None else group.stack_rows(layer._masks)
+        positions = []
+        for i, layer in enumerate(m for m in network if isinstance(m, Dropout)):
+            masks, position = layer.buffer_state()
+            positions.append(position)
+            if masks is not None:  # all ranks' mask buffers (a collective: every rank is here)
+                tensors[f"dropout.{i}.masks"] = masks if group is None else group.stack_rows(masks)
         dbn_state = None
         if self.dbn_ is not None:
             dbn_tensors, dbn_state = self.dbn_._get_state(prefix="dbn.")
             tensors.update(dbn_tensors)
-        progress_state = {"epoch": progress.epoch, "loss_curve": progress.loss_curve, "scores": progress.scores,
-                          "best_score": progress.best_score if progress.scores else None, "stale": progress.stale,
-                          "stopped": progress.stopped, "average_updates": progress.average_updates,
-                          "dropout_next": [layer._next for layer in dropouts],
-                          "world": 1 if group is None else group.world}
+        progress_state.update(dropout_next=positions, world=1 if group is None else group.world)
         if distributed.is_main_process():  # every rank holds the same state; rank 0 alone writes it
             checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
                                              "dbn": dbn_state, "progress": progress_state})
@@ -402,17 +397,10 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
             masks = tensors.get(f"dropout.{i}.masks")
             if masks is not None and p.get("world", 1) == world:  # this rank's buffer, at the saved position
                 rows = masks.shape[0] // world
-                layer._masks, layer._next = masks[rank * rows:(rank + 1) * rows].to(self._device), p["dropout_next"][i]
+                layer.load_buffer_state(masks[rank * rows:(rank + 1) * rows].to(self._device), p["dropout_next"][i])
             else:  # another number of ranks: fresh masks from the (shared) dropout generator
-                layer._masks, layer._next = None, 0
-        best = {k[len("best."):]: v.to(self._device) for k, v in tensors.items() if k.startswith("best.")}
-        progress = FineTuneProgress(epoch=p["epoch"], loss_curve=list(p["loss_curve"]), scores=list(p["scores"]),
-                                    best_score=-float("inf") if p["best_score"] is None else p["best_score"],
-                                    best_state=best or None, stale=p["stale"], stopped=p["stopped"],
-                                    average_updates=p.get("average_updates", 0))
-        n_average = sum(k.startswith("average.") for k in tensors)
-        if n_average:
-            progress.average = [tensors[f"average.{i}"].to(self._device) for i in range(n_average)]
+                layer.load_buffer_state(None, 0)
+        progress = FineTuneProgress.from_state_dict(tensors, p, self._device)
         progress.optimizer = {k[len("optimizer."):]: v.to(self._device) for k, v in tensors.items()
                               if k.startswith("optimizer.")}
         return progress

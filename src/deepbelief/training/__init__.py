@@ -4,7 +4,7 @@
 ``callback(epoch, metrics)`` supplied by the caller; every stateful object has ``state_dict()``."""
 from .cd import CENTERING_RATE, CDConfig, CDTrainer, train_rbm
 from .finetune import (FineTuneConfig, FineTuneProgress, MomentumSGD, MovingAverage, fine_tune, learning_rate_at,
-                       make_optimizer, optimizer_state, set_optimizer_state)
+                       make_optimizer)
 from .greedy import StreamedRows, TensorRows, greedy_stack
 from .loop import EXPLOSION, PRECISIONS, SCHEDULES, divergence, precision_scope, run_epochs, scheduled_rate
 from .rectified import RectifiedLayer, rectified_cd, rectified_rate
@@ -12,5 +12,5 @@ from .up_down import train_up_down, up_down_step
 
 __all__ = ["CENTERING_RATE", "CDConfig", "CDTrainer", "EXPLOSION", "FineTuneConfig", "FineTuneProgress",
            "MomentumSGD", "MovingAverage", "PRECISIONS", "SCHEDULES", "divergence", "fine_tune", "greedy_stack", "learning_rate_at",
-           "make_optimizer", "optimizer_state", "precision_scope", "RectifiedLayer", "rectified_cd", "rectified_rate", "run_epochs", "scheduled_rate",
-           "set_optimizer_state", "StreamedRows", "TensorRows", "train_rbm", "train_up_down", "up_down_step"]
+           "make_optimizer", "precision_scope", "RectifiedLayer", "rectified_cd", "rectified_rate", "run_epochs", "scheduled_rate",
+           "StreamedRows", "TensorRows", "train_rbm", "train_up_down", "up_down_step"]

@@ -53,11 +53,36 @@ class MomentumSGD:
     def set_lr(self, lr):
         self.lr = lr
 
+    def state_dict(self):
+        """{'velocity.<i>': tensor} in parameter order."""
+        return {f"velocity.{i}": v for i, v in enumerate(self.velocity)}
+
+    @torch.no_grad()
+    def load_state_dict(self, tensors):
+        for i, v in enumerate(self.velocity):
+            v.copy_(tensors[f"velocity.{i}"])
+
 
 class _Adam(torch.optim.Adam):
+    """Adam with ``set_lr`` and a flat ``state_dict``: {'<parameter index>.<slot>': tensor} (step, exp_avg,
+    exp_avg_sq), the form a checkpoint stores; ``load_state_dict`` takes it back."""
+
     def set_lr(self, lr):
         for group in self.param_groups:
             group["lr"] = lr
+
+    def state_dict(self):
+        return {f"{i}.{key}": value for i, slots in super().state_dict()["state"].items()
+                for key, value in slots.items()}
+
+    def load_state_dict(self, tensors):
+        state = super().state_dict()
+        slots = {}
+        for name, value in tensors.items():
+            index, key = name.split(".", 1)
+            slots.setdefault(int(index), {})[key] = value
+        state["state"] = slots
+        super().load_state_dict(state)
 
 
 def make_optimizer(network, config):
@@ -92,28 +117,25 @@ class FineTuneProgress:
     average: list = None  # the moving average of the parameters (with ``ema_decay``), in parameter order
     average_updates: int = 0  # updates the average has seen
 
+    def state_dict(self):
+        """(tensors, JSON): the best epoch's parameters ('best.<name>'), the moving average ('average.<i>') and
+        the record (epoch, loss curve, scores, patience, averaged updates)."""
+        tensors = {} if self.best_state is None else {f"best.{k}": v for k, v in self.best_state.items()}
+        tensors.update({f"average.{i}": a for i, a in enumerate(self.average or [])})
+        return tensors, {"epoch": self.epoch, "loss_curve": self.loss_curve, "scores": self.scores,
+                         "best_score": self.best_score if self.scores else None, "stale": self.stale,
+                         "stopped": self.stopped, "average_updates": self.average_updates}
 
-def optimizer_state(optimizer):
-    """The optimiser's state as {name: tensor}."""
-    if isinstance(optimizer, MomentumSGD):
-        return {f"velocity.{i}": v for i, v in enumerate(optimizer.velocity)}
-    return {f"{i}.{key}": value for i, slots in optimizer.state_dict()["state"].items()
-            for key, value in slots.items()}
-
-
-@torch.no_grad()
-def set_optimizer_state(optimizer, tensors):
-    if isinstance(optimizer, MomentumSGD):
-        for i, v in enumerate(optimizer.velocity):
-            v.copy_(tensors[f"velocity.{i}"])
-        return
-    state = optimizer.state_dict()
-    slots = {}
-    for name, value in tensors.items():
-        index, key = name.split(".", 1)
-        slots.setdefault(int(index), {})[key] = value
-    state["state"] = slots
-    optimizer.load_state_dict(state)
+    @classmethod
+    def from_state_dict(cls, tensors, state, device):
+        """The progress a checkpoint's ``state_dict()`` holds, its tensors moved to ``device``."""
+        best = {k[len("best."):]: v.to(device) for k, v in tensors.items() if k.startswith("best.")}
+        n_average = sum(k.startswith("average.") for k in tensors)
+        return cls(epoch=state["epoch"], loss_curve=list(state["loss_curve"]), scores=list(state["scores"]),
+                   best_score=-float("inf") if state["best_score"] is None else state["best_score"],
+                   best_state=best or None, stale=state["stale"], stopped=state["stopped"],
+                   average=[tensors[f"average.{i}"].to(device) for i in range(n_average)] or None,
+                   average_updates=state.get("average_updates", 0))
 
 
 class MovingAverage:
@@ -196,7 +218,7 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
     if progress is None:
         progress = FineTuneProgress()
     elif getattr(progress, "optimizer", None) is not None:
-        set_optimizer_state(optimizer, progress.optimizer)
+        optimizer.load_state_dict(progress.optimizer)
     p = progress
     device = next(network.parameters()).device
     model = network
