@@ -27,6 +27,17 @@ def test_ais_agrees_with_enumeration_for_random_bernoulli_rbms(seed):
     assert estimate.lower <= exact <= estimate.upper
 
 
+def test_ais_interval_is_three_standard_errors_of_the_mean_weight():
+    # Salakhutdinov & Murray's RBM_AIS.m: logstd = log(std(w) / sqrt(runs)); bounds log(mean(w) -+ 3 logstd).
+    estimate = ais(random_estimator(10, 6, seed=4), n_runs=50, betas=FAST_BETAS[::10], random_state=0)
+    w = np.exp(estimate.log_weights.astype(np.float64) + estimate.log_z_base)
+    error = w.std(ddof=1) / np.sqrt(len(w))
+    np.testing.assert_allclose([estimate.log_z, estimate.lower, estimate.upper],
+                               np.log([w.mean(), w.mean() - 3 * error, w.mean() + 3 * error]), rtol=1e-10)
+    spread = np.log([w.mean() - 3 * w.std(ddof=1), w.mean() + 3 * w.std(ddof=1)])  # the weights' own spread
+    assert estimate.upper - estimate.lower < (spread[1] - spread[0]) / 5  # sqrt(50) = 7 times narrower
+
+
 def test_ais_agrees_with_enumeration_for_a_gaussian_visible_rbm():
     rbm = random_estimator(6, 8, visible="gaussian", scale=0.3, seed=3)
     exact = log_partition(rbm)  # the hidden layer enumerated, the Gaussian integral in closed form

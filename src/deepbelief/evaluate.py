@@ -17,7 +17,9 @@ from .estimators import DBN, RBM
 @dataclass(frozen=True)
 class AISEstimate:
     """An AIS estimate of log Z: ``log_z`` = log mean of the importance weights (times Z of the base model);
-    ``lower`` / ``upper`` = log(mean -+ 3 standard deviations of the weights); ``log_weights`` per run."""
+    ``lower`` / ``upper`` = log(mean -+ 3 standard errors of that mean), the standard error being the weights'
+    standard deviation (ddof=1) over sqrt(runs), as in Salakhutdinov & Murray's code (-inf when the interval
+    reaches 0); ``log_weights`` per run."""
 
     log_z: float
     lower: float
@@ -88,13 +90,13 @@ def ais(model, n_runs=100, betas=None, data=None, random_state=None):
     log_w = to_numpy(log_w)
     top = log_w.max()
     weights = np.exp(log_w - top)
-    mean, std = weights.mean(), weights.std()
+    mean, error = weights.mean(), weights.std(ddof=1) / math.sqrt(len(weights))  # the mean's standard error
     shift = top + log_z_base
 
     def log_of(x):
         return shift + math.log(x) if x > 0 else -math.inf
 
-    return AISEstimate(log_of(mean), log_of(mean - 3 * std), log_of(mean + 3 * std), log_w, log_z_base)
+    return AISEstimate(log_of(mean), log_of(mean - 3 * error), log_of(mean + 3 * error), log_w, log_z_base)
 
 
 def _data_log_jacobian(rbm):
