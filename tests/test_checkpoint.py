@@ -213,3 +213,38 @@ def test_an_interrupted_centred_pretraining_resumes_with_its_offsets(tmp_path, m
     resumed = DBN(checkpoint_dir=tmp_path, **settings).fit(X, resume=True)
     assert torch.equal(resumed.rbms_[0].module_.weight, reference.rbms_[0].module_.weight)
     assert torch.equal(resumed.rbms_[0]._trainer.offsets[1], reference.rbms_[0]._trainer.offsets[1])
+
+
+@pytest.mark.parametrize("interrupt_at", [5, 14])  # in the first layer; in the second, the first finished
+def test_an_interrupted_rectified_pretraining_resumes_to_the_same_network(tmp_path, monkeypatch, interrupt_at):
+    """The rectified rule (DBNClassifier's default pretraining for ReLU networks) checkpoints through the same
+    stack as CD (it wrote nothing before, though docs/cli.md promised --checkpoint-dir for every pretraining)."""
+    from deepbelief import DBNClassifier
+    from deepbelief.training import rectified
+
+    X, y = data()[:300], np.arange(300) % 3
+    settings = dict(hidden_layer_sizes=(16, 8), pretrain="rectified", n_iter=10, max_iter=2, random_state=0)
+    reference = DBNClassifier(**settings).fit(X, y)
+    real, epochs = rectified.run_epochs, []
+
+    def counting(epoch_range, train_epoch, *args, **kwargs):
+        def train(epoch):
+            epochs.append(epoch)
+            if len(epochs) == interrupt_at:
+                raise KeyboardInterrupt
+            return train_epoch(epoch)
+        return real(epoch_range, train, *args, **kwargs)
+
+    monkeypatch.setattr(rectified, "run_epochs", counting)
+    with pytest.raises(KeyboardInterrupt):
+        DBNClassifier(checkpoint_dir=tmp_path, **settings).fit(X, y)
+    monkeypatch.undo()
+    state = state_of(tmp_path / "pretraining.ckpt")
+    assert (state["layer"], state["layers"][-1]["n_iter"]) == ((0, 4) if interrupt_at == 5 else (1, 3))
+    assert state["params"]["rule"] == "rectified"
+    with pytest.raises(ValueError, match="other hyperparameters"):  # a CD DBN does not take it for its own
+        DBN(hidden_layer_sizes=(16, 8), hidden="relu", checkpoint_dir=tmp_path).fit(X, resume=True)
+    resumed = DBNClassifier(checkpoint_dir=tmp_path, **settings).fit(X, y, resume=True)
+    for a, b in zip(resumed.dbn_.rbms_, reference.dbn_.rbms_):
+        assert torch.equal(a.module_.weight, b.module_.weight) and a.history_ == b.history_
+    np.testing.assert_array_equal(resumed.predict_proba(X), reference.predict_proba(X))

@@ -1,5 +1,6 @@
 """Devices, random generators and tensor conversion shared by the estimators."""
 import functools
+import threading
 
 import numpy as np
 import torch
@@ -51,20 +52,29 @@ def to_numpy(t):
     return t.detach().cpu().numpy()
 
 
+_training = threading.local()  # inside a memory_errors method of this thread
+
+
 def memory_errors(method):
     """Decorator for training methods: torch's out-of-memory error becomes a DeviceMemoryError naming the
-    estimator, the device and the remedy (a smaller batch, smaller layers, or the CPU)."""
+    estimator, the device and the remedy (a smaller batch, smaller layers, or the CPU). The outermost estimator is
+    the one named: a DBNClassifier's error, not that of the DBN it pretrains with."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        outer = not getattr(_training, "active", False)
+        _training.active = True
         try:
             return method(self, *args, **kwargs)
         except (torch.OutOfMemoryError, RuntimeError) as exc:
             # The CPU allocator reports as a RuntimeError; other RuntimeErrors pass through.
-            if not isinstance(exc, torch.OutOfMemoryError) and "allocate" not in str(exc):
+            if not outer or (not isinstance(exc, torch.OutOfMemoryError) and "allocate" not in str(exc)):
                 raise
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "out of memory"
             raise DeviceMemoryError(
                 f"{type(self).__name__}.{method.__name__} ran out of memory on device={self.device!r} ({first_line}). "
                 f"Use a smaller batch_size (now {getattr(self, 'batch_size', '?')}), smaller hidden layers, or "
                 "device='cpu'") from None
+        finally:
+            if outer:
+                _training.active = False
     return wrapper

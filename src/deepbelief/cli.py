@@ -2,17 +2,27 @@
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from ._version import __version__
-from .data.files import DATASET_NAMES, DataError, read_dataset, read_idx, read_table, table_columns
-from .training import SCHEDULES
+
+# The CLI imports neither torch nor scikit-learn before a command runs, so that --help is instant; these two
+# vocabularies are the library's (tests/test_cli.py checks they agree).
+DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+def _files():
+    from .data import files
+    return files
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 class CLIError(Exception):
@@ -30,7 +40,7 @@ def _int_list(text):
 def _load_dataset(name):
     if name not in DATASET_NAMES:
         raise CLIError(f"unknown dataset {name!r}; available: {', '.join(DATASET_NAMES)}")
-    return read_dataset(name)
+    return _files().read_dataset(name)
 
 
 def cmd_pretrain(args):
@@ -134,12 +144,12 @@ def _read_inputs(source, target, with_target, labels=None):
         if source in DATASET_NAMES:
             X, y, shape = _load_dataset(source)
             return X, (y if with_target else None), shape, True, None
-        X, y, names = read_table(source, target, with_target)
+        X, y, names = _files().read_table(source, target, with_target)
         if labels is not None:
-            y = read_idx(labels).ravel().astype(np.int64)
+            y = _files().read_idx(labels).ravel().astype(np.int64)
             if len(y) != len(X):
                 raise CLIError(f"{labels} has {len(y)} labels but {source} has {len(X)} rows")
-    except DataError as exc:
+    except _files().DataError as exc:
         raise CLIError(str(exc)) from None
     side = int(round(np.sqrt(X.shape[1])))
     return X, y, ((side, side) if side * side == X.shape[1] else None), False, names
@@ -232,7 +242,7 @@ def cmd_train(args):
     out.mkdir(parents=True, exist_ok=True)
     target_name = None
     if columns is not None and y is not None:  # the header's one column that is not a feature
-        target_name = next((c for c in table_columns(args.data) if c not in columns), None)
+        target_name = next((c for c in _files().table_columns(args.data) if c not in columns), None)
     extra = {"cli": {"scaler": scaler, "task": args.task, "target": args.target, "image_shape": image_shape,
                      "columns": columns, "target_name": target_name}}
     io.save(estimator, out / "model.dbn", extra=extra)
@@ -341,8 +351,8 @@ def _model_inputs(args, model, extra, with_target):
     columns = extra.get("columns")
     if columns and args.data not in DATASET_NAMES:
         try:
-            header = table_columns(args.data)
-        except DataError as exc:
+            header = _files().table_columns(args.data)
+        except _files().DataError as exc:
             raise CLIError(str(exc)) from None
         if header is not None:
             X, y = _inputs_by_name(args, header, columns, extra, with_target)
@@ -515,48 +525,62 @@ def cmd_reproduce(args):
     return 0
 
 
+class _Help(argparse.HelpFormatter):
+    """Help that shows each option's default (when it has one worth showing)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        shown = action.default is not None and action.default is not False and action.default != argparse.SUPPRESS
+        if shown and action.option_strings and "%(default)" not in text:
+            default = ",".join(map(str, action.default)) if isinstance(action.default, tuple) else action.default
+            text += f" (default: {default})"
+        return text
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="deepbelief", description="Deep belief networks and RBMs.")
+    parser = argparse.ArgumentParser(prog="deepbelief", description="Deep belief networks and RBMs.",
+                                     formatter_class=_Help)
     parser.add_argument("--version", action="version", version=f"deepbelief {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("demo", help="train a DBN classifier on scikit-learn's digits; print and plot results")
+    p = commands.add_parser("demo", formatter_class=_Help, help="train a DBN classifier on scikit-learn's digits; print and plot results")
     p.add_argument("--layers", type=_int_list, default=(256, 256), help="hidden layer sizes, e.g. 256,256")
     p.add_argument("--epochs", type=int, default=10, help="pretraining epochs per layer")
     p.add_argument("--max-iter", type=int, default=100, help="fine-tuning epochs")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same result")
     p.add_argument("--out", default="deepbelief-demo", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=cmd_demo)
 
-    p = commands.add_parser("pretrain", help="greedy layer-wise pretraining of a DBN; prints monitors, writes PNGs")
+    p = commands.add_parser("pretrain", formatter_class=_Help, help="greedy layer-wise pretraining of a DBN; prints monitors, writes PNGs")
     p.add_argument("--dataset", default="digits", help=f"dataset name ({', '.join(DATASET_NAMES)})")
     p.add_argument("--layers", type=_int_list, default=(256, 256), help="hidden layer sizes, e.g. 256,256")
     p.add_argument("--epochs", type=int, default=20, help="pretraining epochs per layer")
-    p.add_argument("--learning-rate", type=float, default=0.05)
+    p.add_argument("--learning-rate", type=float, default=0.05, help="CD learning rate")
     p.add_argument("--lr-schedule", choices=SCHEDULES, default="constant",
                    help="learning rate over each layer's epochs: constant, or decayed to 0 (linear, cosine)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32, help="rows per CD update")
     p.add_argument("--k", type=int, default=1, help="Gibbs steps per update (CD-k)")
     p.add_argument("--persistent", action="store_true", help="persistent CD")
     p.add_argument("--centering", action="store_true", help="the centred gradient (Melchior et al. 2016)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same result")
     p.add_argument("--out", default="deepbelief-pretrain", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=cmd_pretrain)
 
-    p = commands.add_parser("train", help="train a classifier, regressor or unsupervised DBN on a dataset or file")
+    p = commands.add_parser("train", formatter_class=_Help, help="train a classifier, regressor or unsupervised DBN on a dataset or file")
     p.add_argument("data", help=f"a dataset name ({', '.join(DATASET_NAMES)}) or a CSV, .npy, .npz or IDX file")
-    p.add_argument("--task", choices=sorted(TASKS), default="classify")
+    p.add_argument("--task", choices=sorted(TASKS), default="classify",
+                   help="classify (DBNClassifier), regress (DBNRegressor) or unsupervised (DBN)")
     p.add_argument("--target", help="target column: name or index (default: the last column)")
     p.add_argument("--labels", help="an IDX labels file, for IDX images")
     p.add_argument("--layers", type=_int_list, default=(256, 256), help="hidden layer sizes, e.g. 500,500,2000")
-    p.add_argument("--epochs", type=int, help="pretraining epochs per layer (n_iter)")
-    p.add_argument("--max-iter", type=int, help="fine-tuning epochs")
+    p.add_argument("--epochs", type=int, help="pretraining epochs per layer (n_iter; default: the estimator's)")
+    p.add_argument("--max-iter", type=int, help="fine-tuning epochs (default: the estimator's)")
     p.add_argument("--learning-rate", type=float, help="fine-tuning (or, unsupervised, CD) learning rate")
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--batch-size", type=int, help="rows per update (default: the estimator's)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="any other estimator hyperparameter, e.g. --param dropout=0.3 (repeatable)")
     p.add_argument("--scale", choices=["auto", "minmax", "standard", "none"], default="auto",
@@ -568,7 +592,7 @@ def build_parser():
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted training from --checkpoint-dir (same data and options)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same result")
     p.add_argument("--out", default="deepbelief-model", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=cmd_train)
@@ -576,31 +600,31 @@ def build_parser():
     for name, run, help_text in (("predict", cmd_predict, "predict labels or targets for the rows of a file"),
                                  ("evaluate", cmd_evaluate, "metrics of a model on a labelled file (JSON)"),
                                  ("transform", cmd_transform, "the DBN codes of the rows of a file")):
-        p = commands.add_parser(name, help=help_text)
+        p = commands.add_parser(name, help=help_text, formatter_class=_Help)
         p.add_argument("model", help="a model file written by train (model.dbn)")
         p.add_argument("data", help="a dataset name or a CSV, .npy, .npz or IDX file")
         p.add_argument("--target", help="target column: name or index (default: as at training)")
-        p.add_argument("--device", default="cpu")
+        p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
         if name == "transform":
             p.add_argument("--out", required=True, help="output file (.npy or .csv)")
         elif name == "predict":
             p.add_argument("--out", help="output file (.csv or .npy; default: standard output)")
         p.set_defaults(run=run)
 
-    p = commands.add_parser("sample", help="generate samples from a model; writes samples.npy and a PNG")
-    p.add_argument("model")
+    p = commands.add_parser("sample", formatter_class=_Help, help="generate samples from a model; writes samples.npy and a PNG")
+    p.add_argument("model", help="a model file written by train")
     p.add_argument("--n", type=int, default=100, help="number of samples")
     p.add_argument("--label", help="class to generate (models with label units)")
-    p.add_argument("--n-gibbs", type=int, default=100)
-    p.add_argument("--burn-in", type=int, default=1000)
+    p.add_argument("--n-gibbs", type=int, default=100, help="Gibbs steps between samples")
+    p.add_argument("--burn-in", type=int, default=1000, help="Gibbs steps before the first sample")
     p.add_argument("--mean-field", action="store_true",
                    help="read the chains out with probabilities all the way down (cleaner images)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same result")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--out", default="deepbelief-samples", help="output folder")
     p.set_defaults(run=cmd_sample)
 
-    p = commands.add_parser("reproduce", help="train and evaluate the published MNIST experiments; writes the table")
+    p = commands.add_parser("reproduce", formatter_class=_Help, help="train and evaluate the published MNIST experiments; writes the table")
     p.add_argument("benchmark", choices=["mnist"], help="the table to reproduce")
     p.add_argument("--quick", action="store_true",
                    help="subsampled data and few epochs: minutes on a CPU, numbers not comparable to the papers")
@@ -609,13 +633,13 @@ def build_parser():
          "fashion")))
     p.add_argument("--data-home", help="folder with mnist/ and fashion-mnist/ (default: $DEEPBELIEF_DATA or the cache)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same result")
     p.add_argument("--out", default="deepbelief-reproduce",
                    help="output folder for table.md and table.json (and checkpoints/, from which a rerun resumes)")
     p.set_defaults(run=cmd_reproduce)
 
-    p = commands.add_parser("info", help="describe a model file")
-    p.add_argument("model")
+    p = commands.add_parser("info", formatter_class=_Help, help="describe a model file")
+    p.add_argument("model", help="a model file")
     p.set_defaults(run=cmd_info)
     return parser
 
@@ -652,10 +676,11 @@ def _join_ranks(command):
 
 
 def main(argv=None):
+    args = build_parser().parse_args(argv)  # --help and usage errors exit here, before torch is imported
+
     from . import distributed
     from .errors import DeviceMemoryError, TrainingDivergedError
 
-    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
                         format="deepbelief: %(message)s")
     where = ""
@@ -669,6 +694,15 @@ def main(argv=None):
         return EXIT_USAGE
     except (TrainingDivergedError, DeviceMemoryError) as exc:
         print(f"deepbelief {args.command}{where}: training failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        kept = (f"; resume with the same command and --resume (checkpoints in {args.checkpoint_dir})"
+                if getattr(args, "checkpoint_dir", None) else "")
+        print(f"deepbelief {args.command}{where}: interrupted{kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of our output left (`deepbelief info m.dbn | head`)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
         return EXIT_FAILURE
     except (_Terminated, RuntimeError) as exc:
         if not where:

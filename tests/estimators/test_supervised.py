@@ -135,7 +135,7 @@ def test_rectified_auto_rate_scales_with_each_layers_input(split, monkeypatch):
 def test_pretraining_lr_schedule_reaches_both_rules(split, monkeypatch, pretrain):
     Xtr, _, ytr, _ = split
     schedules, real = [], rectified.rectified_cd
-    monkeypatch.setattr(rectified, "rectified_cd", lambda *args: schedules.append(args[-1]) or real(*args))
+    monkeypatch.setattr(rectified, "rectified_cd", lambda *args: schedules.append(args[10]) or real(*args))
     settings = dict(hidden_layer_sizes=(16, 8), pretrain=pretrain, n_iter=3, max_iter=1, random_state=0)
     fitted = {s: DBNClassifier(lr_schedule_rbm=s, **settings).fit(Xtr, ytr) for s in ("constant", "linear")}
     if pretrain == "rectified":

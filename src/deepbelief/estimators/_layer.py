@@ -48,6 +48,10 @@ class RBMLayer:
     def n_outputs(self):
         return self.rbm.n_components
 
+    @property
+    def n_epochs(self):
+        return self.rbm.n_iter
+
     def set_scaler(self, X):
         """Fit the standardisation of Gaussian visible units to the data rows X (the first layer's)."""
         self.rbm._set_scaler(X)

@@ -185,25 +185,32 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
             self._set_rbms(rbms)
             return self
         X = self._check_fit_X(X)
-        rbms = self._layer_rbms(sizes)
         path, key = self._checkpoint_path("pretraining.ckpt"), checkpoint.fingerprint(X, y)
         saved = self._read_checkpoint(path, key) if resume else None
         group = distributed.current()
-        layers = RBMLayer.stack(rbms, group, self.propagate, lambda: checkpoint.restoring(path))
-        if self.n_labels is not None:
-            layers[-1].prepare = self._label_rows(X, y, layers, group)
-        layers[0].set_scaler(X)
-        rows = TensorRows(layers[0].encode(X if group is None else X[group.shard(len(X))]), group)
+        layers, rows = self._stack_layers(X, y, group, lambda: checkpoint.restoring(path))
 
         def save(states):
             done = states[-1][1]["n_iter"]
-            if done % self.checkpoint_every == 0 or done == rbms[len(states) - 1].n_iter:
+            if done % self.checkpoint_every == 0 or done == layers[len(states) - 1].n_epochs:
                 self._write_checkpoint(path, key, states)
 
         greedy_stack(layers, rows, None if saved is None else (saved[1]["layer"], [
             (saved[0], state) for state in saved[1]["layers"]]), None if path is None else save)
-        self._set_rbms(rbms)
+        self._set_rbms(self._fitted_rbms(layers))
         return self
+
+    def _stack_layers(self, X, y, group, restoring):
+        """The layers greedy pretraining trains on X (checked) and the rows of the first: one RBM per layer."""
+        layers = RBMLayer.stack(self._layer_rbms(self._layer_sizes()), group, self.propagate, restoring)
+        if self.n_labels is not None:
+            layers[-1].prepare = self._label_rows(X, y, layers, group)
+        layers[0].set_scaler(X)
+        return layers, TensorRows(layers[0].encode(X if group is None else X[group.shard(len(X))]), group)
+
+    @staticmethod
+    def _fitted_rbms(layers):
+        return [layer.rbm for layer in layers]
 
     @staticmethod
     def _label_rows(X, y, layers, group):
@@ -224,12 +231,15 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
         return prepare
 
     # checkpoints --------------------------------------------------------------------------------
+    def _checkpoint_params(self):
+        return checkpoint_params(self)
+
     def _checkpoint_path(self, name):
         return None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / name
 
     def _read_checkpoint(self, path, key):
         """The saved (tensors, state) to resume from, or None when there is no checkpoint yet."""
-        saved = checkpoint.read_matching(path, key, checkpoint_params(self), checkpoint_defaults(self))
+        saved = checkpoint.read_matching(path, key, self._checkpoint_params(), checkpoint_defaults(self))
         if saved is not None:
             with checkpoint.restoring(path):
                 layer = saved[1]["layer"]
@@ -246,7 +256,7 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
         for t, _ in states:
             tensors.update(t)
         if distributed.is_main_process():  # every rank holds the same state; rank 0 alone writes it
-            checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
+            checkpoint.write(path, tensors, {"fingerprint": key, "params": self._checkpoint_params(),
                                              "layer": len(states) - 1, "layers": [state for _, state in states]})
 
     def _stack(self):

@@ -218,7 +218,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
                 raise ValueError("pretrain='rectified' needs the data in memory; for streamed (.npy / memmap) "
                                  "training data use pretrain='rbm' (or False)")
             self.dbn_ = rectified_dbn(X_all, self._dbn(seed), "bernoulli" if self.visible_ == "bernoulli" else "relu",
-                                      distributed.current())
+                                      resume)
             return recognition_linears(self.dbn_.module_)
         if pretraining == "rbm":
             self.dbn_ = self._dbn(seed).fit(X_all.source if streamed else X_all, resume=resume)
