@@ -4,7 +4,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -54,7 +53,6 @@ BAD_INPUTS = [
     ("strings", lambda n: fit(n, np.full((40, 6), "a", dtype=object)), ValueError,
      "{owner} needs numeric X.*OneHotEncoder"),
     ("complex", lambda n: fit(n, X + 1j), ValueError, "{owner} got complex numbers.*separate features"),
-    ("sparse", lambda n: fit(n, sp.csr_matrix(X)), TypeError, "Sparse data.*toarray"),
     ("Bernoulli range", lambda n: fit(n, X * 3, visible="bernoulli"), ValueError, "{owner} has Bernoulli visible units.*\\[0, 1\\].*"
      "visible='gaussian'"),
     ("feature count", lambda n: getattr(fit(n, X), "transform" if hasattr(ESTIMATORS[n](), "transform")

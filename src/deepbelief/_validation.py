@@ -3,6 +3,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
@@ -15,20 +16,28 @@ from .errors import OutOfRangeWarning
 ROUNDING = 1e-5
 
 
-def check_X(estimator, X, *, reset, units="gaussian", training=None):
+def check_X(estimator, X, *, reset, units="gaussian", training=None, sparse=False):
     """Validate a data matrix for ``estimator``: 2-D, finite, numeric, at least one row, the fitted feature count,
     and values that ``units`` ('bernoulli': [0, 1], 'relu': >= 0, 'gaussian': any) can take: training data
     (``training``, by default ``reset``) within ``ROUNDING`` of that range, rows to infer from anywhere (clipped
-    to the range, with an OutOfRangeWarning; see :func:`inference_range`).
+    to the range, with an OutOfRangeWarning; see :func:`inference_range`). With ``sparse``, a SciPy sparse matrix
+    is accepted (and returned as CSR; its stored values are checked, and the zeros it leaves out).
 
-    Returns a float32/float64 NumPy array (a clipped copy when values were clipped).
+    Returns a float32/float64 NumPy array or CSR matrix (a clipped copy when values were clipped).
     """
     owner = type(estimator).__name__
     try:
-        X = validate_data(estimator, X, reset=reset, dtype=(np.float32, np.float64), ensure_min_samples=1)
+        X = validate_data(estimator, X, reset=reset, dtype=(np.float32, np.float64), ensure_min_samples=1,
+                          accept_sparse=("csr", "csc", "coo") if sparse else False)
     except ValueError as exc:
         raise clearer(exc, owner) from None
-    check_float32(X, owner)
+    except TypeError as exc:  # scikit-learn's "sparse data was passed ... dense data is required"
+        raise TypeError(f"{owner}: {exc}".replace("Use X.toarray()", "Use X.toarray() (this method takes dense "
+                                                  "rows)")) from None
+    if issparse(X):
+        X = X.tocsr()
+        X.sum_duplicates()
+    check_float32(values(X), owner)
     if units is None:  # the caller checks the range (visible='auto' picks the units from the data first)
         return X
     return fit_range(X, units, owner) if (reset if training is None else training) else inference_range(X, units,
@@ -48,6 +57,48 @@ def check_float32(X, owner, what="X"):
                              "range (3.4e38); rescale the data (e.g. sklearn.preprocessing.StandardScaler)")
 
 
+def issparse(X):
+    return scipy.sparse.issparse(X)
+
+
+def values(X):
+    """The values of X to check: a dense array itself, a sparse matrix's stored values (with a 0 when it leaves
+    entries out, as almost every one does)."""
+    if not issparse(X):
+        return X
+    return X.data if X.nnz == X.shape[0] * X.shape[1] else np.append(X.data, X.dtype.type(0))
+
+
+def value_range(X):
+    """(minimum, maximum) of X as floats, sparse or dense."""
+    v = values(X)
+    return float(np.min(v)), float(np.max(v))
+
+
+def _clipped(X, low, high):
+    """X clipped to [low, high], a copy (the stored values of a sparse matrix)."""
+    if issparse(X):
+        X = X.copy()
+        np.clip(X.data, low, high, out=X.data)
+        return X
+    return np.clip(X, low, high).astype(X.dtype, copy=False)
+
+
+SPARSE_CHUNK_VALUES = 2**22  # values per densified chunk of a sparse matrix (16 MB of float32)
+
+
+def chunk_rows(X, rows=8192):
+    """Rows per chunk when going through X: ``rows``, fewer for a wide sparse matrix so that a densified chunk
+    holds at most SPARSE_CHUNK_VALUES values."""
+    return min(rows, max(1, SPARSE_CHUNK_VALUES // max(X.shape[1], 1))) if issparse(X) else rows
+
+
+def dense_rows(X, start, stop):
+    """Rows [start, stop) of X as a dense array (one chunk of a sparse matrix at a time)."""
+    rows = X[start:stop]
+    return rows.toarray() if issparse(rows) else rows
+
+
 def resolve_visible(visible, lo, hi):
     """The visible unit type for ``visible``: 'auto' picks Bernoulli units for data whose values (minimum ``lo``,
     maximum ``hi``) lie within ROUNDING of [0, 1], else Gaussian units, which standardise the data; any other value
@@ -61,10 +112,10 @@ def fit_range(X, units, owner, what="X"):
     """Training values for ``units``: clipped (a copy) when they leave its range by at most ``ROUNDING``, else the
     unit type's range error."""
     unit = get_units(units)
-    lo, hi = float(np.min(X)), float(np.max(X))
+    lo, hi = value_range(X)
     if unit.low - ROUNDING <= lo and hi <= unit.high + ROUNDING and (lo < unit.low or hi > unit.high):
-        X = np.clip(X, unit.low, unit.high).astype(X.dtype, copy=False)
-    unit.check_values(X, owner, what)
+        X = _clipped(X, unit.low, unit.high)
+    unit.check_values(values(X), owner, what)
     return X
 
 
@@ -72,24 +123,32 @@ def inference_range(X, units, owner, what="X"):
     """Rows a fitted model infers from: values outside the range of ``units`` are clipped to it (a copy) with one
     OutOfRangeWarning that counts them; the model itself is not touched."""
     unit = get_units(units)
-    outside = int(np.count_nonzero((X < unit.low) | (X > unit.high)))
+    stored = X.data if issparse(X) else X
+    outside = int(np.count_nonzero((stored < unit.low) | (stored > unit.high)))
     if not outside:
         return X
-    warnings.warn(f"{owner}: {outside} of the {X.size} values of {what} lie outside [{unit.low:g}, {unit.high:g}], "
+    size = X.shape[0] * X.shape[1]
+    warnings.warn(f"{owner}: {outside} of the {size} values of {what} lie outside [{unit.low:g}, {unit.high:g}], "
                   f"the values of its {unit.name} visible units, and were clipped to that range (expected for rows "
                   "outside the training range, e.g. a MinMaxScaler's held-out fold; MinMaxScaler(clip=True) "
                   "clips them before)", OutOfRangeWarning, stacklevel=3)
-    return np.clip(X, unit.low, unit.high).astype(X.dtype, copy=False)
+    return _clipped(X, unit.low, unit.high)
 
 
 def check_X_y(estimator, X, y, *, units, **kwargs):
-    """``check_X`` for a supervised fit: X and y validated together (``kwargs`` go to scikit-learn's
-    ``validate_data``); ``units=None`` leaves the range check to the caller. Returns (X, y)."""
+    """``check_X`` for a supervised fit: X (dense, or a SciPy sparse matrix returned as CSR) and y validated
+    together (``kwargs`` go to scikit-learn's ``validate_data``); ``units=None`` leaves the range check to the
+    caller. Returns (X, y)."""
     owner = type(estimator).__name__
     try:
-        X, y = validate_data(estimator, X, y, dtype=(np.float32, np.float64), ensure_min_samples=1, **kwargs)
+        X, y = validate_data(estimator, X, y, dtype=(np.float32, np.float64), ensure_min_samples=1,
+                             accept_sparse=("csr", "csc", "coo"), **kwargs)
     except ValueError as exc:
         raise clearer(exc, owner) from None
+    if issparse(X):
+        X = X.tocsr()
+        X.sum_duplicates()
+    check_float32(values(X), owner)
     if units is not None:
         X = fit_range(X, units, owner)
     return X, y

@@ -14,7 +14,8 @@ from .._runtime import make_generator, resolve_device, seeds_from, to_tensor
 from ..core.dbn import propagate_up
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits, get_units
-from ..training import CDTrainer, train_rbm
+from .._validation import issparse
+from ..training import CDTrainer, SparseRows, TensorRows, train_rbm
 from ._persist import copy_tensor
 from ._progress import EpochBar
 
@@ -59,6 +60,11 @@ class RBMLayer:
     def encode(self, X):
         """NumPy rows -> tensor in the RBM's model units on its device (standardised for Gaussian units)."""
         return to_tensor(self.rbm._standardize(X), resolve_device(self.rbm.device, self.group))
+
+    def rows(self, X):
+        """Training rows of this (first) layer for data rows X: a tensor in model units, or for a sparse matrix
+        rows densified batch by batch (:class:`deepbelief.training.SparseRows`)."""
+        return SparseRows(X, self.encode, self.group) if issparse(X) else TensorRows(self.encode(X), self.group)
 
     def begin(self, n_inputs):
         """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer for ``n_inputs``
@@ -118,25 +124,26 @@ class RBMLayer:
         if self.prepare is not None:
             rows = self.prepare(rows)
         self.set_visible_bias(rows.mean())
-        validation = None
-        if rows.streamed:
-            data = rows.batches(rbm.batch_size, rbm._shuffle_generator if rbm.shuffle else None)
-        else:
-            data = rows.data
-            if rbm.validation_fraction is not None:
-                n = data.shape[0]
-                n_valid = int(round(rbm.validation_fraction * n))
-                if n_valid < 1 or n_valid >= n:
-                    raise ValueError(f"validation_fraction={rbm.validation_fraction} of {n} rows leaves "
-                                     f"{n_valid} rows for validation and {n - n_valid} for training; both must be "
-                                     ">= 1")
-                order = torch.randperm(n, generator=rbm._shuffle_generator).to(data.device)
-                validation, data = data[order[:n_valid]], data[order[n_valid:]]
+        validation = sample = None
+        if rbm.validation_fraction is not None:
+            n = len(rows) if rows.streamed else rows.data.shape[0]
+            n_valid = int(round(rbm.validation_fraction * n))
+            if n_valid < 1 or n_valid >= n:
+                raise ValueError(f"validation_fraction={rbm.validation_fraction} of {n} rows leaves "
+                                 f"{n_valid} rows for validation and {n - n_valid} for training; both must be >= 1")
+            if rows.streamed:  # sparse rows (streamed files refuse validation_fraction before)
+                validation, rows = rows.split(n_valid, rbm._shuffle_generator)
+                sample = rows.dense(slice(0, n_valid))
+            else:
+                order = torch.randperm(n, generator=rbm._shuffle_generator).to(rows.data.device)
+                validation, rows = rows.data[order[:n_valid]], TensorRows(rows.data[order[n_valid:]])
+        data = rows.batches(rbm.batch_size, rbm._shuffle_generator if rbm.shuffle else None) if rows.streamed \
+            else rows.data
         if restore is not None:
             self.load_state_dict(restore)
-        self.train(data, rbm.n_iter - rbm.n_iter_, validation, on_epoch)
+        self.train(data, rbm.n_iter - rbm.n_iter_, validation, on_epoch, sample)
 
-    def train(self, data, n_epochs, validation=None, on_epoch=None):
+    def train(self, data, n_epochs, validation=None, on_epoch=None, sample=None):
         """``n_epochs`` more epochs of CD on ``data`` (a tensor, or a callable of streamed batches); ``history_``
         and ``n_iter_`` grow epoch by epoch, so a failure keeps the record of the epochs that completed."""
         rbm = self.rbm
@@ -151,7 +158,7 @@ class RBMLayer:
         order = rbm._shuffle_generator if rbm.shuffle else None
         with EpochBar(n_epochs, self.desc, rbm.verbose) as bar:
             train_rbm(rbm._trainer, data, n_epochs, rbm.batch_size, order, validation, start_epoch=rbm.n_iter_,
-                      callback=record, layer=self.index)
+                      callback=record, layer=self.index, train_sample=sample)
 
     def up(self, v):
         """E[h | v], or with ``propagate='sample'`` samples drawn with the training generator."""

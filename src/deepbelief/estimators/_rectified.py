@@ -1,7 +1,8 @@
 """Pretraining with the rectified CD rule of the older ``dbn`` package, as a fitted DBN of ReLU units."""
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import per_layer
-from ..training import RectifiedLayer, TensorRows
+from .._validation import issparse
+from ..training import RectifiedLayer, SparseRows, TensorRows
 from ._progress import EpochBar
 from .dbn import DBN
 from .rbm import RBM
@@ -34,7 +35,10 @@ class _RectifiedDBN(DBN):
                                  make_generator(seed, device), progress(layer), layer, group, self.lr_schedule,
                                  restoring)
                   for layer, (size, seed) in enumerate(zip(sizes, seeds_from(self.random_state, len(sizes))))]
-        return layers, TensorRows(to_tensor(X if group is None else X[group.shard(len(X))], device), group)
+        X = X if group is None else X[group.shard(X.shape[0])]
+        if issparse(X):
+            return layers, SparseRows(X, lambda block: to_tensor(block, device), group)
+        return layers, TensorRows(to_tensor(X, device), group)
 
     def _fitted_rbms(self, layers):
         for bar in self._bars.values():

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 
 from .. import io
-from .._validation import check_X, fit_range, resolve_visible
+from .._validation import check_X, fit_range, issparse, resolve_visible, value_range
 from ..core.units import VISIBLE_UNITS, get_units
 
 
@@ -18,14 +18,14 @@ class AutoVisibleMixin:
         resolved = self.__dict__.get("_visible_resolved")
         return self.visible if resolved is None else resolved
 
-    def _check_fit_X(self, X):
-        """``check_X`` for a fit, then ``_fit_visible``."""
-        return self._fit_visible(check_X(self, X, reset=True, units=None))
+    def _check_fit_X(self, X, sparse=False):
+        """``check_X`` for a fit (``sparse``: a SciPy sparse matrix is accepted), then ``_fit_visible``."""
+        return self._fit_visible(check_X(self, X, reset=True, units=None, sparse=sparse))
 
     def _fit_visible(self, X):
         """Validate the training data X (already checked by ``check_X`` with ``units=None``), choose ``visible_``
         from it and check (or round-clip) its range for those units; returns X."""
-        lo, hi = float(np.min(X)), float(np.max(X))
+        lo, hi = value_range(X)
         self._visible_resolved = resolve_visible(self.visible, lo, hi)
         if self.visible == "auto" and self.verbose:
             print(f"{type(self).__name__}: visible='auto' chose {self._visible_resolved} visible units for data in "
@@ -50,7 +50,11 @@ class GaussianScalingMixin:
     unit types, whose data are used as they are)."""
 
     def _set_scaler(self, X):
-        if get_units(self.visible_).standardized:
+        if get_units(self.visible_).standardized and issparse(X):  # the moments without a dense copy
+            mean = np.asarray(X.mean(0, dtype=np.float64)).ravel()
+            square = np.asarray(X.multiply(X).mean(0, dtype=np.float64)).ravel()
+            self._set_scaler_from_moments(mean, np.sqrt(np.maximum(square - mean**2, 0.0)), X.dtype)
+        elif get_units(self.visible_).standardized:
             with np.errstate(over="ignore", invalid="ignore"):
                 mean, std = X.mean(0), X.std(0)
             if not (np.isfinite(mean).all() and np.isfinite(std).all()):  # float32 squares overflow near 1e19

@@ -118,4 +118,5 @@ class AnomalyDetector(SaveMixin, OutlierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         model = self.model if self.model is not None else RBM()
         tags.input_tags.positive_only = model.__sklearn_tags__().input_tags.positive_only
+        tags.input_tags.sparse = model.__sklearn_tags__().input_tags.sparse
         return tags

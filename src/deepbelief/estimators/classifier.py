@@ -154,7 +154,8 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or the path of a .npy file / a np.memmap of one, which is
+        X : array-like or SciPy sparse matrix of shape (n_samples, n_features) (densified one mini-batch at a
+            time), or the path of a .npy file / a np.memmap of one, which is
             streamed block by block (pretraining with pretrain='rbm', fine-tuning with a block-wise shuffle; the
             early-stopping rows are read into memory; no checkpoints)
         y : array-like of shape (n_samples,); -1 marks an unlabelled row (numeric labels)

@@ -17,7 +17,7 @@ from ..data.streaming import is_streamed
 from .._runtime import make_generator, memory_errors, seeds_from, to_tensor
 from ..training import CDConfig, CDTrainer, TensorRows, greedy_stack, train_up_down
 from ._progress import EpochBar
-from .._validation import check_range, check_X, layer_sizes, per_layer
+from .._validation import check_range, check_X, chunk_rows, dense_rows, layer_sizes, per_layer
 from ..core.dbn import DBNModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS
 from ..core.nets import feedforward, recognition_linears
@@ -27,7 +27,7 @@ from ._sampling import StackSamplingMixin
 from ._scaling import AutoVisibleMixin
 from ._layer import RBMLayer
 from ._stream import fit_streamed
-from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, RBM, has_labels
+from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, INFERENCE_CHUNK, RBM, has_labels
 
 
 logger = logging.getLogger("deepbelief")
@@ -164,7 +164,8 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or the path of a .npy file / a np.memmap of one, which
+        X : array-like or SciPy sparse matrix of shape (n_samples, n_features) (sparse rows are densified one
+            mini-batch at a time), or the path of a .npy file / a np.memmap of one, which
             is streamed block by block instead of loaded (see :mod:`deepbelief.streaming`)
         y : ignored, or with ``n_labels`` the labels, array-like of shape (n_samples,); -1 marks unlabelled rows
         resume : bool, default=False
@@ -184,7 +185,7 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
             self._visible_resolved = rbms[0].visible_
             self._set_rbms(rbms)
             return self
-        X = self._check_fit_X(X)
+        X = self._check_fit_X(X, sparse=True)
         path, key = self._checkpoint_path("pretraining.ckpt"), checkpoint.fingerprint(X, y)
         saved = self._read_checkpoint(path, key) if resume else None
         group = distributed.current()
@@ -206,7 +207,7 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
         if self.n_labels is not None:
             layers[-1].prepare = self._label_rows(X, y, layers, group)
         layers[0].set_scaler(X)
-        return layers, TensorRows(layers[0].encode(X if group is None else X[group.shard(len(X))]), group)
+        return layers, layers[0].rows(X if group is None else X[group.shard(X.shape[0])])
 
     @staticmethod
     def _fitted_rbms(layers):
@@ -215,18 +216,17 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
     @staticmethod
     def _label_rows(X, y, layers, group):
         """The top layer's rows: the labelled rows passed up, with their one-hot labels (sets ``classes_``)."""
-        labels, labelled = layers[-1].set_classes(y, len(X))
+        labels, labelled = layers[-1].set_classes(y, X.shape[0])
 
         def prepare(rows):
             if group is None:
-                data = rows.data[torch.as_tensor(labelled, device=rows.data.device)]
-                return TensorRows(torch.cat([data, layers[-1].one_hot(labels)], 1))
+                return rows.take(labelled).append(layers[-1].one_hot(labels))
             # this rank's share of the labelled rows, which may lie in other ranks' shards
             shard = group.shard(len(labelled))
-            data = layers[0].encode(X[labelled[shard]])
+            rows = layers[0].rows(X[labelled[shard]])
             for below in layers[:-1]:
-                data = below.up(data)
-            return TensorRows(torch.cat([data, layers[-1].one_hot(labels[shard])], 1), group)
+                rows = rows.up(below)
+            return rows.append(layers[-1].one_hot(labels[shard]))
 
         return prepare
 
@@ -325,7 +325,7 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
         """
         check_is_fitted(self, "rbms_")
         layer = self._check_layer(layer)
-        X = check_X(self, X, reset=False, units=self.visible_)
+        X = check_X(self, X, reset=False, units=self.visible_, sparse=True)
         return self.rbms_[0]._rows(lambda v: self._up(v, layer), X)
 
     def _up(self, v, layer):
@@ -515,7 +515,7 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
         a purely generative classifier. Shape (n_samples, n_labels)."""
         check_is_fitted(self, "rbms_")
         top = self.rbms_[-1]
-        X = check_X(self, X, reset=False, units=self.visible_)
+        X = check_X(self, X, reset=False, units=self.visible_, sparse=True)
         return self.rbms_[0]._rows(
             lambda v: top.module_.label_posterior(self._below_top(v)), X).astype(np.float64)
 
@@ -574,7 +574,7 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
             raise ValueError(f"n_gibbs must be an integer >= 0; got {n_gibbs!r}")
         if n_gibbs == 0:
             return self.inverse_transform(self.transform(X))
-        X = check_X(self, X, reset=False, units=self.visible_)
+        X = check_X(self, X, reset=False, units=self.visible_, sparse=True)
         top, generator = self.rbms_[-1], self._generator(random_state)
         return self.rbms_[0]._rows(
             lambda v: self.module_.generate(top._complete(self._below_top(v)), n_gibbs, generator)[1], X)
@@ -619,9 +619,11 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
         """
         check_is_fitted(self, "rbms_")
         if score == "reconstruction":
-            X = check_X(self, X, reset=False, units=self.visible_)
+            X = check_X(self, X, reset=False, units=self.visible_, sparse=True)
             scale = 1.0 if self.rbms_[0].data_scale_ is None else self.rbms_[0].data_scale_
-            return -(((self.reconstruct(X) - X) / scale) ** 2).sum(1)
+            step = chunk_rows(X, INFERENCE_CHUNK)
+            chunks = (dense_rows(X, i, i + step) for i in range(0, X.shape[0], step))
+            return np.concatenate([-(((self.reconstruct(c) - c) / scale) ** 2).sum(1) for c in chunks])
         return self.rbms_[0].score_samples(X, score=score)
 
     def _get_state(self, prefix=""):
@@ -671,4 +673,5 @@ class DBN(StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, Bas
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         tags.input_tags.positive_only = self._positive_only()
+        tags.input_tags.sparse = True  # densified batch by batch
         return tags

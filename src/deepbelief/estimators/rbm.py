@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import distributed
 from .._runtime import make_generator, memory_errors, seeds_from, to_numpy, to_tensor
-from .._validation import FLOAT32_MAX, check_count, check_range, check_X
+from .._validation import FLOAT32_MAX, check_count, check_range, check_X, chunk_rows, dense_rows, issparse
 from ..core.estimate import pseudo_log_likelihood, reconstruction_error
 from ..core.dbn import DBNModule
 from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, get_units
@@ -213,8 +213,8 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         return to_tensor(self._standardize(X), self.module_.weight.device)
 
     def _decode(self, V):
-        """Tensor of visible values in model units -> NumPy in data units."""
-        V = to_numpy(V)
+        """Visible values in model units (a tensor or NumPy array) -> NumPy in data units."""
+        V = to_numpy(V) if torch.is_tensor(V) else V
         if self.data_mean_ is not None:
             V = V * self.data_scale_ + self.data_mean_
         return V
@@ -284,8 +284,9 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         return to_numpy(self.module_.visible_bias[self.n_features_in_:])
 
     # training -----------------------------------------------------------------------------------
-    def _check(self, X, reset=False):
-        return check_X(self, X, reset=reset, units=self.visible_)
+    def _check(self, X, reset=False, sparse=True):
+        """Validated rows (a SciPy sparse matrix stays one, as CSR, unless ``sparse`` is False)."""
+        return check_X(self, X, reset=reset, units=self.visible_, sparse=sparse)
 
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
@@ -294,7 +295,8 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or the path of a .npy file / a np.memmap of one, which
+        X : array-like or SciPy sparse matrix of shape (n_samples, n_features) (sparse rows are densified one
+            mini-batch at a time), or the path of a .npy file / a np.memmap of one, which
             is streamed block by block instead of loaded (see :mod:`deepbelief.streaming`)
         y : ignored, or with ``n_labels`` the labels, array-like of shape (n_samples,); -1 marks unlabelled rows,
             which are left out
@@ -306,21 +308,19 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         if is_streamed(X):
             fit_streamed([self], X, "mean", self)
             return self
-        X = self._check_fit_X(X)
+        X = self._check_fit_X(X, sparse=True)
         group = distributed.current()
         layer = RBMLayer(self, group=group)
-        data_rows = np.arange(len(X))
+        data_rows = np.arange(X.shape[0])
         if self.n_labels is not None:
-            labels, data_rows = layer.set_classes(y, len(X))
+            labels, data_rows = layer.set_classes(y, X.shape[0])
         self._set_scaler(X)
         layer.begin(X.shape[1])
         if group is not None:  # data parallelism: this rank's shard of the rows
             shard = group.shard(len(data_rows))
             data_rows, labels = data_rows[shard], (labels[shard] if self.n_labels is not None else None)
-        data = self._encode(X[data_rows])
-        if self.n_labels is not None:
-            data = torch.cat([data, self._one_hot(labels)], 1)
-        layer.fit(TensorRows(data, group))
+        rows = layer.rows(X[data_rows])
+        layer.fit(rows if self.n_labels is None else rows.append(layer.one_hot(labels)))
         return self
 
     def _one_hot(self, labels):
@@ -347,8 +347,9 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
             self._validate_params()
         if self.n_labels is not None:
             raise ValueError("partial_fit does not take labels; train a model with n_labels using fit(X, y)")
-        X = (self._check_fit_X(X) if first else
-             check_X(self, X, reset=False, units=self.visible_, training=True))
+        X = (self._check_fit_X(X, sparse=True) if first else
+             check_X(self, X, reset=False, units=self.visible_, training=True, sparse=True))
+        X = X.toarray() if issparse(X) else X  # one batch
         if first:
             self._set_scaler(X)
             layer = RBMLayer(self)
@@ -369,7 +370,8 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
     # inference ----------------------------------------------------------------------------------
     def _rows(self, fn, X):
         """Apply ``fn`` (tensor -> tensor) to the encoded rows of X in chunks; NumPy result."""
-        out = [to_numpy(fn(self._encode(X[i:i + INFERENCE_CHUNK]))) for i in range(0, X.shape[0], INFERENCE_CHUNK)]
+        chunk = chunk_rows(X, INFERENCE_CHUNK)
+        out = [to_numpy(fn(self._encode(dense_rows(X, i, i + chunk)))) for i in range(0, X.shape[0], chunk)]
         return np.concatenate(out)
 
     def _generator(self, random_state):
@@ -453,10 +455,10 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         """
         check_is_fitted(self, "module_")
         check_count(n_gibbs, "n_gibbs")
-        X = self._check(X)
+        X = self._check(X, sparse=n_gibbs == 0)
         rbm = self.module_
         if n_gibbs == 0:
-            return self._decode(self._data_part(rbm.mean_v_given_h(self._hidden_mean(self._encode(X)))))
+            return self._decode(self._rows(lambda v: self._data_part(rbm.mean_v_given_h(self._hidden_mean(v))), X))
         generator = self._generator(random_state)
         v = self._complete(self._encode(X))
         for _ in range(n_gibbs):
@@ -480,7 +482,7 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         check_is_fitted(self, "module_")
         if not (isinstance(k, Integral) and k >= 1):
             raise ValueError(f"k must be an integer >= 1; got {k!r}")
-        X = self._check(v)
+        X = self._check(v, sparse=False)
         generator = self._generator(random_state)
         state = self._complete(self._encode(X))
         for _ in range(k):
@@ -575,8 +577,8 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         if self.n_labels is None:
             return self._rows(lambda v: reconstruction_error(self.module_, v), self._check(X))
         X = self._check(X)
-        scale = 1.0 if self.data_mean_ is None else self.data_scale_
-        return (((self.reconstruct(X) - X) / scale) ** 2).sum(1)
+        return self._rows(lambda v: ((self._data_part(self.module_.mean_v_given_h(self._hidden_mean(v)))
+                                      - self._data_part(v)) ** 2).sum(1), X)
 
     # persistence --------------------------------------------------------------------------------
     def _get_state(self, prefix=""):
@@ -611,4 +613,5 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         tags.input_tags.positive_only = self._positive_only()
+        tags.input_tags.sparse = True  # densified batch by batch
         return tags

@@ -42,7 +42,8 @@ class DBNRegressor(RegressorMixin, SupervisedDBN):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or a .npy path / memmap, streamed as in DBNClassifier.fit
+        X : array-like or SciPy sparse matrix of shape (n_samples, n_features), or a .npy path / memmap, as in
+            DBNClassifier.fit
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         resume : bool, default=False
             Continue from the checkpoints in ``checkpoint_dir``.

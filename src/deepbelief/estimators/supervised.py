@@ -15,7 +15,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_X, layer_sizes
+from .._validation import check_X, chunk_rows, issparse, layer_sizes
 from ..data.streaming import BLOCK_ROWS, NpyRows, checked_units_and_moments, rank_reader, read_rows
 from ..core.units import VISIBLE_UNITS
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
@@ -235,7 +235,20 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         return linear_from(weight.to(device), torch.zeros(n_out, device=device))
 
     def _encode(self, X):
-        return to_tensor(self._standardize(X), self._device)
+        """Rows (a bounded chunk when X is sparse) -> tensor in model units on the network's device."""
+        return to_tensor(self._standardize(X.toarray() if issparse(X) else X), self._device)
+
+    def _sparse_batches(self, X, Y, generator):
+        """For a sparse X: callable(epoch) yielding the (rows, targets) mini-batches of the in-memory epoch (one
+        permutation of all rows drawn with ``generator``), densified one batch at a time."""
+        Y_t = torch.as_tensor(Y, device=self._device)
+
+        def batches(epoch):
+            order = torch.randperm(X.shape[0], generator=generator)
+            for start in range(0, X.shape[0], self.batch_size):
+                rows = order[start:start + self.batch_size]
+                yield self._encode(X[rows.numpy()]), Y_t[rows.to(self._device)]
+        return batches
 
     def _fit_network(self, X_all, X, Y, n_outputs, loss_fn, score_fn, stratify=None, resume=False):
         """Pretrain on X_all, build the network with an ``n_outputs`` head, fine-tune on (X, Y). Y's NumPy dtype
@@ -314,8 +327,12 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
                 if group is not None:  # this rank's shard of the training rows (validation rows: all, everywhere)
                     shard = group.shard(len(Y))
                     X, Y = (X.with_rows(X.rows[shard]) if streamed else X[shard]), Y[shard]
-                data, targets = ((self._batches(X, Y, shuffle_generator), None) if streamed else
-                                 (self._encode(X), torch.as_tensor(Y, device=device)))
+                if streamed:
+                    data, targets = self._batches(X, Y, shuffle_generator), None
+                elif issparse(X):
+                    data, targets = self._sparse_batches(X, Y, shuffle_generator), None
+                else:
+                    data, targets = self._encode(X), torch.as_tensor(Y, device=device)
                 result = fine_tune(network, loss_fn, data, targets, config, shuffle_generator, validation,
                                    callback=bar, progress=progress, on_epoch=on_epoch, group=group)
         except TrainingDivergedError:  # keep the weights of the last good epoch, fitted and usable
@@ -409,13 +426,13 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
     def _outputs(self, X):
         """Network outputs (logits for the classifier) for validated rows X; NumPy (n, n_outputs)."""
         self.network_.eval()
-        chunks = [to_numpy(self.network_(self._encode(X[i:i + INFERENCE_CHUNK])))
-                  for i in range(0, X.shape[0], INFERENCE_CHUNK)]
+        step = chunk_rows(X, INFERENCE_CHUNK)
+        chunks = [to_numpy(self.network_(self._encode(X[i:i + step]))) for i in range(0, X.shape[0], step)]
         return np.concatenate(chunks)
 
     def _check_predict_X(self, X):
         check_is_fitted(self, "network_")
-        return check_X(self, X, reset=False, units=self.visible_)
+        return check_X(self, X, reset=False, units=self.visible_, sparse=True)
 
     def to_torch(self):
         """A plain ``torch.nn.Sequential`` with the fine-tuned weights (standard ``nn.Dropout`` layers), mapping
@@ -468,4 +485,5 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = self._positive_only()
+        tags.input_tags.sparse = True  # densified batch by batch
         return tags

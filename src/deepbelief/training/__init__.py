@@ -5,7 +5,7 @@
 from .cd import CENTERING_RATE, CDConfig, CDTrainer, train_rbm
 from .finetune import (FineTuneConfig, FineTuneProgress, MomentumSGD, MovingAverage, fine_tune, learning_rate_at,
                        make_optimizer)
-from .greedy import StreamedRows, TensorRows, greedy_stack
+from .greedy import SparseRows, StreamedRows, TensorRows, greedy_stack
 from .loop import EXPLOSION, PRECISIONS, SCHEDULES, divergence, precision_scope, run_epochs, scheduled_rate
 from .rectified import RectifiedLayer, rectified_cd, rectified_rate
 from .up_down import train_up_down, up_down_step
@@ -13,4 +13,4 @@ from .up_down import train_up_down, up_down_step
 __all__ = ["CENTERING_RATE", "CDConfig", "CDTrainer", "EXPLOSION", "FineTuneConfig", "FineTuneProgress",
            "MomentumSGD", "MovingAverage", "PRECISIONS", "SCHEDULES", "divergence", "fine_tune", "greedy_stack", "learning_rate_at",
            "make_optimizer", "precision_scope", "RectifiedLayer", "rectified_cd", "rectified_rate", "run_epochs", "scheduled_rate",
-           "StreamedRows", "TensorRows", "train_rbm", "train_up_down", "up_down_step"]
+           "SparseRows", "StreamedRows", "TensorRows", "train_rbm", "train_up_down", "up_down_step"]

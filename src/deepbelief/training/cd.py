@@ -232,7 +232,7 @@ def _checked(state, name, shape):
 
 
 def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, validation=None, start_epoch=0,
-              callback=None, layer=0):
+              callback=None, layer=0, train_sample=None):
     """Train ``trainer.rbm`` for ``n_epochs`` epochs of CD on ``data``.
 
     Parameters
@@ -247,6 +247,8 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
     start_epoch : int, the index of the first epoch (for the momentum and learning-rate schedules)
     callback : callable(epoch, metrics) or None, called after every epoch
     layer : int, named in errors
+    train_sample : tensor or None, the training rows the validation rows are compared with when ``data`` is a
+        callable (default: the first ``len(validation)`` rows of ``data``)
 
     Returns
     -------
@@ -275,8 +277,8 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
         if validation is not None:
             with torch.no_grad():
                 fe_valid = trainer.mean_over_rows(rbm.free_energy(validation).sum().item(), validation.shape[0])
-                fe_train = trainer.mean_over_rows(rbm.free_energy(data[: validation.shape[0]]).sum().item(),
-                                                  validation.shape[0])
+                sample = data[: validation.shape[0]] if train_sample is None else train_sample
+                fe_train = trainer.mean_over_rows(rbm.free_energy(sample).sum().item(), validation.shape[0])
             metrics.update(free_energy_train=fe_train, free_energy_valid=fe_valid, free_energy_gap=fe_valid - fe_train)
         history.append(metrics)
         if callback is not None:

@@ -12,7 +12,8 @@ A *layer* is any object with
 
 The rows say where the data are: in memory (one tensor, this rank's shard under data parallelism) or streamed
 block by block from a file; in both, the rows of layer l are the data passed up through the trained layers below,
-so every layer type gets streaming, data parallelism and checkpoints from this one loop.
+so every layer type gets streaming, data parallelism and checkpoints from this one loop. Rows of a sparse matrix
+(:class:`SparseRows`) are densified one mini-batch at a time.
 """
 import torch
 
@@ -38,6 +39,12 @@ class TensorRows:
 
     def up(self, layer):
         return TensorRows(layer.up(self.data), self.group)
+
+    def take(self, rows):
+        return TensorRows(self.data[torch.as_tensor(rows, device=self.data.device)], self.group)
+
+    def append(self, columns):
+        return TensorRows(torch.cat([self.data, columns], 1), self.group)
 
 
 class StreamedRows:
@@ -80,6 +87,93 @@ class StreamedRows:
 
     def up(self, layer):
         return StreamedRows(self.reader, self.encode, self.group, (*self.below, layer), layer.n_outputs)
+
+
+class SparseRows:
+    """Training rows of a sparse matrix (SciPy CSR, this rank's shard), densified mini-batch by mini-batch: ``encode``
+    turns a dense NumPy block into model units; ``extra``, a tensor of one row per matrix row, is appended to each
+    row (the one-hot labels of a label RBM). Epochs draw the same permutations as for the dense tensor, so the
+    batches, and the training, are those of ``TensorRows`` of the dense matrix. Peak memory: one batch (and one
+    chunk of ``chunk`` rows, at most 2^22 values by default, when passing rows up or taking their mean), not the
+    dense matrix."""
+
+    streamed = True
+
+    def __init__(self, matrix, encode, group=None, extra=None, chunk=None):
+        if chunk is None:  # at most 2^22 values (16 MB of float32) densified at once
+            chunk = min(8192, max(1, 2**22 // max(matrix.shape[1], 1)))
+        self.matrix, self.encode, self.group, self.extra, self.chunk = matrix, encode, group, extra, chunk
+        self.width = matrix.shape[1] + (0 if extra is None else extra.shape[1])
+
+    def __len__(self):
+        return self.matrix.shape[0]
+
+    @property
+    def shape(self):
+        return len(self), self.width
+
+    @property
+    def device(self):
+        return self.dense(slice(0, 1)).device
+
+    @property
+    def dtype(self):
+        return self.dense(slice(0, 1)).dtype
+
+    def dense(self, rows):
+        """The rows ``rows`` (indices or a slice) as a dense tensor in model units."""
+        v = self.encode(self.matrix[rows].toarray())
+        if self.extra is not None:
+            v = torch.cat([v, self.extra[torch.as_tensor(rows) if not isinstance(rows, slice) else rows]], 1)
+        return v
+
+    def chunks(self):
+        for start in range(0, len(self), self.chunk):
+            yield self.dense(slice(start, start + self.chunk))
+
+    def __getitem__(self, rows):  # a mini-batch by index tensor, as rules that index their rows take it
+        return self.dense(rows.cpu().numpy() if torch.is_tensor(rows) else rows)
+
+    @torch.no_grad()
+    def mean(self):
+        total = None
+        for v in self.chunks():
+            part = v.sum(0, dtype=torch.float64)
+            total, dtype = part if total is None else total + part, v.dtype
+        mean = (total / len(self)).to(dtype)
+        if self.group is not None:
+            self.group.mean_([mean])
+        return mean
+
+    def batches(self, batch_size, generator=None):
+        """``epoch -> iterable of mini-batches`` in the order a dense tensor's epoch takes: one permutation of all
+        rows drawn with ``generator`` (the stored order when it is None)."""
+        def epoch(_):
+            order = torch.arange(len(self)) if generator is None else torch.randperm(len(self), generator=generator)
+            for start in range(0, len(self), batch_size):
+                yield self.dense(order[start:start + batch_size].numpy())
+
+        return epoch
+
+    def split(self, n_first, generator):
+        """(the first ``n_first`` rows of a random permutation as a dense tensor, SparseRows of the others): the
+        validation rows set aside as for a dense tensor."""
+        order = torch.randperm(len(self), generator=generator).numpy()
+        rest = order[n_first:]
+        return self.dense(order[:n_first]), SparseRows(
+            self.matrix[rest], self.encode, self.group, None if self.extra is None else self.extra[rest], self.chunk)
+
+    def take(self, rows):
+        return SparseRows(self.matrix[rows], self.encode, self.group,
+                          None if self.extra is None else self.extra[rows], self.chunk)
+
+    def append(self, columns):
+        extra = columns if self.extra is None else torch.cat([self.extra, columns], 1)
+        return SparseRows(self.matrix, self.encode, self.group, extra, self.chunk)
+
+    @torch.no_grad()
+    def up(self, layer):
+        return TensorRows(torch.cat([layer.up(v) for v in self.chunks()]), self.group)
 
 
 def greedy_stack(layers, rows, saved=None, save=None):

@@ -34,17 +34,18 @@ def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator,
     from epoch ``start_epoch`` (a resumed run) instead of initialising new ones.
     """
     draws = generator if group is None else RankDraws(generator, group.rank, group.world)
-    W, a, b = rectified_init(V.shape[1], n_hidden, generator, V.device) if params is None else params
+    device, dtype = V.device, V.dtype
+    W, a, b = rectified_init(V.shape[1], n_hidden, generator, device) if params is None else params
     def train_epoch(epoch):
         rate = scheduled_rate(learning_rate, schedule, epoch, n_epochs)
-        order = torch.randperm(len(V), generator=generator, device=V.device)
-        error = torch.zeros((), device=V.device)
+        order = torch.randperm(len(V), generator=generator, device=device)
+        error = torch.zeros((), device=device)
         for start in range(0, len(V), batch_size):
             v0 = V[order[start:start + batch_size]]
             h0 = torch.relu(v0 @ W.T + b)
             vk, hk = v0, h0
             for _ in range(k):
-                vk = torch.relu((draw(torch.rand, hk.shape, draws, hk) < hk).to(V.dtype) @ W + a)
+                vk = torch.relu((draw(torch.rand, hk.shape, draws, hk) < hk).to(dtype) @ W + a)
                 hk = torch.relu(vk @ W.T + b)
             scale = rate / len(v0)
             if group is None:
@@ -77,7 +78,11 @@ RECTIFIED_STEP, RECTIFIED_MAX_RATE = 0.8, 0.05
 
 def rectified_rate(V, group=None):
     """The 'auto' learning rate of the rectified rule for input rows ``V`` (over all ranks of ``group``)."""
-    total, rows = float(V.square().sum(dtype=torch.float64)), len(V)
+    if hasattr(V, "chunks"):  # sparse rows, a chunk at a time
+        total = sum(float(v.square().sum(dtype=torch.float64)) for v in V.chunks())
+    else:
+        total = float(V.square().sum(dtype=torch.float64))
+    rows = len(V)
     if group is not None:
         total, rows = group.sum([total, rows])
     return min(RECTIFIED_MAX_RATE, RECTIFIED_STEP * rows / max(total, 1e-300))
@@ -101,9 +106,9 @@ class RectifiedLayer:
         self.epoch, self.history = 0, []
 
     def fit(self, rows, restore=None, on_epoch=None):
-        if rows.streamed:
+        if rows.streamed and not hasattr(rows, "dense"):
             raise ValueError("the rectified rule needs its training rows in memory; stream with CD instead")
-        V = rows.data
+        V = rows if rows.streamed else rows.data  # sparse rows give dense mini-batches by index
         rate = rectified_rate(V, self.group) if self.learning_rate == "auto" else self.learning_rate
         if restore is not None:
             self.load_state_dict(restore)
