@@ -1,6 +1,7 @@
 """The ``deepbelief`` command line."""
 import argparse
 import json
+import errno
 import logging
 import os
 import sys
@@ -202,6 +203,14 @@ def cmd_train(args):
     from .plot import plot_filters, plot_history
 
     params = _parse_params(args.param)
+    if not 0 <= args.test_size < 1:  # also refuses nan
+        raise CLIError(f"--test-size must be a fraction in [0, 1) (0: no test rows); got {args.test_size}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} is a file; give a folder for the model and its reports")
+    if (out / "model.dbn").exists() and not (args.force or args.resume):
+        raise CLIError(f"{out} already holds a trained model (model.dbn); use --force to replace it, or another "
+                       "--out")
     X, y, image_shape, named, columns = _read_inputs(args.data, args.target, args.task != "unsupervised", args.labels)
     if args.task != "unsupervised" and y is None:
         raise CLIError(f"--task {args.task} needs a target: a target column, or --labels for IDX images")
@@ -238,7 +247,6 @@ def cmd_train(args):
         metrics["pretraining_history"] = dbn.history_
     if args.task != "unsupervised":
         metrics["loss_curve"] = estimator.loss_curve_
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     target_name = None
     if columns is not None and y is not None:  # the header's one column that is not a feature
@@ -270,6 +278,11 @@ def cmd_train(args):
 def _classifier_scores(model, X, y):
     from sklearn.metrics import accuracy_score, log_loss
 
+    unseen = sorted(set(np.asarray(y).tolist()) - set(model.classes_.tolist()), key=str)
+    if unseen:
+        shown = ", ".join(map(repr, unseen[:5])) + (", ..." if len(unseen) > 5 else "")
+        raise CLIError(f"the labels hold {len(unseen)} class(es) the model was not trained on ({shown}); it knows "
+                       f"{', '.join(map(repr, model.classes_.tolist()[:10]))}: evaluate on rows of those classes")
     return {"accuracy": float(accuracy_score(y, model.predict(X))),
             "log_loss": float(log_loss(y, model.predict_proba(X), labels=model.classes_))}
 
@@ -392,13 +405,16 @@ def _inputs_by_name(args, header, columns, extra, with_target):
     return X[:, [names.index(c) for c in columns]], y
 
 
-def _write_array(array, path):
+def _write_array(array, path, name):
+    """``array`` as .npy, or as CSV with a header: ``name``, or name_0, name_1, ... for several columns."""
     path = Path(path)
     if path.suffix == ".npy":
         np.save(path, array)
     else:
         rows = array.reshape(len(array), -1)
-        with open(path, "w") as f:
+        header = [name] if rows.shape[1] == 1 else [f"{name}_{i}" for i in range(rows.shape[1])]
+        with open(path, "w", newline="") as f:
+            f.write(",".join(header) + "\n")
             for row in rows:
                 f.write(",".join(str(v) for v in row) + "\n")
 
@@ -411,7 +427,7 @@ def cmd_predict(args):
     X, _ = _model_inputs(args, model, extra, with_target=False)
     predictions = model.predict(X)
     if args.out:
-        _write_array(np.asarray(predictions), args.out)
+        _write_array(np.asarray(predictions), args.out, extra.get("target_name") or "prediction")
         print(f"wrote {len(predictions)} predictions to {args.out}")
     else:
         for value in np.asarray(predictions).reshape(len(predictions), -1):
@@ -436,7 +452,7 @@ def cmd_transform(args):
         raise CLIError(f"{args.model} was trained without pretraining (pretrain=False): it has no DBN codes")
     X, _ = _model_inputs(args, model, extra, with_target=False)
     codes = coder.transform(X)
-    _write_array(codes, args.out)
+    _write_array(codes, args.out, "code")
     print(f"wrote codes of shape {codes.shape} to {args.out}")
     return 0
 
@@ -591,6 +607,7 @@ def build_parser():
     p.add_argument("--checkpoint-every", type=int, default=1, help="epochs between checkpoints")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted training from --checkpoint-dir (same data and options)")
+    p.add_argument("--force", action="store_true", help="replace a model already in --out")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same result")
     p.add_argument("--out", default="deepbelief-model", help="output folder")
@@ -704,6 +721,11 @@ def main(argv=None):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
         return EXIT_FAILURE
+    except OSError as exc:  # a file to read or write: missing, a folder, read-only, the disk full
+        name = f"{exc.filename}: " if exc.filename else ""
+        print(f"deepbelief {args.command}{where}: error: {name}{exc.strerror or exc}", file=sys.stderr)
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)
+        return EXIT_FAILURE if full else EXIT_USAGE
     except (_Terminated, RuntimeError) as exc:
         if not where:
             raise

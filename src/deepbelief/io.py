@@ -6,6 +6,9 @@ The file holds the tensors (float32) and, in the safetensors metadata, ``format`
 Writes are atomic: a temporary file in the same folder is written, flushed to disk and renamed over the target,
 so an interrupted save never destroys the previous file.
 """
+import contextlib
+import errno
+import glob
 import hashlib
 import json
 import os
@@ -57,7 +60,8 @@ def save(estimator, path, extra=None):
         Further metadata kept with the model (the command line stores its preprocessing there), returned by
         ``read(path, with_extra=True)``.
     """
-
+    if not str(path):
+        raise ValueError("save needs a file name, e.g. 'model.dbn'; got ''")
     tensors, state = estimator._get_state()
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "library_version": __version__,
                 "class": type(estimator).__name__, "state": json.dumps(state)}
@@ -72,18 +76,60 @@ def save(estimator, path, extra=None):
 
 def write_atomic(path, data):
     """Write ``data`` to ``path`` through a temporary file in the same folder, flushed to disk and renamed over the
-    target, so that an interrupted write never destroys the previous file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+    target, so that an interrupted write never destroys the previous file. The file gets the permissions of the
+    umask (as ``open`` would give it); the temporary files of earlier writes to ``path`` whose process is gone
+    (killed mid-write) are removed first. Errors name ``path``, not the temporary file."""
+    path = Path(path)
+    if path.name in ("", ".", "..") or path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder, not a file name", str(path))
+    folder = path.parent
+    _remove_debris(folder, path.name)
     try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename != str(path):
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove_debris(folder, name):
+    """Delete ``.NAME.PID.*.tmp`` files left in ``folder`` by writes whose process no longer runs."""
+    try:
+        leftovers = list(folder.glob(f".{glob.escape(name)}.*.tmp"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        pid = leftover.name[len(name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _payload(data):

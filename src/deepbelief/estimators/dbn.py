@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import checkpoint, distributed
 from ..data.streaming import is_streamed
 from .._runtime import make_generator, memory_errors, seeds_from, to_tensor
-from ..training import CDConfig, CDTrainer, TensorRows, greedy_stack, train_up_down
+from ..training import CDConfig, CDTrainer, greedy_stack, train_up_down
 from ._progress import EpochBar
 from .._validation import check_range, check_X, chunk_rows, dense_rows, layer_sizes, per_layer
 from ..core.dbn import DBNModule
