@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save as save_bytes
 
-from deepbelief import DBN, DBNClassifier, checkpoint
+from deepbelief import DBN, DBNClassifier, checkpoint, io
 from deepbelief.errors import ModelFileError
 
 SMALL = dict(hidden_layer_sizes=(8, 6), n_iter=2, persistent=True, random_state=0)
@@ -109,7 +109,7 @@ def test_deeply_nested_state_json_is_refused(tmp_path):
     metadata = {"format": checkpoint.FORMAT, "format_version": str(checkpoint.FORMAT_VERSION),
                 "state": "[" * 100_000 + "]" * 100_000}
     tensors = {"w": torch.zeros(2)}
-    metadata["sha256"] = checkpoint._checksum(save_bytes(tensors, metadata=metadata), metadata)
+    metadata["sha256"] = io.bound_checksum(save_bytes(tensors, metadata=metadata), metadata)
     path.write_bytes(save_bytes(tensors, metadata=metadata))
     with pytest.raises(ModelFileError, match="corrupted"):
         checkpoint.read(path)

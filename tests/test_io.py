@@ -135,7 +135,7 @@ def rewrite(small_file, path, edit_state=None, edit_metadata=None, tensors_extra
     tensors.update(tensors_extra or {})
     metadata.pop("sha256")
     unsigned = save_bytes(tensors, metadata=metadata)
-    metadata["sha256"] = io._checksum(io._payload(unsigned), metadata)
+    metadata["sha256"] = io.bound_checksum(unsigned, metadata)
     path.write_bytes(save_bytes(tensors, metadata=metadata))
 
 
@@ -243,3 +243,97 @@ def test_save_leaves_no_debris_and_names_the_users_path(tmp_path):
     with pytest.raises(FileNotFoundError) as error:
         rbm.save(tmp_path / "nodir" / "m.dbn")
     assert error.value.filename == str(tmp_path / "nodir" / "m.dbn")
+
+
+def _saved(model, tmp_path, name="m.dbn"):
+    model.save(tmp_path / name)
+    return (tmp_path / name).read_bytes()
+
+
+def _state_edit(**changes):
+    return lambda s: s.update(changes)
+
+
+@pytest.mark.parametrize("make, edit, message", [
+    # sizes claimed in the metadata are checked against the tensors before anything is allocated
+    ("rbm", dict(edit_state=lambda s: (s["params"].update(n_components=20_000), s.update(n_features_in=20_000))),
+     "saved sizes need \\(20000, 20000\\)"),
+    ("classifier", dict(edit_state=lambda s: (s["params"].update(hidden_layer_sizes=[20_000]),
+                                               s.update(n_features_in=20_000))), "saved sizes need"),
+    ("classifier", dict(edit_state=_state_edit(classes={"dtype": "<U500000000", "values": ["a", "b"]})),
+     "dtype '<U500000000'; expected a number type"),
+    ("classifier", dict(edit_state=_state_edit(classes={"dtype": "<i8", "values": [1, 1, 2]})), "repeat a label"),
+    ("rbm_gaussian", dict(edit_state=_state_edit(data_scale={"dtype": "<f4", "values": [0.0] * 16})),
+     "scale is 0 or negative"),
+    ("rbm_gaussian", dict(edit_state=_state_edit(data_scale={"dtype": "<f4", "values": [float("nan")] * 16})),
+     "NaN or infinite"),
+    ("rbm_gaussian", dict(edit_state=_state_edit(data_mean={"dtype": "<f4", "values": [float("inf")] * 16})),
+     "NaN or infinite"),
+    ("regressor", dict(edit_state=_state_edit(y_scale={"dtype": "<f8", "values": [0.0]})), "scale is 0"),
+    ("anomaly", dict(edit_state=_state_edit(offset=float("nan"))), "offset nan is not a finite number"),
+    ("rbm", dict(tensors_extra={"weight": __import__("torch").full((4, 16), float("nan"))}),
+     "NaN or infinite values in tensor 'weight'"),
+    ("rbm", dict(edit_metadata=lambda m: m.update(state="[" * 100_000 + "]" * 100_000)), "the 'state' JSON"),
+    ("rbm", dict(raw_metadata=lambda m: m.update(format_version=None)), "no valid format version"),
+    ("rbm", dict(raw_metadata=lambda m: m.update(state={"params": {}})), "the 'state' JSON"),
+])
+def test_a_re_signed_file_that_describes_nonsense_is_refused(data, tmp_path, monkeypatch, make, edit, message):
+    """Files whose checksum an attacker recomputed: their content must still make sense (issue 44)."""
+    from deepbelief.estimators._layer import RBMLayer
+
+    X, y = data
+    X = X[:, :16]
+    models = {"rbm": lambda: db.RBM(4, n_iter=1, random_state=0).fit(X),
+              "rbm_gaussian": lambda: db.RBM(4, visible="gaussian", n_iter=1, random_state=0).fit(X * 5),
+              "classifier": lambda: db.DBNClassifier((4,), n_iter=1, max_iter=1, random_state=0).fit(X, y),
+              "regressor": lambda: db.DBNRegressor((4,), n_iter=1, max_iter=1, random_state=0).fit(X, y * 1.0),
+              "anomaly": lambda: db.AnomalyDetector(db.RBM(4, n_iter=1), random_state=0).fit(X)}
+    raw = _saved(models[make](), tmp_path)
+    if "raw_metadata" in edit:  # values safetensors itself would not write: the header by hand, re-signed
+        size = int.from_bytes(raw[:8], "little")
+        header = json.loads(raw[8:8 + size])
+        metadata = header["__metadata__"]
+        edit["raw_metadata"](metadata)
+        metadata["sha256"] = io.bound_checksum(raw, metadata)
+        text = json.dumps(header).encode()
+        (tmp_path / "bad.dbn").write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + size:])
+    else:
+        rewrite(raw, tmp_path / "bad.dbn", **edit)
+    real = RBMLayer.begin
+
+    def bounded(self, n_inputs):  # building a model of the claimed size would allocate it
+        assert n_inputs * self.rbm.n_components < 10**7, "allocated before the sizes were checked"
+        return real(self, n_inputs)
+
+    monkeypatch.setattr(RBMLayer, "begin", bounded)
+    with pytest.raises(ModelFileError, match=message):
+        db.load(tmp_path / "bad.dbn")
+
+
+def test_the_checksum_binds_each_tensor_to_its_name(data, tmp_path):
+    """Swapping the positions of two same-shaped tensors in the header (bytes untouched) is refused: format 2's
+    checksum covers the header's entries (format 1's covered the bytes only, so this loaded a different model)."""
+    X, _ = data
+    raw = _saved(db.DBN((16, 16), n_iter=1, random_state=0).fit(X[:, :16]), tmp_path)
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + size])
+    a, b = "rbm0.hidden_bias", "rbm1.hidden_bias"
+    header[a]["data_offsets"], header[b]["data_offsets"] = header[b]["data_offsets"], header[a]["data_offsets"]
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (size - len(text))
+    assert len(text) == size
+    (tmp_path / "swapped.dbn").write_bytes(raw[:8] + text + raw[8 + size:])
+    with pytest.raises(ModelFileError, match="checksum"):
+        db.load(tmp_path / "swapped.dbn")
+
+
+def test_non_regular_and_oversized_files_are_refused_at_once(data, tmp_path):
+    X, _ = data
+    raw = _saved(db.RBM(4, n_iter=1, random_state=0).fit(X), tmp_path)
+    os.mkfifo(tmp_path / "pipe.dbn")  # reading it would wait for a writer forever
+    for path in (tmp_path / "pipe.dbn", "/dev/zero", tmp_path):
+        with pytest.raises(ModelFileError, match="not a regular file"):
+            db.load(path)
+    (tmp_path / "padded.dbn").write_bytes(raw + b"\0" * 1_000_000)  # more bytes than its header declares
+    with pytest.raises(ModelFileError, match="truncated or damaged: its header declares"):
+        db.load(tmp_path / "padded.dbn")

@@ -19,7 +19,7 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 
 from .errors import ModelFileError
-from .io import read_header, write_atomic
+from .io import bound_checksum, read_file, write_atomic
 
 FORMAT = "deepbelief-checkpoint"
 FORMAT_VERSION = 2  # 2: with the SHA-256 of header, tensors and state (version 1 had none)
@@ -43,17 +43,6 @@ def fingerprint(*arrays):
     return h.hexdigest()
 
 
-def _checksum(data, metadata):
-    """sha256 of the header's tensor entries (names, dtypes, shapes, offsets), the tensor bytes and every metadata
-    entry but the checksum itself."""
-    size = int.from_bytes(data[:8], "little")
-    entries = {k: v for k, v in json.loads(data[8:8 + size]).items() if k != "__metadata__"}
-    h = hashlib.sha256(json.dumps(entries, sort_keys=True).encode())
-    h.update(data[8 + size:])
-    h.update(json.dumps({k: v for k, v in metadata.items() if k != "sha256"}, sort_keys=True).encode())
-    return h.hexdigest()
-
-
 def write(path, tensors, state):
     """Write ``tensors`` (name -> float32 or uint8 tensor) and the JSON-able ``state`` to ``path`` atomically."""
     path = Path(path)
@@ -61,7 +50,7 @@ def write(path, tensors, state):
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "state": json.dumps(state)}
     # The tensor entries and bytes do not depend on the metadata, so they are checksummed before the final write.
-    metadata["sha256"] = _checksum(save_bytes(tensors, metadata=metadata), metadata)
+    metadata["sha256"] = bound_checksum(save_bytes(tensors, metadata=metadata), metadata)
     write_atomic(path, save_bytes(tensors, metadata=metadata))
 
 
@@ -92,21 +81,18 @@ def read(path):
     """(tensors, state) of a checkpoint, validated; ModelFileError for a damaged, foreign or older file."""
     path = Path(path)
     try:
-        if not path.is_file():  # a folder, FIFO or device would hang or fill memory
-            raise _refuse(path, "it is not a regular file")
-        data = path.read_bytes()
+        data, header = read_file(path, "deepbelief checkpoint", DTYPES)
     except OSError as exc:
         raise _refuse(path, exc.strerror or str(exc)) from None
-    try:
-        metadata = read_header(data, path, "deepbelief checkpoint", DTYPES).get("__metadata__")
     except ModelFileError as exc:
         raise ModelFileError(f"cannot resume: {exc}. Delete it to start the fit over") from None
+    metadata = header.get("__metadata__")
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise _refuse(path, "not a deepbelief checkpoint")
     if metadata.get("format_version") != str(FORMAT_VERSION):
         raise _refuse(path, f"it is in checkpoint format {metadata.get('format_version', 1)!s}, this deepbelief "
                             f"resumes format {FORMAT_VERSION} (finish the run with the version that started it)")
-    if metadata.get("sha256") != _checksum(data, metadata):
+    if metadata.get("sha256") != bound_checksum(data, metadata):
         raise _refuse(path, "it is corrupted (its checksum does not match its content)")
     try:
         state = json.loads(metadata["state"])

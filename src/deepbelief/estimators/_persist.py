@@ -88,6 +88,27 @@ def copy_tensor(target, tensors, name):
         target.copy_(source)
 
 
+def check_shapes(tensors, shapes, prefix=""):
+    """Before a model is built from its saved sizes: every ``tensors[prefix + name]`` has the shape the sizes imply
+    (``shapes``: {name: shape}), so that a small file claiming huge layers is refused without allocating them."""
+    for name, shape in shapes.items():
+        source = tensors.get(prefix + name)
+        if source is None:
+            raise ModelFileError(f"tensor {prefix + name!r} is missing")
+        if tuple(source.shape) != tuple(shape):
+            raise ModelFileError(f"tensor {prefix + name!r} has shape {tuple(source.shape)}, but the saved sizes "
+                                 f"need {tuple(shape)}")
+
+
+def check_elements(claimed, tensors, prefixes):
+    """Before a network is built from its saved sizes: the ``claimed`` number of parameter values equals what the
+    tensors named ``prefix...`` hold (a small file claiming huge layers is refused without allocating them)."""
+    held = sum(t.numel() for name, t in tensors.items() if name.startswith(tuple(prefixes)))
+    if claimed != held:
+        raise ModelFileError(f"the saved sizes need {claimed} parameters, but the file's {'/'.join(prefixes)} "
+                             f"tensors hold {held}")
+
+
 def check_int(value, name, low=1):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
         raise ModelFileError(f"the saved {name} must be an integer >= {low}; got {value!r}")

@@ -82,7 +82,7 @@ class GaussianScalingMixin:
     def _set_scaler_state(self, state, n_features=None):
         """Restore ``_scaler_state``; with ``n_features``, check that it matches the visible units (ValueError)."""
         self.data_mean_ = io.decode_array(state["data_mean"])
-        self.data_scale_ = io.decode_array(state["data_scale"])
+        self.data_scale_ = io.decode_scale(state["data_scale"])
         if n_features is not None and ((self.data_mean_ is None) == get_units(self.visible_).standardized or (
                 self.data_mean_ is not None and self.data_mean_.shape != (n_features,))):
             raise ValueError("the saved standardisation does not match the visible units")

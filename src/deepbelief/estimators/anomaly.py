@@ -6,6 +6,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import ModelFileError
 from ._persist import SaveMixin, json_params
 from .dbn import DBN
 from .rbm import RBM, SCORES
@@ -111,6 +112,8 @@ class AnomalyDetector(SaveMixin, OutlierMixin, BaseEstimator):
         model = classes[state["model_class"]]._from_state(state["model"], tensors, device, prefix="model.")
         detector = cls(model=clone(model), **state["params"])
         detector.model_, detector.offset_ = model, float(state["offset"])
+        if not np.isfinite(detector.offset_):
+            raise ModelFileError(f"the saved offset {detector.offset_} is not a finite number")
         detector.n_features_in_ = model.n_features_in_
         return detector
 

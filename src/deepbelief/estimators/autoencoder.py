@@ -14,7 +14,7 @@ from .._validation import check_X, layer_sizes, per_layer
 from ..core.nets import linear_from
 from ..training import SCHEDULES, FineTuneConfig, FineTuneProgress, TensorRows, fine_tune, greedy_stack
 from ._layer import RBMLayer
-from ._persist import SaveMixin, check_int, json_params, restore_params
+from ._persist import SaveMixin, check_elements, check_int, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from .rbm import RBM
@@ -247,7 +247,9 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         ae._device = resolve_device(ae.device)
         ae.n_features_in_ = check_int(state["n_features_in"], "n_features_in")
         sizes = ae._sizes()
-        shapes = zip([ae.n_features_in_, *sizes[:-1]], sizes)
+        shapes = list(zip([ae.n_features_in_, *sizes[:-1]], sizes))
+        check_elements(sum(2 * n_in * n_out + n_in + n_out for n_in, n_out in shapes), tensors,
+                       ["encoder.", "decoder."])
         layers = [(torch.zeros(n_out, n_in), torch.zeros(n_out), torch.zeros(n_in)) for n_in, n_out in shapes]
         ae.encoder_, ae.decoder_ = (m.to(ae._device) for m in cls._unroll(layers))
         for name, module in (("encoder", ae.encoder_), ("decoder", ae.decoder_)):

@@ -203,7 +203,7 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
         return {"classes": io.encode_array(self.classes_)}
 
     def _set_target_state(self, state):
-        self.classes_ = io.decode_array(state["classes"])
+        self.classes_ = io.decode_classes(state["classes"])
         if self.classes_.ndim != 1 or len(self.classes_) < 2:
             raise ValueError("the saved classes must be a list of at least 2 labels")
 

@@ -19,7 +19,7 @@ from ..data.streaming import is_streamed
 from ..errors import TrainingDivergedError
 from ..training import PRECISIONS, SCHEDULES, CDConfig, TensorRows, divergence
 from .. import io
-from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
+from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
 from ._sampling import StackSamplingMixin
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from ._layer import RBMLayer
@@ -596,6 +596,9 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         rbm = restore_params(cls, state["params"], device)
         n_features = check_int(state["n_features_in"], "n_features_in")
         rbm._set_visible_state(state)
+        n_visible = n_features + (rbm.n_labels or 0)
+        check_shapes(tensors, {"weight": (rbm.n_components, n_visible), "visible_bias": (n_visible,),
+                               "hidden_bias": (rbm.n_components,)}, prefix)
         RBMLayer(rbm).begin(n_features)
         for name in ("weight", "visible_bias", "hidden_bias"):
             copy_tensor(getattr(rbm.module_, name), tensors, prefix + name)
@@ -603,7 +606,7 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         rbm.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
         rbm.history_ = list(state["history"])
         if rbm.n_labels is not None:
-            rbm.classes_ = io.decode_array(state["classes"])
+            rbm.classes_ = io.decode_classes(state["classes"])
             if rbm.classes_.shape != (rbm.n_labels,):
                 raise ValueError("the saved classes do not match n_labels")
         rbm._set_scaler_state(state, n_features)

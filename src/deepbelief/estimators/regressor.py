@@ -78,7 +78,7 @@ class DBNRegressor(RegressorMixin, SupervisedDBN):
 
     def _set_target_state(self, state):
         self.y_mean_ = io.decode_array(state["y_mean"]).astype(np.float64)
-        self.y_scale_ = io.decode_array(state["y_scale"]).astype(np.float64)
+        self.y_scale_ = io.decode_scale(state["y_scale"]).astype(np.float64)
         self._single_target = bool(state["single_target"])
         if self.y_mean_.ndim != 1 or self.y_mean_.shape != self.y_scale_.shape or not len(self.y_mean_):
             raise ValueError("the saved target standardisation is malformed")

@@ -18,7 +18,7 @@ from .._validation import check_range, clearer, per_layer
 from ..core.crbm import ConditionalRBMModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS, get_units
 from ..training import CDConfig, CDTrainer, train_rbm
-from ._persist import SaveMixin, check_int, copy_tensor, json_params, restore_params
+from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 
@@ -383,7 +383,10 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
     @classmethod
     def _from_state(cls, state, tensors, device=None, prefix=""):
         crbm = restore_params(cls, state["params"], device)
-        crbm._build(check_int(state["n_features_in"], "n_features_in"))
+        n, h, past = check_int(state["n_features_in"], "n_features_in"), crbm.n_components, crbm.order
+        check_shapes(tensors, {"weight": (h, n), "visible_bias": (n,), "hidden_bias": (h,),
+                               "autoregressive": (n, past * n), "past_hidden": (h, past * n)}, prefix)
+        crbm._build(n)
         for name in cls._TENSORS:
             copy_tensor(getattr(crbm.module_, name), tensors, prefix + name)
         crbm.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)

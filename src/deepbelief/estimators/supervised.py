@@ -22,8 +22,8 @@ from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
 from .. import checkpoint, distributed
 from ..errors import TrainingDivergedError
-from ._persist import (SaveMixin, checkpoint_defaults, checkpoint_params, check_int, json_params, nested_estimator,
-                       restore_params)
+from ._persist import (SaveMixin, check_elements, checkpoint_defaults, checkpoint_params, check_int, json_params,
+                       nested_estimator, restore_params)
 from ._progress import EpochBar
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from ._rectified import rectified_dbn
@@ -469,6 +469,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         est._set_target_state(state)
         sizes = est._dbn(0)._layer_sizes()
         shapes = list(zip([est.n_features_in_, *sizes], [*sizes, est._n_outputs()]))
+        check_elements(sum(n_in * n_out + n_out for n_in, n_out in shapes), tensors, ["network."])
         linears = [linear_from(torch.zeros(n_out, n_in), torch.zeros(n_out)).to(est._device) for n_in, n_out in shapes]
         network = feedforward(linears[:-1], est.activation, est.dropout, est.input_dropout, linears[-1],
                               make_generator(0, est._device))
