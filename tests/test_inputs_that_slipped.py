@@ -79,3 +79,32 @@ def test_values_beyond_float32_are_refused_and_large_float32_columns_standardise
     wide[:, 0] = 1e20 * (1 + X[:, 5])  # float32 squares of this column overflow
     rbm = db.RBM(8, visible="gaussian", n_iter=1, random_state=0).fit(wide)
     assert np.isfinite(rbm.data_scale_).all() and np.isfinite(rbm.reconstruct(wide[:3])).all()
+
+
+def test_compat_checks_the_older_packages_parameters_and_takes_sparse_rows(digits):
+    import scipy.sparse as sp
+
+    from deepbelief import compat
+    X, y = digits
+    with pytest.raises(ValueError, match="fit needs X, the training rows"):  # a TypeError from len(None) before
+        compat.SupervisedDBNClassification(verbose=False).fit(None, y)
+    with pytest.raises(ValueError, match="activation_function='tanh'.*'sigmoid' or 'relu'"):  # accepted before
+        compat.UnsupervisedDBN(activation_function="tanh", verbose=False).fit(X)
+    with pytest.raises(ValueError, match="n_epochs_rbm=-1.*integer >= 0"):  # named 'n_iter' of DBN before
+        compat.UnsupervisedDBN(n_epochs_rbm=-1, verbose=False).fit(X)
+    S = sp.csr_matrix(X)
+    model = compat.SupervisedDBNClassification(hidden_layers_structure=[8], n_epochs_rbm=1, n_iter_backprop=2,
+                                               verbose=False, random_state=0)
+    np.testing.assert_array_equal(model.fit(S, y).predict(S[:20]), model.fit(X, y).predict(X[:20]))
+    relu = compat.UnsupervisedDBN(hidden_layers_structure=[8], activation_function="relu", n_epochs_rbm=1,
+                                  verbose=False, random_state=0)
+    assert relu.fit(S).transform(S[:2]).shape == (2, 8)
+
+
+def test_a_regressor_refuses_text_targets_with_the_remedy(digits):
+    X, _ = digits
+    words = np.array(["cat", "dog"])[np.arange(len(X)) % 2]
+    with pytest.raises(ValueError, match="DBNRegressor needs numeric targets, but y holds text such as 'cat'"):
+        db.DBNRegressor((4,), n_iter=1, max_iter=1).fit(X, words)
+    numbers = np.array(["1.5", "2"])[np.arange(len(X)) % 2]  # numbers written as text are numbers
+    assert db.DBNRegressor((4,), n_iter=1, max_iter=1).fit(X, numbers).predict(X[:2]).shape == (2,)

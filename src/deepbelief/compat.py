@@ -21,12 +21,14 @@ Meaning of the parameters, as in that package:
 Added here: ``random_state`` (the older package used NumPy's global generator) and ``device``.
 ``save(path)`` / ``Class.load(path)`` use deepbelief's safe model format (safetensors + JSON) instead of pickle.
 """
+import numbers
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from . import io
-from ._validation import check_X
+from ._validation import check_X, issparse
 from .errors import ModelFileError
 from .estimators import DBN, DBNClassifier, DBNRegressor
 from .estimators._persist import json_params
@@ -46,6 +48,25 @@ class _PlainCDRegressor(DBNRegressor):
 def _check_algorithm(name):
     if name != "sgd":
         raise ValueError(f"optimization_algorithm={name!r} is not supported; the only option is 'sgd'")
+
+
+def _rows(X):
+    """Rows to predict from: a single row becomes a 1-row matrix (as the older package allowed); sparse stays."""
+    return X if issparse(X) else np.atleast_2d(X)
+
+
+def _check_settings(model, X):
+    """The older package's parameters and X, checked under their own names (they reach the estimators renamed)."""
+    name = type(model).__name__
+    if X is None:
+        raise ValueError(f"{name}.fit needs X, the training rows (an array or sparse matrix); got None")
+    if model.activation_function not in ("sigmoid", "relu"):
+        raise ValueError(f"{name}(activation_function={model.activation_function!r}): the hidden units are 'sigmoid' "
+                         "or 'relu' (the older package's choices)")
+    for setting in ("n_epochs_rbm", "n_iter_backprop", "contrastive_divergence_iter", "batch_size"):
+        value, low = getattr(model, setting, 1), 0 if setting in ("n_epochs_rbm", "n_iter_backprop") else 1
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name}({setting}={value!r}): must be an integer >= {low}")
 
 
 class _Persisted:
@@ -103,7 +124,8 @@ class _Supervised(_Persisted, BaseEstimator):
     def fit(self, X, y, pre_train=True):
         """Pretrain (unless ``pre_train=False``) and fine-tune; see the module docstring for the parameters."""
         _check_algorithm(self.optimization_algorithm)
-        n_samples = len(X)
+        _check_settings(self, X)
+        n_samples = _num_samples(X)
         self.estimator_ = self._estimator_class(
             hidden_layer_sizes=tuple(self.hidden_layers_structure), pretrain=pre_train, n_iter=self.n_epochs_rbm,
             learning_rate_rbm=self.learning_rate_rbm, k=self.contrastive_divergence_iter,
@@ -116,14 +138,14 @@ class _Supervised(_Persisted, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(np.atleast_2d(X))
+        return self.estimator_.predict(_rows(X))
 
     def transform(self, X):
         """Top hidden layer activations of the pretrained DBN."""
         check_is_fitted(self, "estimator_")
         if self.estimator_.dbn_ is None:
             raise ValueError("transform needs the pretrained DBN, but the model was fitted with pre_train=False")
-        return self.estimator_.dbn_.transform(np.atleast_2d(X))
+        return self.estimator_.dbn_.transform(_rows(X))
 
 
 class SupervisedDBNClassification(ClassifierMixin, _Supervised):
@@ -133,7 +155,7 @@ class SupervisedDBNClassification(ClassifierMixin, _Supervised):
 
     def predict_proba(self, X):
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(np.atleast_2d(X))
+        return self.estimator_.predict_proba(_rows(X))
 
     def predict_proba_dict(self, X):
         """One dict {label: probability} per row."""
@@ -174,15 +196,16 @@ class UnsupervisedDBN(_Persisted, TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         _check_algorithm(self.optimization_algorithm)
+        _check_settings(self, X)
         dbn = DBN(hidden_layer_sizes=tuple(self.hidden_layers_structure), learning_rate=self.learning_rate_rbm,
                   n_iter=self.n_epochs_rbm, k=self.contrastive_divergence_iter, batch_size=self.batch_size,
                   device=self.device, random_state=self.random_state, verbose=self.verbose, **_PLAIN_CD)
         if self.activation_function == "relu":
-            self.dbn_ = rectified_dbn(check_X(self, X, reset=True, units="bernoulli"), dbn)
+            self.dbn_ = rectified_dbn(check_X(self, X, reset=True, units="bernoulli", sparse=True), dbn)
         else:
             self.dbn_ = dbn.fit(X)
         return self
 
     def transform(self, X):
         check_is_fitted(self, "dbn_")
-        return self.dbn_.transform(np.atleast_2d(X))
+        return self.dbn_.transform(_rows(X))

@@ -52,6 +52,7 @@ class DBNRegressor(RegressorMixin, SupervisedDBN):
         -------
         self
         """
+        _check_numeric_targets(y)
         if is_streamed(X):
             X, y = streamed_X_y(self, X, y, dtype=np.float64)  # their pass in _fit_network picks visible_
         else:
@@ -95,3 +96,24 @@ class DBNRegressor(RegressorMixin, SupervisedDBN):
         """Predicted targets, shape (n_samples,) or (n_samples, n_targets) as y was given to ``fit``."""
         out = self._outputs(self._check_predict_X(X)) * self.y_scale_ + self.y_mean_
         return out[:, 0] if self._single_target else out
+
+
+def _check_numeric_targets(y):
+    """ValueError naming the remedy when the targets are text that is not numbers ('a', 'cat')."""
+    values = np.asarray(y) if y is not None else None
+    if values is None or values.dtype.kind not in "USO":
+        return
+    try:
+        values.astype(np.float64)
+    except (TypeError, ValueError):
+        example = next((v for v in values.ravel() if not _is_number(v)), values.ravel()[0])
+        raise ValueError(f"DBNRegressor needs numeric targets, but y holds text such as {str(example)!r}; for class "
+                         "labels use DBNClassifier") from None
+
+
+def _is_number(value):
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
