@@ -5,7 +5,8 @@ from .anomaly import AnomalyDetector
 from .autoencoder import DeepAutoencoder
 from .dbn import DBN
 from .rbm import RBM
-from .sequence import ConditionalDBN, ConditionalRBM
+from .sequence import ConditionalRBM
+from .sequence_dbn import ConditionalDBN
 from .classifier import DBNClassifier
 from .regressor import DBNRegressor
 

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_range, clearer, per_layer
+from .._validation import check_range, clearer
 from ..core.crbm import ConditionalRBMModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS, get_units
 from ..training import CDConfig, CDTrainer, train_rbm
@@ -22,7 +22,7 @@ from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_para
 from ._progress import EpochBar
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 
-_SEQUENCE_CD_CONSTRAINTS = {
+SEQUENCE_CD_CONSTRAINTS = {
     "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "n_iter": [Interval(Integral, 0, None, closed="left")],
@@ -85,9 +85,27 @@ def _frame_windows(frames, order):
     return w[..., 0], w[..., 1:].transpose(-1, -2).flatten(-2)
 
 
-def _history(frames):
+def history(frames):
     """The history row [v_{t-1}, ..., v_{t-order}] of the frames (..., order, F) given oldest first."""
     return frames.flip(-2).flatten(-2)
+
+
+def mean_squared_error(predictions, sequences, skip):
+    """Mean over the predicted frames (frames ``skip``.. of each sequence) of the squared error summed over
+    features."""
+    return float(np.mean(np.concatenate([((p - s[skip:]) ** 2).sum(1) for p, s in zip(predictions, sequences)])))
+
+
+def check_samples(n_samples):
+    if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 0:
+        raise ValueError(f"n_samples must be an integer >= 0 (0: mean-field prediction); got {n_samples!r}")
+    return int(n_samples)
+
+
+def check_steps(n_steps):
+    if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 1:
+        raise ValueError(f"n_steps must be an integer >= 1; got {n_steps!r}")
+    return int(n_steps)
 
 
 class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstimator):
@@ -154,7 +172,7 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         "order": [Interval(Integral, 1, None, closed="left")],
         "visible": [StrOptions(VISIBLE_UNITS)],
         "hidden": [StrOptions(STACKED_UNITS)],
-        **_SEQUENCE_CD_CONSTRAINTS,
+        **SEQUENCE_CD_CONSTRAINTS,
     }
 
     def __init__(self, n_components=100, *, order=3, visible="gaussian", hidden="bernoulli", learning_rate="auto",
@@ -292,7 +310,7 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
     def _predict_tensor(self, context, n_samples=0, generator=None):
         """The next frame after each context (n, order, F), model units: mean-field, or with ``n_samples`` the
         mean of E[v_t | h] over that many Gibbs chains."""
-        m, u, v0 = self.module_, _history(context), context[:, -1]
+        m, u, v0 = self.module_, history(context), context[:, -1]
         if not n_samples:
             return m.mean_field_frame(u, v0, self.n_predict_steps)
         v = m.sample_frame(u.repeat(n_samples, 1), v0.repeat(n_samples, 1), self.n_predict_steps, generator)
@@ -317,7 +335,7 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         array of shape (n_frames - order, n_features), or a list of them for a list of sequences
         """
         sequences, single = self._sequences(X, min_frames=self.order + 1)
-        n_samples, generator = _check_samples(n_samples), self._generator(random_state)
+        n_samples, generator = check_samples(n_samples), self._generator(random_state)
         out = []
         for s in sequences:
             frames = self._encode(s)
@@ -334,13 +352,13 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         """
         sequences, single = self._sequences(X, min_frames=self.order)
         context = torch.stack([self._encode(s[-self.order:]) for s in sequences])
-        out = self._decode(self._predict_tensor(context, _check_samples(n_samples), self._generator(random_state)))
+        out = self._decode(self._predict_tensor(context, check_samples(n_samples), self._generator(random_state)))
         return out[0] if single else out
 
     def score(self, X, y=None):
         """Minus the mean squared one-step-ahead prediction error per frame (summed over features, data units)."""
         sequences, _ = self._sequences(X, min_frames=self.order + 1)
-        return -_mean_squared_error(self.predict(sequences), sequences, self.order)
+        return -mean_squared_error(self.predict(sequences), sequences, self.order)
 
     @torch.no_grad()
     def generate(self, seed_frames, n_steps, random_state=None):
@@ -360,12 +378,12 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         """
         check_is_fitted(self, "module_")
         seeds, single = self._sequences(seed_frames, min_frames=self.order)
-        n_steps = _check_steps(n_steps)
+        n_steps = check_steps(n_steps)
         generator = self._generator(random_state)
         frames = torch.stack([self._encode(s[-self.order:]) for s in seeds])
         out = []
         for _ in range(n_steps):
-            v = self.module_.sample_frame(_history(frames), frames[:, -1], self.n_gibbs, generator)
+            v = self.module_.sample_frame(history(frames), frames[:, -1], self.n_gibbs, generator)
             out.append(v)
             frames = torch.cat([frames[:, 1:], v[:, None]], 1)
         out = np.stack([self._decode(v) for v in out], 1)
@@ -393,247 +411,3 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         crbm.history_ = list(state["history"])
         crbm._set_scaler_state(state, crbm.n_features_in_)
         return crbm
-
-
-def _mean_squared_error(predictions, sequences, skip):
-    """Mean over the predicted frames (frames ``skip``.. of each sequence) of the squared error summed over
-    features."""
-    return float(np.mean(np.concatenate([((p - s[skip:]) ** 2).sum(1) for p, s in zip(predictions, sequences)])))
-
-
-def _check_samples(n_samples):
-    if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 0:
-        raise ValueError(f"n_samples must be an integer >= 0 (0: mean-field prediction); got {n_samples!r}")
-    return int(n_samples)
-
-
-def _check_steps(n_steps):
-    if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 1:
-        raise ValueError(f"n_steps must be an integer >= 1; got {n_steps!r}")
-    return int(n_steps)
-
-
-class ConditionalDBN(SaveMixin, BaseEstimator):
-    """A stack of conditional RBMs (Taylor, Hinton & Roweis 2007): the first models the frames, each next one
-    the sequence of hidden-unit probabilities of the layer below, with its own history.
-
-    Generation samples the top layer's next frame given its history, then passes it down: each lower layer's
-    frame is E[v_t | h_t, u_t] with that layer's own history. A layer l needs ``order[l]`` frames of history of
-    its input, so the whole stack needs ``sum(order)`` frames of context.
-
-    Parameters
-    ----------
-    hidden_layer_sizes : sequence of int, default=(100, 100)
-    order : int or sequence of int, default=3
-        History length of each layer.
-    visible : {'gaussian', 'bernoulli', 'relu'}, default='gaussian'
-        Units of the first layer's visible frames; each upper layer's visible units are the hidden units below.
-    hidden : {'bernoulli', 'relu'}, default='bernoulli'
-        Hidden units of every layer.
-    learning_rate : float, 'auto' or one per layer, default='auto'
-    n_iter : int or one per layer, default=50
-    batch_size, k, momentum, final_momentum, momentum_switch, weight_decay, n_gibbs, n_predict_steps, shuffle,
-    device, random_state, verbose : as :class:`ConditionalRBM`, shared by all layers.
-
-    Attributes
-    ----------
-    layers_ : list of fitted ConditionalRBM
-    n_features_in_ : int
-    """
-
-    _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "order": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "visible": [StrOptions(VISIBLE_UNITS)],
-        "hidden": [StrOptions(STACKED_UNITS)],
-        **_SEQUENCE_CD_CONSTRAINTS,
-        "learning_rate": ["array-like", Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "n_iter": ["array-like", Interval(Integral, 0, None, closed="left")],
-    }
-
-    def __init__(self, hidden_layer_sizes=(100, 100), *, order=3, visible="gaussian", hidden="bernoulli",
-                 learning_rate="auto", batch_size=100, n_iter=50, k=1, momentum=0.5, final_momentum=0.9,
-                 momentum_switch=5, weight_decay=2e-4, n_gibbs=30, n_predict_steps=5, shuffle=True, device="cpu",
-                 random_state=None, verbose=False):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.order = order
-        self.visible = visible
-        self.hidden = hidden
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.k = k
-        self.momentum = momentum
-        self.final_momentum = final_momentum
-        self.momentum_switch = momentum_switch
-        self.weight_decay = weight_decay
-        self.n_gibbs = n_gibbs
-        self.n_predict_steps = n_predict_steps
-        self.shuffle = shuffle
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def _layers(self):
-        from .._validation import layer_sizes
-
-        sizes = layer_sizes(self.hidden_layer_sizes)
-        orders = per_layer(self.order, len(sizes), "order")
-        if not all(isinstance(o, Integral) and not isinstance(o, bool) and o >= 1 for o in orders):
-            raise ValueError(f"order must be an integer >= 1 or one per layer; got {self.order!r}")
-        rates = per_layer(self.learning_rate, len(sizes), "learning_rate")
-        epochs = per_layer(self.n_iter, len(sizes), "n_iter")
-        seeds = seeds_from(self.random_state, len(sizes))
-        shared = {name: getattr(self, name) for name in ("batch_size", "k", "momentum", "final_momentum",
-                                                         "momentum_switch", "weight_decay", "n_gibbs",
-                                                         "n_predict_steps", "shuffle", "device", "verbose")}
-        return [ConditionalRBM(size, order=int(o), visible=self.visible if i == 0 else self.hidden,
-                               hidden=self.hidden, learning_rate=lr, n_iter=n, random_state=seed, **shared)
-                for i, (size, o, lr, n, seed) in enumerate(zip(sizes, orders, rates, epochs, seeds))]
-
-    @property
-    def context_length(self):
-        """Frames of history the stack needs: the sum of the layers' orders."""
-        check_is_fitted(self, "layers_")
-        return sum(layer.order for layer in self.layers_)
-
-    @memory_errors
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Greedy layer-wise training on one sequence or a list of sequences.
-
-        Returns
-        -------
-        self
-        """
-        layers = self._layers()
-        sequences, _ = as_sequences(X, type(self).__name__, units=self.visible)
-        self.n_features_in_ = sequences[0].shape[1]
-        for i, layer in enumerate(layers):
-            sequences = [s for s in sequences if len(s) > layer.order]
-            if not sequences:
-                raise ValueError(f"no sequence is long enough to train layer {i}: the stack needs sequences longer "
-                                 f"than sum(order) = {sum(lay.order for lay in layers)} frames")
-            layer.fit(sequences)
-            if i + 1 < len(layers):
-                sequences = layer.transform(sequences)
-        self.layers_ = layers
-        return self
-
-    @torch.no_grad()
-    def _levels(self, frames):
-        """Bottom-up features of a batch of contexts ``frames`` (n, T, F) in model units: a list with, for each
-        layer, its visible frames (n, T_l, F_l), T_l = T - (orders below)."""
-        levels = [frames]
-        for layer in self.layers_[:-1]:
-            levels.append(layer._features(levels[-1]))
-        return levels
-
-    @torch.no_grad()
-    def _down(self, levels, top):
-        """Pass a new top-layer frame down: each layer's new visible frame is E[v_t | h_t, u_t]; returns the
-        new frame of every level, bottom first."""
-        new = [top]
-        for layer, x in zip(reversed(self.layers_[:-1]), reversed(levels[:-1])):
-            m = layer.module_
-            a_t, _ = m.dynamic_biases(_history(x[:, -layer.order:]))
-            new.append(m.mean_v_given_h(new[-1], a_t))
-        return new[::-1]
-
-    def _contexts(self, X, min_frames):
-        check_is_fitted(self, "layers_")
-        bottom = self.layers_[0]
-        sequences, single = as_sequences(X, type(self).__name__, self.n_features_in_, self.visible, min_frames)
-        return sequences, single, bottom
-
-    def predict_next(self, X, n_samples=0, random_state=None):
-        """The frame after the end of each sequence (at least ``context_length`` frames long): features of the
-        context bottom-up, a prediction in the top layer as ``ConditionalRBM.predict``, then down.
-
-        Returns
-        -------
-        array of shape (n_features,) for one sequence, (n_sequences, n_features) for a list
-        """
-        sequences, single, bottom = self._contexts(X, self.context_length)
-        frames = torch.stack([bottom._encode(s[-self.context_length:]) for s in sequences])
-        out = bottom._decode(self._predict_tensor(frames, _check_samples(n_samples), self._generator(random_state)))
-        return out[0] if single else out
-
-    def _generator(self, random_state):
-        return self.layers_[-1]._generator(random_state)
-
-    @torch.no_grad()
-    def _predict_tensor(self, frames, n_samples, generator):
-        levels = self._levels(frames)
-        top = self.layers_[-1]
-        context = levels[-1][:, -top.order:]
-        return self._down(levels, top._predict_tensor(context, n_samples, generator))[0]
-
-    def predict(self, X, n_samples=0, random_state=None):
-        """One-step-ahead predictions of frames t >= context_length, each from the true frames before it (see
-        ``predict_next``).
-
-        Returns
-        -------
-        array of shape (n_frames - context_length, n_features), or a list of them
-        """
-        sequences, single, bottom = self._contexts(X, self.context_length + 1)
-        n_samples, generator = _check_samples(n_samples), self._generator(random_state)
-        c = self.context_length
-        out = []
-        for s in sequences:
-            frames = bottom._encode(s)
-            context = frames.unfold(0, c, 1)[:-1].transpose(1, 2)  # (n - c, c, F)
-            out.append(bottom._decode(self._predict_tensor(context, n_samples, generator)))
-        return out[0] if single else out
-
-    def score(self, X, y=None):
-        """Minus the mean squared one-step-ahead prediction error per frame (summed over features, data units)."""
-        sequences, _, _ = self._contexts(X, self.context_length + 1)
-        return -_mean_squared_error(self.predict(sequences), sequences, self.context_length)
-
-    @torch.no_grad()
-    def generate(self, seed_frames, n_steps, random_state=None):
-        """Generate ``n_steps`` frames after ``seed_frames`` (at least ``context_length`` frames; or a 3-D array of
-        several seeds): Gibbs sampling in the top layer given its history, then down through the layers.
-
-        Returns
-        -------
-        array of shape (n_steps, n_features), or (n_sequences, n_steps, n_features)
-        """
-        seeds, single, bottom = self._contexts(seed_frames, self.context_length)
-        n_steps = _check_steps(n_steps)
-        top = self.layers_[-1]
-        generator = self._generator(random_state)
-        levels = self._levels(torch.stack([bottom._encode(s[-self.context_length:]) for s in seeds]))
-        out = []
-        for _ in range(n_steps):
-            x = levels[-1][:, -top.order:]
-            new = self._down(levels, top.module_.sample_frame(_history(x), x[:, -1], top.n_gibbs, generator))
-            levels = [torch.cat([lev[:, 1:], f[:, None]], 1) for lev, f in zip(levels, new)]
-            out.append(bottom._decode(new[0]))
-        out = np.stack(out, 1)
-        return out[0] if single else out
-
-    # persistence -----------------------------------------------------------------------------------
-    def _get_state(self, prefix=""):
-        check_is_fitted(self, "layers_")
-        tensors, layers = {}, []
-        for i, layer in enumerate(self.layers_):
-            t, s = layer._get_state(f"{prefix}layers.{i}.")
-            tensors.update(t)
-            layers.append(s)
-        return tensors, {"params": json_params(self), "n_features_in": int(self.n_features_in_), "layers": layers}
-
-    @classmethod
-    def _from_state(cls, state, tensors, device=None, prefix=""):
-        cdbn = restore_params(cls, state["params"], device)
-        expected = len(cdbn._layers())
-        if not isinstance(state["layers"], list) or len(state["layers"]) != expected:
-            raise ValueError(f"the file holds {len(state['layers'])} layers, expected {expected}")
-        cdbn.layers_ = [ConditionalRBM._from_state(s, tensors, device, f"{prefix}layers.{i}.")
-                        for i, s in enumerate(state["layers"])]
-        cdbn.n_features_in_ = check_int(state["n_features_in"], "n_features_in")
-        if cdbn.layers_[0].n_features_in_ != cdbn.n_features_in_:
-            raise ValueError("the first layer's frame size does not match n_features_in")
-        return cdbn
