@@ -25,7 +25,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from . import io
 from ._validation import check_X, issparse
@@ -125,7 +125,7 @@ class _Supervised(_Persisted, BaseEstimator):
         """Pretrain (unless ``pre_train=False``) and fine-tune; see the module docstring for the parameters."""
         _check_algorithm(self.optimization_algorithm)
         _check_settings(self, X)
-        n_samples = _num_samples(X)
+        n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
         self.estimator_ = self._estimator_class(
             hidden_layer_sizes=tuple(self.hidden_layers_structure), pretrain=pre_train, n_iter=self.n_epochs_rbm,
             learning_rate_rbm=self.learning_rate_rbm, k=self.contrastive_divergence_iter,
