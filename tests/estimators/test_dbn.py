@@ -181,3 +181,18 @@ def test_anomaly_scores_rank_noise_below_digits(digits_dbn):
                                -((dbn.reconstruct(X) - X) ** 2).sum(1), rtol=1e-5)
     with pytest.raises(ValueError, match="score must be one of"):
         dbn.score_samples(X, score="energy")
+
+
+def test_label_models_score_as_classifiers_under_cross_validation():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import cross_val_score
+
+    from deepbelief import RBM
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    dbn = DBN((32,), n_labels=10, n_iter=3, random_state=0).fit(X, y)
+    assert dbn.score(X, y) == np.mean(dbn.predict(X) == y)
+    assert RBM(16, n_labels=10, n_iter=2, random_state=0).fit(X, y).score(X, y) > 0.1
+    scores = cross_val_score(DBN((32,), n_labels=10, n_iter=3, random_state=0), X, y, cv=3)  # needed score()
+    assert scores.shape == (3,) and (scores > 0).all()
+    assert not hasattr(DBN(), "score") and not hasattr(RBM(), "score")  # no labels, no accuracy

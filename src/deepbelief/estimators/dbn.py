@@ -427,6 +427,12 @@ class DBN(UpDownMixin, StackSamplingMixin, AutoVisibleMixin, SaveMixin, Transfor
         """The label whose free energy in the top RBM is lowest (``n_labels`` models)."""
         return self.classes_[self.predict_proba(X).argmax(1)]
 
+    @available_if(has_labels)
+    def score(self, X, y):
+        """Mean accuracy of ``predict`` on (X, y) (label models), so that ``cross_val_score`` and grid searches
+        score them as classifiers."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
     @torch.no_grad()
     def sample_down(self, H, layer=-1, random_state=None, return_probabilities=False):
         """Top-down ancestral sampling from given states of hidden layer ``layer`` to the visible layer.

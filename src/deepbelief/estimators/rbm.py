@@ -402,6 +402,12 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         """The label with the lowest free energy F(x, y) (label models)."""
         return self.classes_[self.predict_proba(X).argmax(1)]
 
+    @available_if(has_labels)
+    def score(self, X, y):
+        """Mean accuracy of ``predict`` on (X, y) (label models), so that ``cross_val_score`` and grid searches
+        score them as classifiers."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
     @torch.no_grad()
     def transform(self, X):
         """Hidden activation probabilities P(h=1 | v) (for relu hidden units their mean max(0, b + W v)).
