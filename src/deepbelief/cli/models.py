@@ -34,9 +34,16 @@ def _rbm_scores(model, X, y=None):
 
 
 def _stack_scores(model, X, y=None):
-    """Scores of a DBN without a target: its reconstruction error and free energy (per row)."""
-    return {"reconstruction_error": float(-model.score_samples(X, score="reconstruction").mean()),
+    """Scores of a DBN without a target: the reconstruction error per unit (the mean squared error over rows and
+    visible units, the meaning ``history_`` and the progress bars give the name) and the mean free energy per
+    row."""
+    return {"reconstruction_error": _per_unit(-model.score_samples(X, score="reconstruction"), X),
             "free_energy": float(-model.score_samples(X, score="free_energy").mean())}
+
+
+def _per_unit(per_row, X):
+    """Per-row sums of squared errors (or their mean) -> the mean per visible unit."""
+    return float(np.mean(per_row) / X.shape[1])
 
 
 def _labelled(model):
@@ -57,7 +64,7 @@ MODELS = {
     "DBNRegressor": dict(predicts=lambda m: True, scores=(_regressor_scores, True), codes=lambda m: m.dbn_,
                          sampler=lambda m: None if m.dbn_ is None else (m.dbn_, m.dbn_.generate)),
     "DeepAutoencoder": dict(predicts=lambda m: False,
-                            scores=(lambda m, X, y=None: {"reconstruction_error": float(-m.score(X))}, False),
+                            scores=(lambda m, X, y=None: {"reconstruction_error": _per_unit(-m.score(X), X)}, False),
                             codes=lambda m: m, sampler=lambda m: None),
     "AnomalyDetector": dict(predicts=lambda m: True,
                             scores=(lambda m, X, y=None: {"outlier_fraction": float((m.predict(X) == -1).mean()),
