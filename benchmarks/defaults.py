@@ -46,14 +46,16 @@ def tables(quick):
 
 def models(task, seed=0):
     """(name, estimator) pairs; the deepbelief estimator first, with its defaults."""
+    sizes = dict(hidden_layer_sizes=(256, 256), random_state=seed)
     if task == "classify":
         return [("DBNClassifier", DBNClassifier(random_state=seed)),
-                ("MLPClassifier", make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(256, 256), random_state=seed))),
+                ("MLPClassifier", make_pipeline(StandardScaler(), MLPClassifier(**sizes))),
                 ("LogisticRegression", make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
-                ("BernoulliRBM + logistic", make_pipeline(MinMaxScaler(), BernoulliRBM(n_components=256, random_state=seed),
+                ("BernoulliRBM + logistic", make_pipeline(MinMaxScaler(), BernoulliRBM(n_components=256,
+                                                                                        random_state=seed),
                                                           LogisticRegression(max_iter=1000)))]
     return [("DBNRegressor", DBNRegressor(random_state=seed)),
-            ("MLPRegressor", make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(256, 256), random_state=seed))),
+            ("MLPRegressor", make_pipeline(StandardScaler(), MLPRegressor(**sizes))),
             ("Ridge", make_pipeline(StandardScaler(), Ridge()))]
 
 

@@ -450,3 +450,27 @@ def test_dropout_resumes_its_mask_buffer_at_the_saved_position():
     other = Dropout(0.5, torch.Generator().manual_seed(99), rows=16)
     other.load_buffer_state(masks.clone(), position)
     assert position == 4 and torch.equal(layer(x), other(x))  # the next masks come from the buffer, not the seed
+
+
+def test_the_rectified_rule_reports_its_reconstruction_error_per_unit_as_cd_does():
+    """One meaning of 'reconstruction error' (issue 44): the rectified monitor was a per-row sum (5.6 on digits in
+    the demo, printed as 'per unit'); it is now the mean squared error per visible unit, as CD's."""
+    from deepbelief.training import rectified_cd
+    from deepbelief.training.rectified import rectified_init
+
+    V = torch.rand(30, 8, generator=torch.Generator().manual_seed(0))
+    errors = []
+    W, a, b = rectified_cd(V, 4, 0.0, 1, 1, 10, torch.Generator().manual_seed(1),
+                           callback=lambda epoch, metrics: errors.append(metrics["reconstruction_error"]))
+    # rate 0: the parameters stay at their initialisation; recompute the epoch's one-step reconstructions by hand
+    g = torch.Generator().manual_seed(1)
+    W0, a0, b0 = rectified_init(8, 4, g, V.device)
+    assert torch.equal(W, W0)
+    order = torch.randperm(30, generator=g)
+    total = 0.0
+    for start in range(0, 30, 10):
+        v0 = V[order[start:start + 10]]
+        h0 = torch.relu(v0 @ W0.T + b0)
+        vk = torch.relu((torch.rand(h0.shape, generator=g) < h0).float() @ W0 + a0)
+        total += float(((v0 - vk) ** 2).sum())
+    assert errors[0] == pytest.approx(total / V.numel(), rel=1e-5)

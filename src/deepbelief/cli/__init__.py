@@ -57,7 +57,8 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"deepbelief {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("demo", formatter_class=_Help, help="train a DBN classifier on scikit-learn's digits; print and plot results")
+    p = commands.add_parser(
+        "demo", formatter_class=_Help, help="train a DBN classifier on scikit-learn's digits; print and plot results")
     p.add_argument("--layers", type=int_list, default=(256, 256), help="hidden layer sizes, e.g. 256,256")
     p.add_argument("--epochs", type=int, default=10, help="pretraining epochs per layer")
     p.add_argument("--max-iter", type=int, default=100, help="fine-tuning epochs")
@@ -67,7 +68,8 @@ def build_parser():
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=cmd_demo)
 
-    p = commands.add_parser("pretrain", formatter_class=_Help, help="greedy layer-wise pretraining of a DBN; prints monitors, writes PNGs")
+    p = commands.add_parser(
+        "pretrain", formatter_class=_Help, help="greedy layer-wise pretraining of a DBN; prints monitors, writes PNGs")
     p.add_argument("--dataset", default="digits", help=f"dataset name ({', '.join(DATASET_NAMES)})")
     p.add_argument("--layers", type=int_list, default=(256, 256), help="hidden layer sizes, e.g. 256,256")
     p.add_argument("--epochs", type=int, default=20, help="pretraining epochs per layer")
@@ -84,7 +86,8 @@ def build_parser():
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=cmd_pretrain)
 
-    p = commands.add_parser("train", formatter_class=_Help, help="train a classifier, regressor or unsupervised DBN on a dataset or file")
+    p = commands.add_parser(
+        "train", formatter_class=_Help, help="train a classifier, regressor or unsupervised DBN on a dataset or file")
     p.add_argument("data", help=f"a dataset name ({', '.join(DATASET_NAMES)}) or a CSV, .npy, .npz or IDX file")
     p.add_argument("--task", choices=sorted(TASKS), default="classify",
                    help="classify (DBNClassifier), regress (DBNRegressor) or unsupervised (DBN)")
@@ -126,7 +129,8 @@ def build_parser():
             p.add_argument("--out", help="output file (.csv or .npy; default: standard output)")
         p.set_defaults(run=run)
 
-    p = commands.add_parser("sample", formatter_class=_Help, help="generate samples from a model; writes samples.npy and a PNG")
+    p = commands.add_parser(
+        "sample", formatter_class=_Help, help="generate samples from a model; writes samples.npy and a PNG")
     p.add_argument("model", help="a model file written by train")
     p.add_argument("--n", type=int, default=100, help="number of samples")
     p.add_argument("--label", help="class to generate (models with label units)")
@@ -139,7 +143,8 @@ def build_parser():
     p.add_argument("--out", default="deepbelief-samples", help="output folder")
     p.set_defaults(run=cmd_sample)
 
-    p = commands.add_parser("reproduce", formatter_class=_Help, help="train and evaluate the published MNIST experiments; writes the table")
+    p = commands.add_parser(
+        "reproduce", formatter_class=_Help, help="train and evaluate the published MNIST experiments; writes the table")
     p.add_argument("benchmark", choices=["mnist"], help="the table to reproduce")
     p.add_argument("--quick", action="store_true",
                    help="subsampled data and few epochs: minutes on a CPU, numbers not comparable to the papers")
@@ -153,7 +158,8 @@ def build_parser():
                    help="output folder for table.md and table.json (and checkpoints/, from which a rerun resumes)")
     p.set_defaults(run=cmd_reproduce)
 
-    p = commands.add_parser("info", formatter_class=_Help, help="describe a model file")
+    p = commands.add_parser(
+        "info", formatter_class=_Help, help="describe a model file")
     p.add_argument("model", help="a model file")
     p.set_defaults(run=cmd_info)
     return parser

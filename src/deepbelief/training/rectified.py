@@ -27,9 +27,9 @@ def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator,
     Bernoulli(min(1, relu(pre))), reconstructions are relu(W^T h + a) without sampling, and the statistics use
     relu(pre). Initialisation as in that package: weights from a standard normal truncated to [-0.2, 0.2], biases
     0.1, all divided by sqrt(n_visible). Plain gradient steps (no momentum, no weight decay); ``V`` is a tensor of
-    non-negative rows; ``callback(epoch, {'reconstruction_error': ...})`` after every epoch. With ``group`` (a
-    ``distributed.Group``), ``V`` is this rank's shard (all shards of one size) and every update is averaged over
-    the ranks, as in :class:`CDTrainer`. ``schedule`` (see :data:`SCHEDULES`) sets each epoch's rate from
+    non-negative rows; ``callback(epoch, {'reconstruction_error': ...})`` (the mean squared error per visible unit)
+    after every epoch. With ``group`` (a ``distributed.Group``), ``V`` is this rank's shard (all shards of one
+    size) and every update is averaged over the ranks, as in :class:`CDTrainer`. ``schedule`` (see :data:`SCHEDULES`) sets each epoch's rate from
     ``learning_rate`` over the ``n_epochs``. ``params`` (W, a, b) continues training those tensors in place
     from epoch ``start_epoch`` (a resumed run) instead of initialising new ones.
     """
@@ -56,7 +56,7 @@ def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator,
                 updates = [(h0.T @ v0).addmm_(hk.T, vk, alpha=-1.0), (v0 - vk).sum(0), (h0 - hk).sum(0)]
                 torch._foreach_add_([W, a, b], group.mean_(updates), alpha=scale)
             error += ((v0 - vk) ** 2).sum()
-        error = error.item() / len(V)
+        error = error.item() / (len(V) * W.shape[1])  # per visible unit, as CD's monitor
         if group is not None:
             error = group.sum([error])[0] / group.world
         return error, {"reconstruction_error": error}
