@@ -55,8 +55,38 @@ def test_streamed_training_learns_and_checks_its_input(digits_file, tmp_path):
         RBM(n_iter=1, visible="bernoulli").fit(tmp_path / "wide.npy")
     with pytest.raises(ValueError, match="do not support n_labels"):
         DBN(n_labels=10).fit(path)
-    with pytest.raises(ValueError, match="checkpoints are not available yet"):
-        DBN(checkpoint_dir=tmp_path).fit(path)
+
+
+@pytest.mark.parametrize("stop_at", [3, 5])  # in the first layer; in the second, the first finished
+def test_an_interrupted_streamed_pretraining_resumes_to_the_same_dbn(digits_file, tmp_path, monkeypatch, stop_at):
+    """The greedy stack brings checkpoints to streamed training data (refused before): the checkpoint is bound to
+    the file's rows, and a resumed fit equals an uninterrupted one."""
+    from deepbelief import checkpoint
+    from deepbelief.training import CDTrainer
+
+    X, path = digits_file
+    settings = dict(hidden_layer_sizes=(16, 8), n_iter=3, batch_size=200, propagate="sample", random_state=0)
+    reference = DBN(**settings).fit(path)
+    real, steps = CDTrainer.run_batches, []
+
+    def counting(self, batches, epoch):
+        steps.append(epoch)
+        if len(steps) == stop_at:
+            raise KeyboardInterrupt
+        return real(self, batches, epoch)
+
+    monkeypatch.setattr(CDTrainer, "run_batches", counting)
+    with pytest.raises(KeyboardInterrupt):
+        DBN(checkpoint_dir=tmp_path, **settings).fit(path)
+    monkeypatch.undo()
+    state = checkpoint.read(tmp_path / "pretraining.ckpt")[1]
+    assert (state["layer"], state["layers"][-1]["n_iter"]) == ((0, 2) if stop_at == 3 else (1, 1))
+    resumed = DBN(checkpoint_dir=tmp_path, **settings).fit(path, resume=True)
+    for a, b in zip(resumed.rbms_, reference.rbms_):
+        assert np.array_equal(a.components_, b.components_) and a.history_ == b.history_
+    np.save(tmp_path / "other.npy", X[::-1])
+    with pytest.raises(ValueError, match="other data"):
+        DBN(checkpoint_dir=tmp_path, **settings).fit(tmp_path / "other.npy", resume=True)
 
 
 @pytest.mark.parametrize("model", ["RBM", "DBNClassifier"])

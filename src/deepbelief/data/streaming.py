@@ -98,6 +98,18 @@ def checked_moments(reader, units, owner, gaussian, group=None):
     return _checked_pass(reader, units, owner, gaussian, group)[1:]
 
 
+def fingerprint(source):
+    """SHA-256 of a streamed file's rows (shape, dtype and bytes, read block by block: one pass over the file), the
+    key a checkpoint of a fit on it is bound to; the same on every rank."""
+    import hashlib
+
+    reader = NpyRows(source)
+    h = hashlib.sha256(f"{reader.shape}{reader.dtype}".encode())
+    for block in reader.blocks():
+        h.update(np.ascontiguousarray(block).tobytes())
+    return h.hexdigest()
+
+
 def checked_units_and_moments(reader, visible, owner, group=None):
     """``checked_moments`` for the visible units ``visible`` (the moments when they standardise), and the units:
     ``visible`` itself, or for 'auto' the units that the same pass picks from the range of all ranks' rows (see

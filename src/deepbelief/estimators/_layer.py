@@ -123,7 +123,8 @@ class RBMLayer:
         rbm = self.rbm
         if self.prepare is not None:
             rows = self.prepare(rows)
-        self.set_visible_bias(rows.mean())
+        if restore is None:  # a restored state has its biases (and the mean pass would draw through the layers below)
+            self.set_visible_bias(rows.mean())
         validation = sample = None
         if rbm.validation_fraction is not None:
             n = len(rows) if rows.streamed else rows.data.shape[0]

@@ -5,7 +5,7 @@ from ..training import StreamedRows, greedy_stack
 from ._layer import RBMLayer
 
 
-def fit_streamed(rbms, source, propagate, owner):
+def fit_streamed(rbms, source, propagate, owner, saved=None, save=None, restoring=None):
     """Train ``rbms`` (unfitted RBM estimators, bottom to top; ``data_mean_`` None above the first) greedily on
     the rows of ``source`` (a .npy path or a np.memmap of one), holding one block of rows in memory at a time.
 
@@ -14,7 +14,9 @@ def fit_streamed(rbms, source, propagate, owner):
     of each block in a random order (a block-wise shuffle). Rows of layer l > 0 are computed on the fly through
     the trained layers below (probabilities, or samples with ``propagate='sample'``).
 
-    Under data parallelism (torchrun) each rank reads only its own shard of the file's rows.
+    Under data parallelism (torchrun) each rank reads only its own shard of the file's rows. ``saved``, ``save``:
+    resume from / write checkpoints as :func:`deepbelief.training.greedy_stack` describes (``restoring()`` around
+    every load of a saved state).
     """
     name = type(owner).__name__
     if any(rbm.n_labels is not None for rbm in rbms) or any(rbm.validation_fraction is not None for rbm in rbms):
@@ -25,5 +27,5 @@ def fit_streamed(rbms, source, propagate, owner):
     first._visible_resolved, mean, std = checked_units_and_moments(reader, first.visible, name, group)
     first._set_scaler_from_moments(mean, std, reader.dtype)
     owner.n_features_in_ = reader.shape[1]
-    layers = RBMLayer.stack(rbms, group, propagate)
-    greedy_stack(layers, StreamedRows(reader, layers[0].encode, group))
+    layers = RBMLayer.stack(rbms, group, propagate, restoring)
+    greedy_stack(layers, StreamedRows(reader, layers[0].encode, group), saved, save)

@@ -13,6 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .. import checkpoint, distributed
+from ..data.streaming import fingerprint as streaming_fingerprint
 from ..data.streaming import is_streamed
 from .._runtime import memory_errors, seeds_from, to_tensor
 from ..training import greedy_stack
@@ -45,8 +46,8 @@ class DBN(UpDownMixin, StackSamplingMixin, AutoVisibleMixin, SaveMixin, Transfor
     hidden_layer_sizes : sequence of int, default=(256, 256)
         Hidden units per layer, bottom to top.
     visible : {'auto', 'bernoulli', 'gaussian', 'relu'}, default='auto'
-        Unit type of the data layer (a Gaussian first layer makes a "continuous DBN"). 'auto' (the default) chooses at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5),
-        else Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_``
+        Unit type of the data layer (a Gaussian first layer makes a "continuous DBN"). 'auto' (the default) chooses
+        at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5), else Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_``
         (and is printed with ``verbose``).
     hidden : {'bernoulli', 'relu'}, default='bernoulli'
         Unit type of every hidden layer: binary, or noisy rectified linear (each RBM above then has rectified
@@ -66,8 +67,9 @@ class DBN(UpDownMixin, StackSamplingMixin, AutoVisibleMixin, SaveMixin, Transfor
         As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
     checkpoint_dir : path or None, default=None
         Write a checkpoint (``pretraining.ckpt``) there every ``checkpoint_every`` epochs of every layer;
-        ``fit(X, resume=True)`` continues from it with the same result as an uninterrupted run. Likewise
-        ``fine_tune_up_down`` (``up_down.ckpt``, ``resume=True``).
+        ``fit(X, resume=True)`` continues from it with the same result as an uninterrupted run, for data in
+        memory, sparse or streamed from a .npy file (bound to the file's rows: one extra pass to fingerprint them).
+        Likewise ``fine_tune_up_down`` (``up_down.ckpt``, ``resume=True``).
     checkpoint_every : int, default=1
 
     Attributes
@@ -177,27 +179,37 @@ class DBN(UpDownMixin, StackSamplingMixin, AutoVisibleMixin, SaveMixin, Transfor
         self
         """
         sizes = self._layer_sizes()
-        if is_streamed(X):
-            rbms = self._layer_rbms(sizes)
-            if self.checkpoint_dir is not None or resume:
-                raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
-            fit_streamed(rbms, X, self.propagate, self)
-            self._visible_resolved = rbms[0].visible_
-            self._set_rbms(rbms)
-            return self
-        X = self._check_fit_X(X, sparse=True)
-        path, key = self._checkpoint_path("pretraining.ckpt"), checkpoint.fingerprint(X, y)
+        path = self._checkpoint_path("pretraining.ckpt")
+        streamed = is_streamed(X)
+        if streamed:
+            key = streaming_fingerprint(X) if path is not None or resume else None
+        else:
+            X = self._check_fit_X(X, sparse=True)
+            key = checkpoint.fingerprint(X, y)
         saved = self._read_checkpoint(path, key) if resume else None
-        group = distributed.current()
-        layers, rows = self._stack_layers(X, y, group, lambda: checkpoint.restoring(path))
+        saved = None if saved is None else (saved[1]["layer"], [(saved[0], state) for state in saved[1]["layers"]])
+
+        def restoring():
+            return checkpoint.restoring(path)
+
+        epochs = []  # each layer's epoch count, for the checkpoint rule
 
         def save(states):
             done = states[-1][1]["n_iter"]
-            if done % self.checkpoint_every == 0 or done == layers[len(states) - 1].n_epochs:
+            if done % self.checkpoint_every == 0 or done == epochs[len(states) - 1]:
                 self._write_checkpoint(path, key, states)
 
-        greedy_stack(layers, rows, None if saved is None else (saved[1]["layer"], [
-            (saved[0], state) for state in saved[1]["layers"]]), None if path is None else save)
+        if streamed:
+            rbms = self._layer_rbms(sizes)
+            epochs[:] = [rbm.n_iter for rbm in rbms]
+            fit_streamed(rbms, X, self.propagate, self, saved, None if path is None else save, restoring)
+            self._visible_resolved = rbms[0].visible_
+            self._set_rbms(rbms)
+            return self
+        group = distributed.current()
+        layers, rows = self._stack_layers(X, y, group, restoring)
+        epochs[:] = [layer.n_epochs for layer in layers]
+        greedy_stack(layers, rows, saved, None if path is None else save)
         self._set_rbms(self._fitted_rbms(layers))
         return self
 

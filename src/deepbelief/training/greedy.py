@@ -52,6 +52,7 @@ class StreamedRows:
     rank's shard), each block ``encode``-d into model units and passed up through the trained layers ``below``."""
 
     streamed = True
+    lazy = True  # passed up through the layers below on every read
 
     def __init__(self, reader, encode, group=None, below=(), width=None):
         self.reader, self.encode, self.group, self.below = reader, encode, group, tuple(below)
@@ -186,21 +187,25 @@ def greedy_stack(layers, rows, saved=None, save=None):
     saved : None, or ``(index, states)`` to resume: the layers below ``index`` take their finished states
         ``states[i]`` without training, layer ``index`` continues from ``states[index]``
     save : callable(states) or None, called after every epoch with the states so far: each finished layer's as it
-        stood before it passed its rows up (so that a resumed stack draws the same samples), then the state of the
-        layer in training. ``saved`` takes such a list.
+        stood before it passed its rows up (so that a resumed stack draws the same samples; for rows passed up on
+        the fly, ``rows.lazy``, as it stands now), then the state of the layer in training. ``saved`` takes such a
+        list; a layer resuming within its training skips what its saved state replaces.
     """
     start = 0 if saved is None else saved[0]
-    finished = []
+    finished = []  # (layer, its state before it passed its rows up)
     for index, layer in enumerate(layers):
         layer.begin(rows.width)
         if index < start:
             layer.load_state_dict(saved[1][index])
         else:
-            def on_epoch(layer=layer):
-                save([*finished, layer.state_dict()])
+            def on_epoch(layer=layer, lazy=getattr(rows, "lazy", False)):
+                # Rows passed up on the fly (streamed) keep drawing from the layers below while this one trains:
+                # those layers are saved as they are now; rows passed up once, as they were before.
+                below = [done.state_dict() if lazy else state for done, state in finished]
+                save([*below, layer.state_dict()])
 
             layer.fit(rows, restore=saved[1][index] if index == start and saved is not None else None,
                       on_epoch=None if save is None else on_epoch)
         if index + 1 < len(layers):
-            finished.append(layer.state_dict())
+            finished.append((layer, layer.state_dict()))
             rows = rows.up(layer)
