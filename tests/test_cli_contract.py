@@ -117,6 +117,8 @@ QUICK = ["--epochs", "1", "--max-iter", "1", "--quiet"]
     (["train", "{na.csv}", "--target", "label", "--out", "{tmp}/o"], 2,
      "3 missing values \\(empty, NA, \\? or similar\\) in column\\(s\\) b, the first at line 2.*SimpleImputer"),
     (["train", "{t.csv}", "--target", "lable", "--out", "{tmp}/o"], 2, "did you mean 'label'\\?"),
+    (["train", "{t.csv}", "--target", "label", "--layers", "1000000000", "--out", "{tmp}/o"], 2,
+     "--layers 1000000000 on 64 inputs needs \\d+ GiB for its weights alone"),
     (["evaluate", "{run}/model.dbn", "{unseen.csv}", "--target", "label"], 2,
      "1 class\\(es\\) the model was not trained on \\(42\\)"),
 ])

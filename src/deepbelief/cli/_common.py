@@ -1,6 +1,7 @@
 """What every command of the command line shares: its vocabularies, errors and exit codes, and the readers of
 its inputs."""
 import argparse
+import os
 
 import numpy as np
 
@@ -73,3 +74,20 @@ def is_main():
     return distributed.is_main_process()
 
 
+def check_layers_fit(layers, n_features, device, option="--layers"):
+    """CLIError when the weights of ``layers`` on ``n_features`` inputs alone cannot fit in this machine's memory
+    (on the CPU; a GPU's memory is checked by the allocator)."""
+    if str(device) not in ("cpu", "auto") or not hasattr(os, "sysconf"):
+        return
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return
+    layers = [layers] if isinstance(layers, int) else list(layers)
+    if not all(isinstance(size, int) for size in layers):
+        return  # the estimator's own parameter check names the problem
+    sizes = [n_features, *layers]
+    weights = sum(a * b for a, b in zip(sizes, sizes[1:])) * 4 * 2  # float32 weights and their update buffers
+    if weights > memory:
+        raise CLIError(f"{option} {','.join(map(str, layers))} on {n_features} inputs needs {weights / 2**30:.0f} GiB "
+                       f"for its weights alone; this machine has {memory / 2**30:.0f} GiB. Use smaller layers")

@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 from .._version import __version__
-from ._common import CLIError, apply_scaler, files, fit_scaler, is_main, load_dataset, read_inputs
+from ._common import CLIError, apply_scaler, check_layers_fit, files, fit_scaler, is_main, load_dataset, read_inputs
 from .models import MODELS
 
 def cmd_pretrain(args):
@@ -12,6 +12,7 @@ def cmd_pretrain(args):
     from ..plot import plot_filters, plot_history
 
     X, _, image_shape = load_dataset(args.dataset)
+    check_layers_fit(args.layers, X.shape[1], args.device)
     dbn = DBN(hidden_layer_sizes=args.layers, n_iter=args.epochs, learning_rate=args.learning_rate,
               lr_schedule=args.lr_schedule, batch_size=args.batch_size, k=args.k, persistent=args.persistent,
               centering=args.centering, device=args.device, random_state=args.seed, verbose=not args.quiet)
@@ -148,6 +149,7 @@ def cmd_train(args):
         raise CLIError(f"--task regress needs a numeric target, but the target column of {args.data} has text "
                        f"values like {str(y[0])!r}: not a number")
     scale = args.scale if args.scale != "auto" else ("none" if named else "minmax")
+    check_layers_fit(params.get("hidden_layer_sizes", args.layers), X.shape[1], args.device)
     estimator = _make_estimator(args, params)
     stratify = y if args.task == "classify" else None
     split = args.test_size > 0
