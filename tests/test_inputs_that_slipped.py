@@ -108,3 +108,21 @@ def test_a_regressor_refuses_text_targets_with_the_remedy(digits):
         db.DBNRegressor((4,), n_iter=1, max_iter=1).fit(X, words)
     numbers = np.array(["1.5", "2"])[np.arange(len(X)) % 2]  # numbers written as text are numbers
     assert db.DBNRegressor((4,), n_iter=1, max_iter=1).fit(X, numbers).predict(X[:2]).shape == (2,)
+
+
+def test_compat_matches_dataframe_columns_by_name(digits):
+    """compat's predict(df[df.columns[::-1]]) used the reversed pixels as they came (a warning only): columns of a
+    DataFrame are matched by name to those of fit; unknown names are scikit-learn's error."""
+    import pandas as pd
+
+    from deepbelief import compat
+    X, y = digits
+    df = pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])])
+    model = compat.SupervisedDBNClassification(hidden_layers_structure=[16], n_epochs_rbm=2, n_iter_backprop=5,
+                                               verbose=False, random_state=0).fit(df, y)
+    np.testing.assert_array_equal(model.predict_proba(df[df.columns[::-1]]), model.predict_proba(df))
+    with pytest.raises(ValueError, match="Feature names unseen at fit time"):
+        model.predict(df.rename(columns={"p0": "other"}))
+    unsupervised = compat.UnsupervisedDBN(hidden_layers_structure=[8], n_epochs_rbm=1, verbose=False,
+                                          random_state=0).fit(df)
+    np.testing.assert_array_equal(unsupervised.transform(df[df.columns[::-1]]), unsupervised.transform(df))

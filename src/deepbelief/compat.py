@@ -50,8 +50,15 @@ def _check_algorithm(name):
         raise ValueError(f"optimization_algorithm={name!r} is not supported; the only option is 'sgd'")
 
 
-def _rows(X):
-    """Rows to predict from: a single row becomes a 1-row matrix (as the older package allowed); sparse stays."""
+def _rows(X, fitted):
+    """Rows to predict from: a single row becomes a 1-row matrix (as the older package allowed); sparse stays; a
+    DataFrame with the columns ``fitted`` was trained on, in any order, is put in that order (matched by name),
+    and one with other columns goes to scikit-learn's check, which names them."""
+    if hasattr(X, "columns"):
+        names = getattr(fitted, "feature_names_in_", None)
+        if names is not None and set(X.columns) == set(names):
+            return X[list(names)]
+        return X
     return X if issparse(X) else np.atleast_2d(X)
 
 
@@ -138,14 +145,14 @@ class _Supervised(_Persisted, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(_rows(X))
+        return self.estimator_.predict(_rows(X, self.estimator_))
 
     def transform(self, X):
         """Top hidden layer activations of the pretrained DBN."""
         check_is_fitted(self, "estimator_")
         if self.estimator_.dbn_ is None:
             raise ValueError("transform needs the pretrained DBN, but the model was fitted with pre_train=False")
-        return self.estimator_.dbn_.transform(_rows(X))
+        return self.estimator_.dbn_.transform(_rows(X, self.estimator_))
 
 
 class SupervisedDBNClassification(ClassifierMixin, _Supervised):
@@ -155,7 +162,7 @@ class SupervisedDBNClassification(ClassifierMixin, _Supervised):
 
     def predict_proba(self, X):
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(_rows(X))
+        return self.estimator_.predict_proba(_rows(X, self.estimator_))
 
     def predict_proba_dict(self, X):
         """One dict {label: probability} per row."""
@@ -208,4 +215,4 @@ class UnsupervisedDBN(_Persisted, TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "dbn_")
-        return self.dbn_.transform(_rows(X))
+        return self.dbn_.transform(_rows(X, self.dbn_))
