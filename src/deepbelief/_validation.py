@@ -34,10 +34,7 @@ def check_X(estimator, X, *, reset, units="gaussian", training=None, sparse=Fals
     except TypeError as exc:  # scikit-learn's "sparse data was passed ... dense data is required"
         raise TypeError(f"{owner}: {exc}".replace("Use X.toarray()", "Use X.toarray() (this method takes dense "
                                                   "rows)")) from None
-    if issparse(X):
-        X = X.tocsr()
-        X.sum_duplicates()
-    check_float32(values(X), owner)
+    X = _canonical(X, owner)
     if units is None:  # the caller checks the range (visible='auto' picks the units from the data first)
         return X
     return fit_range(X, units, owner) if (reset if training is None else training) else inference_range(X, units,
@@ -55,6 +52,18 @@ def check_float32(X, owner, what="X"):
         if big > FLOAT32_MAX:
             raise ValueError(f"{owner} computes in float32, but {what} has values as large as {big:.3g}, beyond its "
                              "range (3.4e38); rescale the data (e.g. sklearn.preprocessing.StandardScaler)")
+
+
+def _canonical(X, owner):
+    """Validated X with values in float32's range; a sparse matrix as CSR with its duplicate entries summed (in a
+    copy: the caller's matrix is left as it is)."""
+    if issparse(X):
+        X = X.tocsr()
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+    check_float32(values(X), owner)
+    return X
 
 
 def issparse(X):
@@ -145,10 +154,7 @@ def check_X_y(estimator, X, y, *, units, **kwargs):
                              accept_sparse=("csr", "csc", "coo"), **kwargs)
     except ValueError as exc:
         raise clearer(exc, owner) from None
-    if issparse(X):
-        X = X.tocsr()
-        X.sum_duplicates()
-    check_float32(values(X), owner)
+    X = _canonical(X, owner)
     if units is not None:
         X = fit_range(X, units, owner)
     return X, y

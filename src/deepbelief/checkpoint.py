@@ -34,9 +34,10 @@ def fingerprint(*arrays):
             h.update(b"none")
             continue
         if hasattr(a, "indptr"):  # a SciPy CSR matrix: its shape and the arrays that hold it
-            h.update(f"sparse{a.shape}".encode())
-            a = np.concatenate([a.indptr.astype(np.int64), a.indices.astype(np.int64), a.data.view(np.uint8)
-                                .astype(np.int64)])
+            h.update(f"sparse{a.shape}{a.dtype}".encode())
+            for part in (a.indptr.astype(np.int64), a.indices.astype(np.int64), np.ascontiguousarray(a.data)):
+                h.update(part.tobytes())
+            continue
         a = np.ascontiguousarray(a)
         h.update(f"{a.shape}{a.dtype}".encode())
         h.update(a.tobytes() if a.dtype.kind != "O" else str(a.tolist()).encode())

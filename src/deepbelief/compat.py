@@ -21,14 +21,12 @@ Meaning of the parameters, as in that package:
 Added here: ``random_state`` (the older package used NumPy's global generator) and ``device``.
 ``save(path)`` / ``Class.load(path)`` use deepbelief's safe model format (safetensors + JSON) instead of pickle.
 """
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import io
-from ._validation import check_X, issparse
+from ._validation import check_X, check_count, issparse
 from .errors import ModelFileError
 from .estimators import DBN, DBNClassifier, DBNRegressor
 from .estimators._persist import json_params
@@ -71,9 +69,9 @@ def _check_settings(model, X):
         raise ValueError(f"{name}(activation_function={model.activation_function!r}): the hidden units are 'sigmoid' "
                          "or 'relu' (the older package's choices)")
     for setting in ("n_epochs_rbm", "n_iter_backprop", "contrastive_divergence_iter", "batch_size"):
-        value, low = getattr(model, setting, 1), 0 if setting in ("n_epochs_rbm", "n_iter_backprop") else 1
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name}({setting}={value!r}): must be an integer >= {low}")
+        value = getattr(model, setting, 1)
+        check_count(value, f"{name}({setting}={value!r})", low=0 if setting in ("n_epochs_rbm", "n_iter_backprop")
+                    else 1)
 
 
 class _Persisted:

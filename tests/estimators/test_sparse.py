@@ -113,3 +113,16 @@ def test_methods_that_need_dense_rows_say_so(digits):
                  lambda: rbm.reconstruct(sp.csr_matrix(X), n_gibbs=2)):
         with pytest.raises(TypeError, match="toarray"):
             call()
+
+
+def test_a_matrix_with_duplicate_entries_is_summed_in_a_copy():
+    """Stored duplicates are summed before the range check (0.3 + 0.4 at one position), without touching the
+    caller's matrix."""
+    X = sp.csr_matrix((np.tile([0.3, 0.4, 0.5], 20).astype(np.float32), np.tile([0, 0, 1], 20),
+                       np.arange(0, 61, 3)), shape=(20, 2))
+    assert not X.has_canonical_format
+    dense = X.toarray()
+    model = RBM(2, n_iter=1, random_state=0).fit(X)
+    assert X.nnz == 60 and not X.has_canonical_format  # unchanged
+    np.testing.assert_allclose(model.transform(X), RBM(2, n_iter=1, random_state=0).fit(dense).transform(dense),
+                               rtol=1e-6)

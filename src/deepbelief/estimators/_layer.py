@@ -14,7 +14,7 @@ from .._runtime import make_generator, resolve_device, seeds_from, to_tensor
 from ..core.dbn import propagate_up
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits, get_units
-from .._validation import issparse
+from .._validation import chunk_rows, issparse
 from ..training import CDTrainer, SparseRows, TensorRows, train_rbm
 from ._persist import copy_tensor
 from ._progress import EpochBar
@@ -64,7 +64,9 @@ class RBMLayer:
     def rows(self, X):
         """Training rows of this (first) layer for data rows X: a tensor in model units, or for a sparse matrix
         rows densified batch by batch (:class:`deepbelief.training.SparseRows`)."""
-        return SparseRows(X, self.encode, self.group) if issparse(X) else TensorRows(self.encode(X), self.group)
+        if issparse(X):
+            return SparseRows(X, self.encode, self.group, chunk=chunk_rows(X))
+        return TensorRows(self.encode(X), self.group)
 
     def begin(self, n_inputs):
         """Create the module (W ~ N(0, 0.01^2), zero biases), the generators and the trainer for ``n_inputs``

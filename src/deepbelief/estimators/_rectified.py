@@ -1,7 +1,7 @@
 """Pretraining with the rectified CD rule of the older ``dbn`` package, as a fitted DBN of ReLU units."""
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import per_layer
-from .._validation import issparse
+from .._validation import chunk_rows, issparse
 from ..training import RectifiedLayer, SparseRows, TensorRows
 from ._progress import EpochBar
 from .dbn import DBN
@@ -18,7 +18,7 @@ class _RectifiedDBN(DBN):
     def _stack_layers(self, X, y, group, restoring):
         sizes = self._layer_sizes()
         rates = per_layer(self.learning_rate, len(sizes), "learning_rate")
-        self._epochs = per_layer(self.n_iter, len(sizes), "n_iter")
+        epochs = per_layer(self.n_iter, len(sizes), "n_iter")
         device = resolve_device(self.device, group)
         self._bars = {}
 
@@ -27,17 +27,17 @@ class _RectifiedDBN(DBN):
                 if layer not in self._bars:  # the layer's bar opens with its first epoch, as the one below closes
                     for bar in self._bars.values():
                         bar.close()
-                    self._bars[layer] = EpochBar(self._epochs[layer], f"layer {layer + 1}/{len(sizes)}", self.verbose)
+                    self._bars[layer] = EpochBar(epochs[layer], f"layer {layer + 1}/{len(sizes)}", self.verbose)
                 self._bars[layer](epoch, metrics)
             return show
 
-        layers = [RectifiedLayer(size, rates[layer], self._epochs[layer], self.k, self.batch_size,
+        layers = [RectifiedLayer(size, rates[layer], epochs[layer], self.k, self.batch_size,
                                  make_generator(seed, device), progress(layer), layer, group, self.lr_schedule,
                                  restoring)
                   for layer, (size, seed) in enumerate(zip(sizes, seeds_from(self.random_state, len(sizes))))]
         X = X if group is None else X[group.shard(X.shape[0])]
         if issparse(X):
-            return layers, SparseRows(X, lambda block: to_tensor(block, device), group)
+            return layers, SparseRows(X, lambda block: to_tensor(block, device), group, chunk=chunk_rows(X))
         return layers, TensorRows(to_tensor(X, device), group)
 
     def _fitted_rbms(self, layers):
@@ -48,7 +48,7 @@ class _RectifiedDBN(DBN):
             rbm = RBM.from_weights(to_numpy(trained.weight).T, to_numpy(trained.visible_bias),
                                    to_numpy(trained.hidden_bias), visible=self.visible if layer == 0 else "relu",
                                    hidden="relu", device=self.device)
-            rbm.history_, rbm.n_iter_ = trained.history, self._epochs[layer]
+            rbm.history_, rbm.n_iter_ = trained.history, trained.n_epochs
             rbms.append(rbm)
         return rbms
 

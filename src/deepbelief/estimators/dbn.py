@@ -181,35 +181,34 @@ class DBN(UpDownMixin, StackSamplingMixin, AutoVisibleMixin, SaveMixin, Transfor
         sizes = self._layer_sizes()
         path = self._checkpoint_path("pretraining.ckpt")
         streamed = is_streamed(X)
-        if streamed:
-            key = streaming_fingerprint(X) if path is not None or resume else None
-        else:
+        if not streamed:
             X = self._check_fit_X(X, sparse=True)
-            key = checkpoint.fingerprint(X, y)
+        key = None  # the data's fingerprint, computed only for checkpoints (a pass over all rows)
+        if path is not None or resume:
+            key = streaming_fingerprint(X) if streamed else checkpoint.fingerprint(X, y)
         saved = self._read_checkpoint(path, key) if resume else None
         saved = None if saved is None else (saved[1]["layer"], [(saved[0], state) for state in saved[1]["layers"]])
 
         def restoring():
             return checkpoint.restoring(path)
 
-        epochs = []  # each layer's epoch count, for the checkpoint rule
-
-        def save(states):
-            done = states[-1][1]["n_iter"]
-            if done % self.checkpoint_every == 0 or done == epochs[len(states) - 1]:
-                self._write_checkpoint(path, key, states)
+        def saver(epochs):
+            """The greedy stack's ``save``: a checkpoint every ``checkpoint_every`` epochs and after a layer's
+            last (``epochs``: each layer's epoch count); None without ``checkpoint_dir``."""
+            def save(states):
+                done = states[-1][1]["n_iter"]
+                if done % self.checkpoint_every == 0 or done == epochs[len(states) - 1]:
+                    self._write_checkpoint(path, key, states)
+            return None if path is None else save
 
         if streamed:
             rbms = self._layer_rbms(sizes)
-            epochs[:] = [rbm.n_iter for rbm in rbms]
-            fit_streamed(rbms, X, self.propagate, self, saved, None if path is None else save, restoring)
+            fit_streamed(rbms, X, self.propagate, self, saved, saver([rbm.n_iter for rbm in rbms]), restoring)
             self._visible_resolved = rbms[0].visible_
             self._set_rbms(rbms)
             return self
-        group = distributed.current()
-        layers, rows = self._stack_layers(X, y, group, restoring)
-        epochs[:] = [layer.n_epochs for layer in layers]
-        greedy_stack(layers, rows, saved, None if path is None else save)
+        layers, rows = self._stack_layers(X, y, distributed.current(), restoring)
+        greedy_stack(layers, rows, saved, saver([layer.n_epochs for layer in layers]))
         self._set_rbms(self._fitted_rbms(layers))
         return self
 

@@ -390,6 +390,10 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         """E[h | v]; for label models the expectation over the unknown label, sum_y P(y | v) E[h | v, y]."""
         return self.module_.prob_h_given_v(v) if self.n_labels is None else self.module_.label_hidden_mean(v)
 
+    def _mean_field(self, v):
+        """E[v | E[h | v]] of data rows ``v`` in model units (the data part: label units are summed out)."""
+        return self._data_part(self.module_.mean_v_given_h(self._hidden_mean(v)))
+
     @available_if(has_labels)
     @torch.no_grad()
     def predict_proba(self, X):
@@ -464,7 +468,7 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         X = self._check(X, sparse=n_gibbs == 0)
         rbm = self.module_
         if n_gibbs == 0:
-            return self._decode(self._rows(lambda v: self._data_part(rbm.mean_v_given_h(self._hidden_mean(v))), X))
+            return self._decode(self._rows(self._mean_field, X))
         generator = self._generator(random_state)
         v = self._complete(self._encode(X))
         for _ in range(n_gibbs):
@@ -583,8 +587,7 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         if self.n_labels is None:
             return self._rows(lambda v: reconstruction_error(self.module_, v), self._check(X))
         X = self._check(X)
-        return self._rows(lambda v: ((self._data_part(self.module_.mean_v_given_h(self._hidden_mean(v)))
-                                      - self._data_part(v)) ** 2).sum(1), X)
+        return self._rows(lambda v: ((self._mean_field(v) - v) ** 2).sum(1), X)
 
     # persistence --------------------------------------------------------------------------------
     def _get_state(self, prefix=""):

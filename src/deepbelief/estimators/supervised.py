@@ -266,7 +266,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
             self._visible_resolved, mean, std = checked_units_and_moments(reader, self.visible, type(self).__name__,
                                                                           group)
         path = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / "fine_tuning.ckpt"
-        key = None if streamed else checkpoint.fingerprint(X_all, X, Y)
+        key = None if streamed or path is None else checkpoint.fingerprint(X_all, X, Y)  # a pass over all rows
         saved = self._read_fine_tuning_checkpoint(path, key) if resume else None
         if saved is None:
             linears = self._hidden_linears(X_all, pretrain_seed, device, resume)

@@ -22,6 +22,7 @@ class TensorRows:
     """Training rows held in memory: ``data``, a tensor in model units (this rank's shard under ``group``)."""
 
     streamed = False
+    lazy = False
 
     def __init__(self, data, group=None):
         self.data, self.group = data, group
@@ -95,14 +96,13 @@ class SparseRows:
     turns a dense NumPy block into model units; ``extra``, a tensor of one row per matrix row, is appended to each
     row (the one-hot labels of a label RBM). Epochs draw the same permutations as for the dense tensor, so the
     batches, and the training, are those of ``TensorRows`` of the dense matrix. Peak memory: one batch (and one
-    chunk of ``chunk`` rows, at most 2^22 values by default, when passing rows up or taking their mean), not the
-    dense matrix."""
+    chunk of ``chunk`` rows when passing rows up or taking their mean; the estimators bound it to 2^22 values,
+    ``_validation.chunk_rows``), not the dense matrix."""
 
     streamed = True
+    lazy = False  # passed up once, chunk by chunk
 
-    def __init__(self, matrix, encode, group=None, extra=None, chunk=None):
-        if chunk is None:  # at most 2^22 values (16 MB of float32) densified at once
-            chunk = min(8192, max(1, 2**22 // max(matrix.shape[1], 1)))
+    def __init__(self, matrix, encode, group=None, extra=None, chunk=8192):
         self.matrix, self.encode, self.group, self.extra, self.chunk = matrix, encode, group, extra, chunk
         self.width = matrix.shape[1] + (0 if extra is None else extra.shape[1])
 
@@ -160,9 +160,7 @@ class SparseRows:
         """(the first ``n_first`` rows of a random permutation as a dense tensor, SparseRows of the others): the
         validation rows set aside as for a dense tensor."""
         order = torch.randperm(len(self), generator=generator).numpy()
-        rest = order[n_first:]
-        return self.dense(order[:n_first]), SparseRows(
-            self.matrix[rest], self.encode, self.group, None if self.extra is None else self.extra[rest], self.chunk)
+        return self.dense(order[:n_first]), self.take(order[n_first:])
 
     def take(self, rows):
         return SparseRows(self.matrix[rows], self.encode, self.group,
@@ -198,7 +196,7 @@ def greedy_stack(layers, rows, saved=None, save=None):
         if index < start:
             layer.load_state_dict(saved[1][index])
         else:
-            def on_epoch(layer=layer, lazy=getattr(rows, "lazy", False)):
+            def on_epoch(layer=layer, lazy=rows.lazy):
                 # Rows passed up on the fly (streamed) keep drawing from the layers below while this one trains:
                 # those layers are saved as they are now; rows passed up once, as they were before.
                 below = [done.state_dict() if lazy else state for done, state in finished]
