@@ -20,10 +20,10 @@ B2 = np.array([0.1, -0.2])
 V_EXAMPLE = np.array([[1.0, 0.0, 1.0, 1.0]])
 
 
-def random_rbm(n_visible, n_hidden, visible="bernoulli", scale=1.0, seed=0, dtype=torch.float64):
+def random_rbm(n_visible, n_hidden, visible="bernoulli", scale=1.0, seed=0, dtype=torch.float64, hidden="bernoulli"):
     """A float64 RBMModule with random parameters."""
     g = torch.Generator().manual_seed(seed)
-    rbm = RBMModule(n_visible, n_hidden, visible=visible, dtype=dtype)
+    rbm = RBMModule(n_visible, n_hidden, visible=visible, hidden=hidden, dtype=dtype)
     rbm.weight.copy_(torch.randn(n_hidden, n_visible, generator=g, dtype=dtype) * scale)
     rbm.visible_bias.copy_(torch.randn(n_visible, generator=g, dtype=dtype) * scale)
     rbm.hidden_bias.copy_(torch.randn(n_hidden, generator=g, dtype=dtype) * scale)

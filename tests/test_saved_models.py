@@ -18,7 +18,12 @@ def test_a_model_file_of_the_earlier_version_predicts_as_it_did(path):
     methods = [k for k in saved.files if k != "_input"]
     assert methods
     for method in methods:
-        np.testing.assert_array_equal(getattr(model, method)(saved["_input"]), saved[method], err_msg=method)
+        got, expected = getattr(model, method)(saved["_input"]), saved[method]
+        if expected.dtype.kind == "f":  # float32 matrix products round differently on other CPUs' kernels (seen:
+            # 2e-5 relative); bit-exactness on one machine is benchmarks/fingerprints.py --save / --check
+            np.testing.assert_allclose(got, expected, rtol=2e-5, atol=1e-6, err_msg=method)
+        else:
+            np.testing.assert_array_equal(got, expected, err_msg=method)
 
 
 def test_the_earlier_files_cover_every_model_family():

@@ -234,13 +234,18 @@ def centred_energy(v, h, weight, visible_bias, hidden_bias, mu, lam):
     return -(v - mu) @ visible_bias - (h - lam) @ hidden_bias - ((h - lam) @ weight * (v - mu)).sum(1)
 
 
-def test_a_centred_step_is_a_gradient_step_on_the_centred_parameters():
-    rbm = random_rbm(8, 4, scale=0.5, seed=11)
+@pytest.mark.parametrize("visible, hidden", [("bernoulli", "bernoulli"), ("gaussian", "bernoulli"),
+                                             ("bernoulli", "gaussian"), ("relu", "relu")])
+def test_a_centred_step_is_a_gradient_step_on_the_centred_parameters(visible, hidden):
+    """For every unit type: the energies' terms in v or h alone are untouched by the offsets."""
+    rbm = random_rbm(8, 4, visible, scale=0.5, seed=11, hidden=hidden)
     W, b, c = (p.clone() for p in (rbm.weight, rbm.visible_bias, rbm.hidden_bias))
     v0 = binary_data(16, seed=3)
+    if visible == "gaussian":
+        v0 = torch.randn(16, 8, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     make_trainer(rbm, seed=5, learning_rate=0.3, momentum=0.0, centering=True).step(v0)
     # The same draws, by hand: CD-1 from v0.
-    g, twin = torch.Generator().manual_seed(5), random_rbm(8, 4, scale=0.5, seed=11)
+    g, twin = torch.Generator().manual_seed(5), random_rbm(8, 4, visible, scale=0.5, seed=11, hidden=hidden)
     ph0, h0 = twin.sample_h_given_v(v0, g)
     pre = twin.pre_v(h0)
     vk = twin.visible.sample(pre, twin.visible.mean(pre), g)

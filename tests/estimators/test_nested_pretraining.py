@@ -103,3 +103,56 @@ def test_only_an_unlabelled_dbn_is_a_pretraining(digits):
         db.DBNClassifier(activation="sigmoid", pretraining=db.DBN((8,), n_labels=10)).fit(X, y)
     with pytest.raises(ValueError, match="takes an unfitted DBN"):
         db.DBNClassifier(activation="sigmoid", pretraining=db.RBM(8)).fit(X, y)
+
+
+# DeepAutoencoder(pretraining=DBN(...)) ------------------------------------------------------------------------
+@pytest.mark.parametrize("option", [o for o in CD_PARAMETERS if o not in WHERE_THE_FIT_RUNS])
+def test_every_cd_option_reaches_the_autoencoders_rbms(digits, option):
+    X, _ = digits
+    value = CHANGED[option]
+    ae = db.DeepAutoencoder(pretraining=db.DBN((8, 4), n_iter=1, **{option: value}), max_iter=1,
+                            random_state=0).fit(X[:200])
+    assert all(rbm.get_params()[option] == value for rbm in ae.rbms_)
+    assert [rbm.hidden for rbm in ae.rbms_] == ["bernoulli", "gaussian"]  # the code layer stays linear
+
+
+@pytest.mark.parametrize("scale", [16, 1])  # Bernoulli and (standardised) Gaussian visible units
+def test_the_autoencoders_nested_dbn_equals_the_flat_parameters(digits, scale):
+    X, _ = digits
+    X = X[:300] * 16 / scale
+    flat = db.DeepAutoencoder((16, 4), n_iter=2, k=2, batch_size=50, max_iter=2, random_state=0).fit(X)
+    nested = db.DeepAutoencoder(pretraining=db.DBN((16, 4), n_iter=2, k=2, batch_size=50), batch_size=50,
+                                max_iter=2, random_state=0).fit(X)
+    assert flat.visible_ == nested.visible_ == ("bernoulli" if scale == 16 else "gaussian")
+    for a, b in zip([*flat.encoder_.parameters(), *flat.decoder_.parameters()],
+                    [*nested.encoder_.parameters(), *nested.decoder_.parameters()]):
+        assert a.equal(b)
+    # 'auto' rates are the paper's in both spellings: 0.001 next to Gaussian units, 0.1 between logistic ones
+    expected = [0.1, 0.001] if scale == 16 else [0.001, 0.001]
+    assert [rbm.learning_rate for rbm in nested.rbms_] == expected
+
+
+def test_the_autoencoder_takes_the_nested_sizes_and_saves_it(digits, tmp_path):
+    X, _ = digits
+    ae = db.DeepAutoencoder(pretraining=db.DBN((12, 3), n_iter=1, weight_decay=1e-3), max_iter=1,
+                            random_state=0).fit(X)
+    assert ae.transform(X).shape == (len(X), 3)
+    ae.save(tmp_path / "ae.dbn")
+    loaded = db.load(tmp_path / "ae.dbn")
+    assert isinstance(loaded.pretraining, db.DBN) and loaded.pretraining.weight_decay == 1e-3
+    np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(n_iter=3), "set n_iter= on the nested DBN"),
+    (dict(k=2), "set k= on the nested DBN"),
+    (dict(hidden_layer_sizes=(5, 2)), "differs from the nested DBN's"),
+    (dict(pretrain=False), "drop one of them"),
+    (dict(pretraining=db.DBN((8,), hidden="relu")), "unrolls logistic hidden layers"),
+    (dict(pretraining=db.DBN((8,), n_labels=10)), "without label units"),
+])
+def test_the_autoencoder_refuses_conflicting_pretraining(digits, params, message):
+    X, _ = digits
+    ae = db.DeepAutoencoder(**{"pretraining": db.DBN((8,), n_iter=1), "max_iter": 1, **params})
+    with pytest.raises(ValueError, match=message):
+        ae.fit(X)

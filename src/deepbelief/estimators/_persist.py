@@ -62,11 +62,12 @@ def checkpoint_defaults(estimator):
             if p.default is not inspect.Parameter.empty and name not in _NOT_CHECKED}
 
 
-def restore_params(cls, params, device):
-    """An unfitted ``cls`` from saved parameters; ``device`` (or the saved one if usable, else the CPU)."""
+def restore_params(cls, params, device, nested=()):
+    """An unfitted ``cls`` from saved parameters; ``device`` (or the saved one if usable, else the CPU). Nested
+    estimators (``pretraining=DBN(...)``) must be of the classes ``nested``."""
     if not isinstance(params, dict):
         raise ModelFileError("the saved hyperparameters are not an object")
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    params = {k: tuple(v) if isinstance(v, list) else nested_estimator(v, nested) for k, v in params.items()}
     if device is None:
         try:
             resolve_device(params.get("device", "cpu"))

@@ -6,20 +6,34 @@ import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_X, layer_sizes, per_layer
+from .._validation import check_X, layer_sizes
 from ..core.nets import linear_from
-from ..training import SCHEDULES, FineTuneConfig, FineTuneProgress, TensorRows, fine_tune, greedy_stack
-from ._layer import RBMLayer
+from ..training import SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
 from ._persist import SaveMixin, check_elements, check_int, json_params, restore_params
 from ._progress import EpochBar
+from ._nested import nested_dbn
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
+from .dbn import DBN
 from .rbm import RBM
 
 INFERENCE_CHUNK = 8192
+
+
+class _CodeDBN(DBN):
+    """The deep autoencoder's pretraining: a DBN whose top RBM has Gaussian hidden units (the linear code) and
+    whose 'auto' learning rates are the paper's, 0.001 for an RBM with Gaussian units and 0.1 otherwise."""
+
+    def _layer_rbms(self, sizes):
+        rbms = super()._layer_rbms(sizes)
+        rbms[-1].hidden = "gaussian"
+        for rbm in rbms:
+            if rbm.learning_rate == "auto":
+                rbm.learning_rate = 0.001 if "gaussian" in (rbm.visible, rbm.hidden) else 0.1
+        return rbms
 
 
 class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
@@ -38,6 +52,13 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         (and is printed with ``verbose``).
     pretrain : bool, default=True
         False: the same network from Glorot-uniform random weights (the baseline).
+    pretraining : DBN or None, default=None
+        The pretraining as an unfitted :class:`DBN` (cloned, never fitted itself), for every CD option (momentum,
+        weight decay, sparsity, centring, PCD, ...): ``DeepAutoencoder(pretraining=DBN((1000, 500, 250, 30),
+        n_iter=20, centering=True))``. Its layer sizes are the network's, its top RBM gets Gaussian hidden units
+        (the linear code), its hidden units must be Bernoulli and its ``learning_rate='auto'`` means the paper's
+        rates below. Beside it, ``hidden_layer_sizes``, ``n_iter``, ``learning_rate_rbm``, ``lr_schedule_rbm`` and
+        ``k`` keep their defaults. None: the DBN built from those parameters (with ``batch_size``).
     n_iter : int or one per layer, default=10
         Pretraining epochs per RBM.
     learning_rate_rbm : float, 'auto' or one per layer, default='auto'
@@ -76,6 +97,7 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         "hidden_layer_sizes": ["array-like"],
         "visible": [StrOptions({"bernoulli", "gaussian", "auto"})],
         "pretrain": ["boolean"],
+        "pretraining": [None, HasMethods(["fit", "transform"])],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "learning_rate_rbm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
         "lr_schedule_rbm": [StrOptions(set(SCHEDULES))],
@@ -91,13 +113,14 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         "verbose": ["verbose"],
     }
 
-    def __init__(self, hidden_layer_sizes=(1000, 500, 250, 30), *, visible="auto", pretrain=True, n_iter=10,
+    def __init__(self, hidden_layer_sizes=(1000, 500, 250, 30), *, visible="auto", pretrain=True, pretraining=None, n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, optimizer="adam", learning_rate=1e-3,
                  lr_schedule="constant", max_iter=50, batch_size=100, weight_decay=0.0, device="cpu", random_state=None,
                  verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
+        self.pretraining = pretraining
         self.n_iter = n_iter
         self.learning_rate_rbm = learning_rate_rbm
         self.lr_schedule_rbm = lr_schedule_rbm
@@ -113,29 +136,29 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         self.verbose = verbose
 
     def _sizes(self):
-        return layer_sizes(self.hidden_layer_sizes)
+        return layer_sizes(self.hidden_layer_sizes if self.pretraining is None else self.pretraining.hidden_layer_sizes)
 
-    def _pretrained_layers(self, X, seed, device):
-        """Greedy RBMs; returns [(W (out, in), hidden bias, visible bias)] bottom to top."""
-        sizes = self._sizes()
-        rates = per_layer(self.learning_rate_rbm, len(sizes), "learning_rate_rbm")
-        epochs = per_layer(self.n_iter, len(sizes), "n_iter")
-        data, self.rbms_ = to_tensor(self._standardize(X), device), []
-        for layer, (size, rbm_seed) in enumerate(zip(sizes, seeds_from(seed, len(sizes)))):
-            visible = self.visible_ if layer == 0 else "bernoulli"
-            hidden = "gaussian" if layer == len(sizes) - 1 else "bernoulli"
-            rate = rates[layer]
-            if rate == "auto":
-                rate = 0.001 if "gaussian" in (visible, hidden) else 0.1
-            rbm = RBM(n_components=size, visible=visible, hidden=hidden, learning_rate=rate, n_iter=epochs[layer],
-                      lr_schedule=self.lr_schedule_rbm, k=self.k, batch_size=self.batch_size, device=self.device,
-                      random_state=rbm_seed, verbose=self.verbose)
-            rbm._validate_params()
-            rbm.data_mean_ = rbm.data_scale_ = None  # the data are already in model units
-            if visible == "gaussian":  # an identity standardisation keeps the RBM complete (and savable)
-                rbm.data_mean_, rbm.data_scale_ = np.zeros(data.shape[1], X.dtype), np.ones(data.shape[1], X.dtype)
-            self.rbms_.append(rbm)
-        greedy_stack(RBMLayer.stack(self.rbms_), TensorRows(data))
+    # The parameters that ``pretraining=DBN(...)`` takes over: they must keep their defaults beside it.
+    _NESTED = {"n_iter": "n_iter", "learning_rate_rbm": "learning_rate", "lr_schedule_rbm": "lr_schedule", "k": "k"}
+
+    def _dbn(self, seed):
+        """The unfitted DBN that pretrains the network: the nested ``pretraining`` (checked and cloned) or one
+        built from this estimator's parameters, either with a linear code layer on top."""
+        if self.pretraining is None:
+            dbn = DBN(hidden_layer_sizes=self.hidden_layer_sizes, visible=self.visible_,
+                      learning_rate=self.learning_rate_rbm, lr_schedule=self.lr_schedule_rbm, n_iter=self.n_iter,
+                      k=self.k, batch_size=self.batch_size, device=self.device, random_state=seed,
+                      verbose=self.verbose)
+        else:
+            dbn = nested_dbn(self, seed, self._NESTED, device=self.device, verbose=self.verbose)
+            if dbn.hidden != "bernoulli":
+                raise ValueError(f"DeepAutoencoder unrolls logistic hidden layers, but the nested DBN has "
+                                 f"hidden={dbn.hidden!r}; use DBN(hidden='bernoulli', ...)")
+        return _CodeDBN(**dbn.get_params(deep=False))
+
+    def _pretrained_layers(self, dbn, X):
+        """Greedy pretraining; returns [(W (out, in), hidden bias, visible bias)] bottom to top."""
+        self.rbms_ = dbn.fit(X).rbms_
         return [(m.weight.detach().clone(), m.hidden_bias.detach().clone(), m.visible_bias.detach().clone())
                 for m in (rbm.module_ for rbm in self.rbms_)]
 
@@ -176,7 +199,8 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         self._device = device
         pretrain_seed, init_seed, shuffle_seed = seeds_from(self.random_state, 3)
         self._set_scaler(X)
-        layers = (self._pretrained_layers(X, pretrain_seed, device) if self.pretrain
+        dbn = self._dbn(pretrain_seed) if self.pretrain or self.pretraining is not None else None
+        layers = (self._pretrained_layers(dbn, X) if self.pretrain
                   else self._random_layers(X.shape[1], init_seed, device))
         self.encoder_, self.decoder_ = self._unroll(layers)
         network = torch.nn.Sequential(self.encoder_, self.decoder_)
@@ -242,7 +266,7 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
 
     @classmethod
     def _from_state(cls, state, tensors, device=None):
-        ae = restore_params(cls, state["params"], device)
+        ae = restore_params(cls, state["params"], device, nested=[DBN])
         ae._set_visible_state(state)
         ae._device = resolve_device(ae.device)
         ae.n_features_in_ = check_int(state["n_features_in"], "n_features_in")

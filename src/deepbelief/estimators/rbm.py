@@ -104,7 +104,8 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         Train with the centred gradient (Melchior, Fischer & Wiskott 2016): the steps of an RBM whose visible
         and hidden states are taken relative to offsets (moving averages of the data's visible means and of
         the hidden probabilities given the data), applied to the ordinary parameters, so the fitted model is an
-        ordinary RBM. Bernoulli visible and hidden units only.
+        ordinary RBM. Any unit types: the offsets only move terms linear in v and h, so for Gaussian or
+        rectified units (whose energies add terms in v or h alone) it is the same reparametrisation.
     n_labels : int or None, default=None
         With K labels, the visible layer also holds K one-hot (softmax) label units and ``fit(X, y)`` learns the
         joint distribution of data and labels (a generative classifier; the top layer of a labelled DBN).
@@ -199,9 +200,6 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         if not (isinstance(lr, Real) and lr < FLOAT32_MAX):  # the updates are float32
             raise ValueError(f"learning_rate={lr!r} is beyond float32's range (3.4e38), so every update would "
                              "overflow; CD rates are about 0.001-0.1")
-        if self.centering and not (get_units(self.visible_).binary and get_units(self.hidden).binary):
-            raise ValueError(f"centering=True needs Bernoulli visible and hidden units; got visible={self.visible_!r}, "
-                             f"hidden={self.hidden!r}")
         return CDConfig(learning_rate=lr, k=self.k, persistent=self.persistent, momentum=self.momentum,
                         final_momentum=self.final_momentum, momentum_switch=self.momentum_switch,
                         weight_decay=self.weight_decay, sparsity_target=self.sparsity_target,

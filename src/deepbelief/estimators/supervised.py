@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_X, chunk_rows, issparse, layer_sizes
+from .._validation import check_X, chunk_rows, issparse
 from ..data.streaming import BLOCK_ROWS, NpyRows, checked_units_and_moments, rank_reader, read_rows
 from ..core.units import VISIBLE_UNITS
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
@@ -23,9 +23,10 @@ from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, 
 from .. import checkpoint, distributed
 from ..errors import TrainingDivergedError
 from ._persist import (SaveMixin, check_elements, checkpoint_defaults, checkpoint_params, check_int, json_params,
-                       nested_estimator, restore_params)
+                       restore_params)
 from ._progress import EpochBar
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
+from ._nested import nested_dbn
 from ._rectified import rectified_dbn
 from .dbn import DBN
 
@@ -161,37 +162,13 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
                "persistent": "persistent"}
 
     def _nested_dbn(self, seed):
-        dbn = self.pretraining
-        name = type(self).__name__
-        if not isinstance(dbn, DBN) or dbn.n_labels is not None:
-            raise ValueError(f"{name}(pretraining=...) takes an unfitted DBN without label units (n_labels=None); "
-                             f"got {dbn!r}")
-        if self.pretrain is False:
-            raise ValueError(f"{name}(pretrain=False, pretraining=DBN(...)) asks for no pretraining and for one; "
-                             "drop one of them")
-        defaults = type(self)().get_params(deep=False)
-        for own, nested in self._NESTED.items():
-            if getattr(self, own) != defaults[own]:
-                raise ValueError(f"{name}({own}={getattr(self, own)!r}) and pretraining=DBN(...) both set the "
-                                 f"pretraining; set {nested}= on the nested DBN instead")
-        sizes = layer_sizes(self.hidden_layer_sizes)
-        if sizes != layer_sizes(defaults["hidden_layer_sizes"]) and sizes != layer_sizes(dbn.hidden_layer_sizes):
-            raise ValueError(f"{name}(hidden_layer_sizes={self.hidden_layer_sizes!r}) differs from the nested DBN's "
-                             f"{dbn.hidden_layer_sizes!r}; the network takes the nested DBN's: leave it out here "
-                             "or make them equal")
-        if dbn.visible != "auto" and self.visible_ != dbn.visible:
-            raise ValueError(f"{name}(visible={self.visible!r}) differs from the nested DBN's visible={dbn.visible!r}; "
-                             "the network and its pretraining need the same visible units: set both, or leave "
-                             "the nested DBN's at 'auto'")
+        dbn = nested_dbn(self, seed, self._NESTED, checkpoint_dir=self.checkpoint_dir,
+                         checkpoint_every=self.checkpoint_every, device=self.device, verbose=self.verbose)
         hidden = "relu" if self.activation == "relu" else "bernoulli"
         if dbn.hidden != hidden and self._pretraining() == "rbm":
             raise ValueError(f"activation={self.activation!r} fine-tunes {hidden} hidden units but the nested DBN has "
                              f"hidden={dbn.hidden!r}; use DBN(hidden={hidden!r}, ...) so that the pretrained features "
                              "keep their meaning")
-        dbn = clone(dbn).set_params(visible=self.visible_, checkpoint_dir=self.checkpoint_dir,
-                                    checkpoint_every=self.checkpoint_every, device=self.device, verbose=self.verbose)
-        if self.random_state is not None:
-            dbn.set_params(random_state=seed)
         return dbn
 
     def _pretraining(self):
@@ -459,10 +436,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
 
     @classmethod
     def _from_state(cls, state, tensors, device=None):
-        params = state["params"]
-        if isinstance(params, dict) and params.get("pretraining") is not None:
-            params = {**params, "pretraining": nested_estimator(params["pretraining"], [DBN])}
-        est = restore_params(cls, params, device)
+        est = restore_params(cls, state["params"], device, nested=[DBN])
         est._set_visible_state(state)
         est._device = resolve_device(est.device)
         est.n_features_in_ = check_int(state["n_features_in"], "n_features_in")
