@@ -479,3 +479,49 @@ def test_the_rectified_rule_reports_its_reconstruction_error_per_unit_as_cd_does
         vk = torch.relu((torch.rand(h0.shape, generator=g) < h0).float() @ W0 + a0)
         total += float(((v0 - vk) ** 2).sum())
     assert errors[0] == pytest.approx(total / V.numel(), rel=1e-5)
+
+
+def random_crbm(seed, n_visible=6, n_hidden=4, order=2):
+    from deepbelief.core.crbm import ConditionalRBMModule
+    g = torch.Generator().manual_seed(seed)
+    crbm = ConditionalRBMModule(n_visible, n_hidden, order, visible="bernoulli", dtype=torch.float64)
+    with torch.no_grad():
+        for p in crbm.cd_parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * 0.5)
+    return crbm
+
+
+def test_a_centred_conditional_step_centres_the_frame_and_leaves_the_history_weights_plain():
+    """Conditional RBM (rows [v_t, u_t]): the offsets shift the static biases only, so W, a, b take the centred
+    step of the plain RBM with the dynamic biases, and A, B the ordinary one."""
+    crbm, twin = random_crbm(3), random_crbm(3)
+    W, a, b, A, B = (p.clone() for p in crbm.cd_parameters())
+    rows = binary_data(16, 6 * 3, seed=8)
+    make_trainer(crbm, seed=5, learning_rate=0.3, momentum=0.0, centering=True).step(rows)
+    g = torch.Generator().manual_seed(5)
+    v0, u = twin.split(rows)
+    a_t, b_t = twin.dynamic_biases(u)
+    ph0, h0 = twin.sample_h_given_v(v0, b_t, g)
+    pre = twin.pre_v(h0, a_t)
+    vk = twin.visible.sample(pre, twin.visible.mean(pre), g)
+    phk = twin.prob_h_given_v(vk, b_t)
+    mu, lam, n = v0.mean(0), ph0.mean(0), rows.shape[0]
+    W_new = W + 0.3 * ((ph0 - lam).t() @ (v0 - mu) - (phk - lam).t() @ (vk - mu)) / n
+    a_new = a + W.t() @ lam + 0.3 * (v0 - vk).mean(0) - W_new.t() @ lam
+    b_new = b + W @ mu + 0.3 * (ph0 - phk).mean(0) - W_new @ mu
+    A_new, B_new = A + 0.3 * (v0 - vk).t() @ u / n, B + 0.3 * (ph0 - phk).t() @ u / n
+    for param, expected in zip(crbm.cd_parameters(), (W_new, a_new, b_new, A_new, B_new)):
+        torch.testing.assert_close(param, expected)
+
+
+def test_the_conditional_sparsity_push_uses_the_frames_mean():
+    rows = binary_data(16, 6 * 3, seed=9)
+    plain, sparse = random_crbm(4), random_crbm(4)
+    v, u = plain.split(rows)
+    q = plain.prob_h_given_v(v, plain.dynamic_biases(u)[1]).mean(0)
+    make_trainer(plain, seed=2, learning_rate=0.2, momentum=0.0).step(rows)
+    make_trainer(sparse, seed=2, learning_rate=0.2, momentum=0.0, sparsity_cost=0.5, sparsity_target=0.05).step(rows)
+    push = 0.2 * 0.5 * (0.05 - q)
+    torch.testing.assert_close(sparse.hidden_bias - plain.hidden_bias, push)
+    torch.testing.assert_close(sparse.weight - plain.weight, torch.outer(push, rows[:, :6].mean(0)))
+    torch.testing.assert_close(sparse.autoregressive, plain.autoregressive)

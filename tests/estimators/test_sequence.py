@@ -194,3 +194,34 @@ def test_unfitted_model_raises(motion):
         ConditionalRBM().predict(motion[0])
     with pytest.raises(NotFittedError):
         ConditionalDBN().generate(motion[0], 3)
+
+
+def test_every_cd_option_but_persistent_reaches_every_layer_of_the_sequence_models(motion):
+    """The option walk of tests/estimators/test_nested_pretraining.py, for the sequence models: each option is a
+    parameter of both and reaches each layer; persistent chains are the one CD option a conditional RBM lacks."""
+    from deepbelief.estimators._cd_parameters import CD_PARAMETERS, SEQUENCE_CD_PARAMETERS
+    from tests.estimators.test_nested_pretraining import CHANGED, WHERE_THE_FIT_RUNS
+    assert set(CD_PARAMETERS) - set(SEQUENCE_CD_PARAMETERS) == {"persistent"}
+    for option in SEQUENCE_CD_PARAMETERS:
+        if option in WHERE_THE_FIT_RUNS:
+            continue
+        value = CHANGED[option]
+        assert ConditionalRBM().get_params()[option] != value
+        cdbn = ConditionalDBN((8, 4), order=2, n_iter=1, random_state=0, **{option: value}).fit(list(motion))
+        assert all(layer.get_params()[option] == value for layer in cdbn.layers_), option
+
+
+@pytest.mark.parametrize("option", [dict(lr_schedule="linear"), dict(sparsity_cost=0.1), dict(centering=True),
+                                    dict(validation_fraction=0.2), dict(precision="bfloat16")])
+def test_the_new_conditional_options_change_the_training(motion, option):
+    base = ConditionalRBM(8, order=2, n_iter=3, random_state=0).fit(list(motion))
+    changed = ConditionalRBM(8, order=2, n_iter=3, random_state=0, **option).fit(list(motion))
+    assert not np.array_equal(base.components_, changed.components_)
+    assert np.isfinite(changed.components_).all()
+    if "validation_fraction" in option:
+        assert {"free_energy_train", "free_energy_valid", "free_energy_gap"} <= set(changed.history_[-1])
+
+
+def test_a_too_small_validation_fraction_of_frames_is_refused(motion):
+    with pytest.raises(ValueError, match="validation_fraction=0.0001 of .* rows leaves 0 rows for validation"):
+        ConditionalRBM(8, order=2, n_iter=1, validation_fraction=1e-4).fit(motion[0][:20])

@@ -66,16 +66,17 @@ class ConditionalRBMModule(nn.Module):
     # conditionals given the history ----------------------------------------------------------
     def dynamic_biases(self, u):
         """(a_t, b_t) = (a + u A^T, b + u B^T), shapes (n, n_visible) and (n, n_hidden)."""
-        return (torch.addmm(self.visible_bias, u, self.autoregressive.t()),
-                torch.addmm(self.hidden_bias, u, self.past_hidden.t()))
+        dtype = self.weight.dtype  # under autocast (precision='bfloat16') the products come back in bfloat16
+        return (torch.addmm(self.visible_bias, u, self.autoregressive.t()).to(dtype),
+                torch.addmm(self.hidden_bias, u, self.past_hidden.t()).to(dtype))
 
     def pre_h(self, v, b_t):
         """Hidden pre-activations b_t + v W^T."""
-        return torch.addmm(b_t, v, self.weight.t())
+        return torch.addmm(b_t, v, self.weight.t()).to(self.weight.dtype)
 
     def pre_v(self, h, a_t):
         """Visible pre-activations a_t + h W."""
-        return torch.addmm(a_t, h, self.weight)
+        return torch.addmm(a_t, h, self.weight).to(self.weight.dtype)
 
     def prob_h_given_v(self, v, b_t):
         """E[h | v_t, u_t]."""
@@ -156,10 +157,14 @@ class ConditionalRBMModule(nn.Module):
             vk = mv if mean_field else vk
         phk = self.prob_h_given_v(vk, b_t)
 
-        n = v0.shape[0]
-        grad_weight = torch.mm(ph0.t(), v0, out=out) if out is not None else ph0.t() @ v0
-        grad_weight.addmm_(phk.t(), vk, alpha=-1.0).div_(n)
+        n, dtype = v0.shape[0], rows.dtype
         dv, dh = v0 - vk, ph0 - phk
+        if torch.is_autocast_enabled(rows.device.type):  # bfloat16 products, summed in full precision
+            grad_weight = ((ph0.t() @ v0).to(dtype) - (phk.t() @ vk).to(dtype)) / n
+            extra = ((dv.t() @ u).to(dtype) / n, (dh.t() @ u).to(dtype) / n)
+        else:
+            grad_weight = torch.mm(ph0.t(), v0, out=out) if out is not None else ph0.t() @ v0
+            grad_weight.addmm_(phk.t(), vk, alpha=-1.0).div_(n)
+            extra = (dv.t() @ u / n, dh.t() @ u / n)
         hidden_mean = ph0.mean(0)
-        return CDStatistics(grad_weight, dv.mean(0), dh.mean(0), vk, hidden_mean, squared_error,
-                            extra=(dv.t() @ u / n, dh.t() @ u / n))
+        return CDStatistics(grad_weight, dv.mean(0), dh.mean(0), vk, hidden_mean, squared_error, extra=extra)

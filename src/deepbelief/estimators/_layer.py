@@ -15,7 +15,7 @@ from ..core.dbn import propagate_up
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits, get_units
 from .._validation import chunk_rows, issparse
-from ..training import CDTrainer, SparseRows, TensorRows, train_rbm
+from ..training import CDTrainer, SparseRows, TensorRows, split_validation, train_rbm
 from ._persist import copy_tensor
 from ._progress import EpochBar
 
@@ -128,18 +128,17 @@ class RBMLayer:
         if restore is None:  # a restored state has its biases (and the mean pass would draw through the layers below)
             self.set_visible_bias(rows.mean())
         validation = sample = None
-        if rbm.validation_fraction is not None:
-            n = len(rows) if rows.streamed else rows.data.shape[0]
-            n_valid = int(round(rbm.validation_fraction * n))
-            if n_valid < 1 or n_valid >= n:
-                raise ValueError(f"validation_fraction={rbm.validation_fraction} of {n} rows leaves "
-                                 f"{n_valid} rows for validation and {n - n_valid} for training; both must be >= 1")
-            if rows.streamed:  # sparse rows (streamed files refuse validation_fraction before)
-                validation, rows = rows.split(n_valid, rbm._shuffle_generator)
-                sample = rows.dense(slice(0, n_valid))
-            else:
-                order = torch.randperm(n, generator=rbm._shuffle_generator).to(rows.data.device)
-                validation, rows = rows.data[order[:n_valid]], TensorRows(rows.data[order[n_valid:]])
+        if rbm.validation_fraction is not None and not rows.streamed:
+            validation, data = split_validation(rows.data, rbm.validation_fraction, rbm._shuffle_generator)
+            rows = TensorRows(data)
+        elif rbm.validation_fraction is not None:  # sparse rows (streamed files refuse validation_fraction before)
+            n_valid = int(round(rbm.validation_fraction * len(rows)))
+            if n_valid < 1 or n_valid >= len(rows):
+                raise ValueError(f"validation_fraction={rbm.validation_fraction} of {len(rows)} rows leaves "
+                                 f"{n_valid} rows for validation and {len(rows) - n_valid} for training; both must "
+                                 "be >= 1")
+            validation, rows = rows.split(n_valid, rbm._shuffle_generator)
+            sample = rows.dense(slice(0, n_valid))
         data = rows.batches(rbm.batch_size, rbm._shuffle_generator if rbm.shuffle else None) if rows.streamed \
             else rows.data
         if restore is not None:

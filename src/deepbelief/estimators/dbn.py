@@ -28,7 +28,8 @@ from ._up_down import UpDownMixin
 from ._scaling import AutoVisibleMixin
 from ._layer import RBMLayer
 from ._stream import fit_streamed
-from .rbm import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS, INFERENCE_CHUNK, RBM, has_labels
+from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS
+from .rbm import INFERENCE_CHUNK, RBM, has_labels
 
 
 logger = logging.getLogger("deepbelief")

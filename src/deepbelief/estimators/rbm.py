@@ -17,35 +17,15 @@ from ..core.dbn import DBNModule
 from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, get_units
 from ..data.streaming import is_streamed
 from ..errors import TrainingDivergedError
-from ..training import PRECISIONS, SCHEDULES, CDConfig, TensorRows, divergence
+from ..training import CDConfig, TensorRows, divergence
 from .. import io
+from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS  # noqa: F401 (re-exported)
 from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
 from ._sampling import StackSamplingMixin
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from ._layer import RBMLayer
 from ._stream import fit_streamed
 
-# Hyperparameters of CD training, shared with the DBN estimator, which passes them on to each layer.
-CD_PARAMETER_CONSTRAINTS = {
-    "lr_schedule": [StrOptions(set(SCHEDULES))],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "k": [Interval(Integral, 1, None, closed="left")],
-    "persistent": ["boolean"],
-    "momentum": [Interval(Real, 0, 1, closed="left")],
-    "final_momentum": [Interval(Real, 0, 1, closed="left")],
-    "momentum_switch": [Interval(Integral, 0, None, closed="left")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
-    "sparsity_cost": [Interval(Real, 0, None, closed="left")],
-    "centering": ["boolean"],
-    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-    "shuffle": ["boolean"],
-    "device": [str, torch.device],
-    "precision": [StrOptions(set(PRECISIONS))],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-}
-CD_PARAMETERS = tuple(CD_PARAMETER_CONSTRAINTS)
 INFERENCE_CHUNK = 8192  # rows per inference batch, to bound memory on large inputs
 SCORES = ("pseudo_likelihood", "free_energy", "reconstruction")
 

@@ -17,27 +17,22 @@ from .._runtime import make_generator, memory_errors, resolve_device, seeds_from
 from .._validation import check_range, clearer
 from ..core.crbm import ConditionalRBMModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS, get_units
-from ..training import CDConfig, CDTrainer, train_rbm
+from ..training import CDConfig, CDTrainer, split_validation, train_rbm
+from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, SEQUENCE_CD_PARAMETERS
 from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
 from ._progress import EpochBar
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 
 SEQUENCE_CD_CONSTRAINTS = {
     "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
     "n_iter": [Interval(Integral, 0, None, closed="left")],
-    "k": [Interval(Integral, 1, None, closed="left")],
-    "momentum": [Interval(Real, 0, 1, closed="left")],
-    "final_momentum": [Interval(Real, 0, 1, closed="left")],
-    "momentum_switch": [Interval(Integral, 0, None, closed="left")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    **{name: CD_PARAMETER_CONSTRAINTS[name] for name in SEQUENCE_CD_PARAMETERS},
     "n_gibbs": [Interval(Integral, 1, None, closed="left")],
     "n_predict_steps": [Interval(Integral, 1, None, closed="left")],
-    "shuffle": ["boolean"],
-    "device": [str, torch.device],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
 }
+# What a conditional DBN passes to each of its layers.
+SEQUENCE_SHARED = tuple(name for name in SEQUENCE_CD_CONSTRAINTS if name not in ("learning_rate", "n_iter",
+                                                                                  "random_state"))
 
 
 def as_sequences(X, owner, n_features=None, units="gaussian", min_frames=1):
@@ -136,6 +131,20 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
     momentum, final_momentum, momentum_switch : float, float, int, default=0.5, 0.9, 5
     weight_decay : float, default=2e-4
         L2 penalty on W, A and B (as Taylor et al.).
+    lr_schedule : {'constant', 'linear', 'cosine'}, default='constant'
+        The learning rate over the ``n_iter`` epochs (see :class:`RBM`).
+    sparsity_target, sparsity_cost : float, default=0.1, 0.0
+        Target mean activation of the hidden units and the penalty's strength (0 disables it), on the hidden
+        biases and W.
+    centering : bool, default=False
+        The centred gradient (see :class:`RBM`): offsets for the frame v_t and the hidden units; A and B move as
+        without it (the offsets shift only the static biases).
+    validation_fraction : float or None, default=None
+        Hold out this fraction of the training frames (chosen at random) and record the free-energy gap between
+        them and as many training frames in ``history_`` (Hinton's overfitting monitor).
+    precision : {'float32', 'tf32', 'bfloat16'}, default='float32'
+        Of the training's matrix products (see :class:`RBM`). There is no ``persistent``: every frame has its own
+        history, so a negative chain cannot carry over from one frame's model to another's.
     n_gibbs : int, default=30
         Gibbs steps per generated frame.
     n_predict_steps : int, default=5
@@ -154,7 +163,8 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
     past_hidden_ : ndarray of shape (n_components, order * n_features)
         B, likewise.
     data_mean_, data_scale_ : ndarray of shape (n_features,) or None
-    history_ : list of dict, per epoch 'reconstruction_error'
+    history_ : list of dict, per epoch 'reconstruction_error' (and with ``validation_fraction`` the free energies
+        'free_energy_train', 'free_energy_valid' and their gap 'free_energy_gap')
     n_iter_ : int
 
     Examples
@@ -177,8 +187,9 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
 
     def __init__(self, n_components=100, *, order=3, visible="gaussian", hidden="bernoulli", learning_rate="auto",
                  batch_size=100, n_iter=50, k=1, momentum=0.5, final_momentum=0.9, momentum_switch=5,
-                 weight_decay=2e-4, n_gibbs=30, n_predict_steps=5, shuffle=True, device="cpu", random_state=None,
-                 verbose=False):
+                 weight_decay=2e-4, lr_schedule="constant", sparsity_target=0.1, sparsity_cost=0.0, centering=False,
+                 validation_fraction=None, precision="float32", n_gibbs=30, n_predict_steps=5, shuffle=True,
+                 device="cpu", random_state=None, verbose=False):
         self.n_components = n_components
         self.order = order
         self.visible = visible
@@ -191,6 +202,12 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         self.final_momentum = final_momentum
         self.momentum_switch = momentum_switch
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.centering = centering
+        self.validation_fraction = validation_fraction
+        self.precision = precision
         self.n_gibbs = n_gibbs
         self.n_predict_steps = n_predict_steps
         self.shuffle = shuffle
@@ -207,7 +224,10 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
         lr = get_units(self.visible).conditional_learning_rate if self.learning_rate == "auto" else self.learning_rate
         config = CDConfig(learning_rate=lr, k=self.k, momentum=self.momentum, final_momentum=self.final_momentum,
-                          momentum_switch=self.momentum_switch, weight_decay=self.weight_decay)
+                          momentum_switch=self.momentum_switch, weight_decay=self.weight_decay,
+                          sparsity_target=self.sparsity_target, sparsity_cost=self.sparsity_cost,
+                          centering=self.centering, precision=self.precision, schedule=self.lr_schedule,
+                          n_epochs=self.n_iter)
         self.module_, self.n_features_in_, self.n_iter_, self.history_ = module, n_features, 0, []
         self._trainer = CDTrainer(module, config, make_generator(sample_seed, device))
         self._shuffle_generator = make_generator(shuffle_seed, "cpu")
@@ -250,6 +270,9 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         initial = get_units(self.visible).initial_bias(mean)  # from the mean frame, as for the plain RBM
         if initial is not None:
             self.module_.visible_bias.copy_(initial)
+        validation = None
+        if self.validation_fraction is not None:
+            validation, data = split_validation(data, self.validation_fraction, self._shuffle_generator)
 
         def record(epoch, metrics):
             self.history_.append(metrics)
@@ -258,7 +281,7 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
 
         with EpochBar(self.n_iter, type(self).__name__, self.verbose) as bar:
             train_rbm(self._trainer, data, self.n_iter, self.batch_size,
-                      self._shuffle_generator if self.shuffle else None, callback=record)
+                      self._shuffle_generator if self.shuffle else None, validation, callback=record)
         return self
 
     # fitted parameters -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from .._runtime import memory_errors, seeds_from
 from .._validation import per_layer
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS
 from ._persist import SaveMixin, check_int, json_params, restore_params
-from .sequence import (SEQUENCE_CD_CONSTRAINTS, ConditionalRBM, as_sequences, check_samples, check_steps, history,
+from .sequence import (SEQUENCE_CD_CONSTRAINTS, SEQUENCE_SHARED, ConditionalRBM, as_sequences, check_samples, check_steps, history,
                        mean_squared_error)
 
 
@@ -34,8 +34,9 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
         Hidden units of every layer.
     learning_rate : float, 'auto' or one per layer, default='auto'
     n_iter : int or one per layer, default=50
-    batch_size, k, momentum, final_momentum, momentum_switch, weight_decay, n_gibbs, n_predict_steps, shuffle,
-    device, random_state, verbose : as :class:`ConditionalRBM`, shared by all layers.
+    batch_size, k, momentum, final_momentum, momentum_switch, weight_decay, lr_schedule, sparsity_target,
+    sparsity_cost, centering, validation_fraction, precision, n_gibbs, n_predict_steps, shuffle, device,
+    random_state, verbose : as :class:`ConditionalRBM`, shared by all layers (each layer its own seed).
 
     Attributes
     ----------
@@ -55,8 +56,9 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(100, 100), *, order=3, visible="gaussian", hidden="bernoulli",
                  learning_rate="auto", batch_size=100, n_iter=50, k=1, momentum=0.5, final_momentum=0.9,
-                 momentum_switch=5, weight_decay=2e-4, n_gibbs=30, n_predict_steps=5, shuffle=True, device="cpu",
-                 random_state=None, verbose=False):
+                 momentum_switch=5, weight_decay=2e-4, lr_schedule="constant", sparsity_target=0.1,
+                 sparsity_cost=0.0, centering=False, validation_fraction=None, precision="float32", n_gibbs=30,
+                 n_predict_steps=5, shuffle=True, device="cpu", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.order = order
         self.visible = visible
@@ -69,6 +71,12 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
         self.final_momentum = final_momentum
         self.momentum_switch = momentum_switch
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.centering = centering
+        self.validation_fraction = validation_fraction
+        self.precision = precision
         self.n_gibbs = n_gibbs
         self.n_predict_steps = n_predict_steps
         self.shuffle = shuffle
@@ -86,9 +94,7 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
         rates = per_layer(self.learning_rate, len(sizes), "learning_rate")
         epochs = per_layer(self.n_iter, len(sizes), "n_iter")
         seeds = seeds_from(self.random_state, len(sizes))
-        shared = {name: getattr(self, name) for name in ("batch_size", "k", "momentum", "final_momentum",
-                                                         "momentum_switch", "weight_decay", "n_gibbs",
-                                                         "n_predict_steps", "shuffle", "device", "verbose")}
+        shared = {name: getattr(self, name) for name in SEQUENCE_SHARED}
         return [ConditionalRBM(size, order=int(o), visible=self.visible if i == 0 else self.hidden,
                                hidden=self.hidden, learning_rate=lr, n_iter=n, random_state=seed, **shared)
                 for i, (size, o, lr, n, seed) in enumerate(zip(sizes, orders, rates, epochs, seeds))]

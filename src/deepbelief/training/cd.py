@@ -91,7 +91,8 @@ class CDTrainer:
         if c.persistent:
             self.chain = stats.chain
         grads = [stats.grad_weight, stats.grad_visible_bias, stats.grad_hidden_bias, *stats.extra]
-        v_mean = v0.mean(0) if c.sparsity_cost or c.centering else None
+        # the visible units' mean (a conditional RBM's rows carry their history after the frame)
+        v_mean = v0[:, :rbm.weight.shape[1]].mean(0) if c.sparsity_cost or c.centering else None
         if self.group is not None:
             # The batch means of all ranks averaged: what one process with the ranks' rows stacked computes.
             self.group.mean_(grads + ([stats.hidden_mean, v_mean] if v_mean is not None else []))
@@ -229,6 +230,18 @@ def _checked(state, name, shape):
     if tuple(tensor.shape) != tuple(shape):
         raise ValueError(f"the saved {name!r} has shape {tuple(tensor.shape)}, expected {tuple(shape)}")
     return tensor
+
+
+def split_validation(data, fraction, generator):
+    """(validation rows, training rows): a random ``fraction`` of the rows of ``data`` (a tensor) held out, in the
+    order of one permutation drawn from ``generator``. ValueError when either part would be empty."""
+    n = data.shape[0]
+    n_valid = int(round(fraction * n))
+    if n_valid < 1 or n_valid >= n:
+        raise ValueError(f"validation_fraction={fraction} of {n} rows leaves {n_valid} rows for validation and "
+                         f"{n - n_valid} for training; both must be >= 1")
+    order = torch.randperm(n, generator=generator).to(data.device)
+    return data[order[:n_valid]], data[order[n_valid:]]
 
 
 def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, validation=None, start_epoch=0,
