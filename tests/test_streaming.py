@@ -164,6 +164,7 @@ def test_streamed_batches_visit_every_chosen_row_once_per_epoch(digits_file, mon
 
     from deepbelief.data import streaming
     from deepbelief.estimators import supervised
+    from deepbelief.estimators._stream import StreamedXY
 
     monkeypatch.setattr(streaming, "BLOCK_ROWS", 100)
     monkeypatch.setattr(supervised, "BLOCK_ROWS", 100)
@@ -171,7 +172,7 @@ def test_streamed_batches_visit_every_chosen_row_once_per_epoch(digits_file, mon
     rows = np.sort(np.random.default_rng(0).choice(len(X), 700, replace=False))
     clf = DBNClassifier(batch_size=32)
     clf._device, clf.data_mean_ = torch.device("cpu"), None
-    source = supervised._Streamed(path, NpyRows(path), rows)
+    source = StreamedXY(path, NpyRows(path), rows)
     assert source.reader.n_blocks == 18
     batches = clf._batches(source, rows.astype(np.int64), torch.Generator().manual_seed(0))
     seen = []

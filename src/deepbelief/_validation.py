@@ -96,7 +96,10 @@ def _clipped(X, low, high):
 SPARSE_CHUNK_VALUES = 2**22  # values per densified chunk of a sparse matrix (16 MB of float32)
 
 
-def chunk_rows(X, rows=8192):
+INFERENCE_CHUNK = 8192  # rows per inference batch, to bound memory on large inputs
+
+
+def chunk_rows(X, rows=INFERENCE_CHUNK):
     """Rows per chunk when going through X: ``rows``, fewer for a wide sparse matrix so that a densified chunk
     holds at most SPARSE_CHUNK_VALUES values."""
     return min(rows, max(1, SPARSE_CHUNK_VALUES // max(X.shape[1], 1))) if issparse(X) else rows

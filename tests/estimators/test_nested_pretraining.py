@@ -7,7 +7,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 import deepbelief as db
-from deepbelief.estimators.rbm import CD_PARAMETERS
+from deepbelief.estimators._cd_parameters import CD_PARAMETERS
 
 # A valid value other than the default for every CD option; an option added to CD_PARAMETER_CONSTRAINTS without a
 # value here fails test_every_cd_option_reaches_the_pretrained_layers.

@@ -16,6 +16,7 @@ from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits, get_units
 from .._validation import chunk_rows, issparse
 from ..training import CDTrainer, SparseRows, TensorRows, split_validation, train_rbm
+from ._labels import one_hot
 from ._persist import copy_tensor
 from ._progress import EpochBar
 
@@ -105,7 +106,7 @@ class RBMLayer:
         return labels, np.flatnonzero(labelled)
 
     def one_hot(self, labels):
-        return self.rbm._one_hot(labels)
+        return one_hot(labels, self.rbm.n_labels, self.rbm.module_.weight)
 
     def set_visible_bias(self, mean):
         """Bernoulli visible biases log(p / (1 - p)) of the data's mean activation p (Hinton's guide), rectified

@@ -1,6 +1,10 @@
-"""Greedy training of RBMs on rows streamed from a .npy file (see :mod:`deepbelief.streaming`)."""
+"""Training on rows streamed from a .npy file (see :mod:`deepbelief.streaming`): greedy training of RBMs, and the
+rows and targets of a supervised fit."""
+import numpy as np
+from sklearn.utils import check_array
+
 from .. import distributed
-from ..data.streaming import checked_units_and_moments, rank_reader
+from ..data.streaming import NpyRows, checked_units_and_moments, rank_reader
 from ..training import StreamedRows, greedy_stack
 from ._layer import RBMLayer
 
@@ -29,3 +33,32 @@ def fit_streamed(rbms, source, propagate, owner, saved=None, save=None, restorin
     owner.n_features_in_ = reader.shape[1]
     layers = RBMLayer.stack(rbms, group, propagate, restoring)
     greedy_stack(layers, StreamedRows(reader, layers[0].encode, group), saved, save)
+
+
+class StreamedXY:
+    """Training rows of a .npy file (a path or a memmap of one) that ``fit`` streams: the chosen row indices."""
+
+    def __init__(self, source, reader, rows):
+        self.source, self.reader, self.rows = source, reader, rows
+
+    @property
+    def shape(self):
+        return len(self.rows), self.reader.shape[1]
+
+    def __getitem__(self, mask):
+        return StreamedXY(self.source, self.reader, self.rows[mask])
+
+    def with_rows(self, rows):
+        return StreamedXY(self.source, self.reader, rows)
+
+
+def streamed_X_y(estimator, X, y, **target_checks):
+    """(streamed rows of X, validated y) for a fit on a .npy path or memmap; the values of X are checked as they
+    are read (``_fit_network``)."""
+    reader = NpyRows(X)
+    y = check_array(y, **{"ensure_2d": False, "dtype": None, "input_name": "y", **target_checks})
+    if len(y) != reader.shape[0]:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: [{reader.shape[0]}, {len(y)}] "
+                         f"({reader.path} has {reader.shape[0]} rows)")
+    estimator.n_features_in_ = reader.shape[1]
+    return StreamedXY(X, reader, np.arange(reader.shape[0])), y

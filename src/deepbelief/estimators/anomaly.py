@@ -9,7 +9,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import ModelFileError
 from ._persist import SaveMixin, json_params
 from .dbn import DBN
-from .rbm import RBM, SCORES
+from ._scoring import SCORES
+from .rbm import RBM
 
 
 class AnomalyDetector(SaveMixin, OutlierMixin, BaseEstimator):

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_X, layer_sizes
+from .._validation import INFERENCE_CHUNK, check_X, layer_sizes
 from ..core.nets import linear_from
 from ..training import SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
 from ._persist import SaveMixin, check_elements, check_int, json_params, restore_params
@@ -20,7 +20,6 @@ from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from .dbn import DBN
 from .rbm import RBM
 
-INFERENCE_CHUNK = 8192
 
 
 class _CodeDBN(DBN):

@@ -13,29 +13,30 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .. import checkpoint, distributed
-from ..data.streaming import fingerprint as streaming_fingerprint
-from ..data.streaming import is_streamed
+from ..data.streaming import fingerprint as streaming_fingerprint, is_streamed
 from .._runtime import memory_errors, seeds_from, to_tensor
 from ..training import greedy_stack
-from .._validation import check_range, check_X, chunk_rows, dense_rows, layer_sizes, per_layer
+from .._validation import check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS
 from ..core.nets import feedforward, recognition_linears
-from ._persist import (SaveMixin, checkpoint_defaults, checkpoint_params, copy_tensor, json_params,
-                       restore_params)
-from ._sampling import StackSamplingMixin
+from ._persist import SaveMixin, checkpoint_defaults, checkpoint_params, copy_tensor, json_params, restore_params
+from ._sampling import DBNSamplingMixin
+from ._scoring import DBNScoringMixin
 from ._up_down import UpDownMixin
 from ._scaling import AutoVisibleMixin
 from ._layer import RBMLayer
 from ._stream import fit_streamed
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS
-from .rbm import INFERENCE_CHUNK, RBM, has_labels
+from ._labels import LabelModelMixin, has_labels
+from .rbm import RBM
 
 
 logger = logging.getLogger("deepbelief")
 
 
-class DBN(UpDownMixin, StackSamplingMixin, AutoVisibleMixin, SaveMixin, TransformerMixin, BaseEstimator):
+class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoVisibleMixin, SaveMixin,
+          TransformerMixin, BaseEstimator):
     """Deep belief network pretrained greedily, one RBM per hidden layer (Hinton, Osindero & Teh 2006).
 
     RBM 1 is trained on X; RBM l on the activations P(h^(l-1) | ...) of the layer below (or on samples of
@@ -378,45 +379,6 @@ class DBN(UpDownMixin, StackSamplingMixin, AutoVisibleMixin, SaveMixin, Transfor
         top = self.rbms_[-1]
         return top._generator(random_state)
 
-    @torch.no_grad()
-    def generate(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
-                 return_probabilities=False, label=None, mean_field=False):
-        """Samples from the DBN as a generative model: Gibbs sampling in the top RBM, then one top-down pass
-        through the directed layers (layer l-1 drawn from RBM l's visible conditional).
-
-        The top RBM's chains are persistent: a call continues the chains of the previous call with ``n_gibbs``
-        more steps. New chains are started, and run ``burn_in`` steps first, on the first call, when
-        ``n_samples`` changes, with ``init``, or with a ``random_state`` (which makes the call reproducible).
-
-        Parameters
-        ----------
-        n_samples : int
-        n_gibbs : int, default=100
-            Gibbs steps in the top RBM before the samples are read out.
-        burn_in : int, default=1000
-            Extra Gibbs steps for new chains.
-        init : array-like of shape (n_samples, n_features) or None
-            Start the chains from the top-level representation of these data rows instead of from the top RBM's
-            visible biases.
-        random_state : int, RandomState or None
-        return_probabilities : bool, default=False
-            Return E[v | h^1] (probabilities for Bernoulli units) instead of samples.
-        label : a class label, an array of n_samples labels, or None
-            With ``n_labels``: clamp the top RBM's label units to this class (or each chain to its own).
-        mean_field : bool, default=False
-            Read each chain out deterministically: the top RBM's hidden probabilities given the chain's last state,
-            then probabilities (not samples) all the way down. Cleaner images than ``return_probabilities``,
-            which draws every layer below the top RBM; returns probabilities. The chains themselves are sampled
-            as usual.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features), in the data's units; {0, 1} samples for Bernoulli units
-        """
-        check_is_fitted(self, "rbms_")
-        return self._generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities, label,
-                              mean_field)
-
     @property
     def classes_(self):
         """The labels of a DBN fitted with ``n_labels``."""
@@ -434,118 +396,7 @@ class DBN(UpDownMixin, StackSamplingMixin, AutoVisibleMixin, SaveMixin, Transfor
         return self.rbms_[0]._rows(
             lambda v: top.module_.label_posterior(self._below_top(v)), X).astype(np.float64)
 
-    @available_if(has_labels)
-    def predict(self, X):
-        """The label whose free energy in the top RBM is lowest (``n_labels`` models)."""
-        return self.classes_[self.predict_proba(X).argmax(1)]
 
-    @available_if(has_labels)
-    def score(self, X, y):
-        """Mean accuracy of ``predict`` on (X, y) (label models), so that ``cross_val_score`` and grid searches
-        score them as classifiers."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
-
-    @torch.no_grad()
-    def sample_down(self, H, layer=-1, random_state=None, return_probabilities=False):
-        """Top-down ancestral sampling from given states of hidden layer ``layer`` to the visible layer.
-
-        Parameters
-        ----------
-        H : array-like of shape (n_samples, hidden_layer_sizes[layer])
-        layer : int, default=-1
-        random_state : int, RandomState or None
-        return_probabilities : bool, default=False
-            Return E[v | h^1] of the last step instead of the visible samples.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self, "rbms_")
-        layer = self._check_layer(layer)
-        H = check_array(H, dtype=(np.float32, np.float64), input_name="H")
-        if H.shape[1] != self.rbms_[layer].n_components:
-            raise ValueError(f"H has {H.shape[1]} columns but hidden layer {layer} has "
-                             f"{self.rbms_[layer].n_components} units")
-        check_range(H, self.hidden, f"{type(self).__name__}'s hidden layer {layer}", "H")
-        first = self.rbms_[0]
-        steps = self.module_.sample_down(to_tensor(H, first.module_.weight.device), self._generator(random_state),
-                                         layer)
-        mean, v = steps[-1]
-        return first._decode(mean if return_probabilities else v)
-
-    @torch.no_grad()
-    def reconstruct(self, X, n_gibbs=0, random_state=None):
-        """Reconstruction through the whole stack.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        n_gibbs : int, default=0
-            0: the mean-field pass up to the top layer and back down. n > 0: up to the penultimate layer, n Gibbs
-            steps in the top RBM, then a top-down sampling pass, returning E[v | h^1] of its last step.
-        random_state : int, RandomState or None (seeds the Gibbs steps)
-
-        Returns
-        -------
-        X_rec : ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self, "rbms_")
-        if not (isinstance(n_gibbs, Integral) and n_gibbs >= 0):
-            raise ValueError(f"n_gibbs must be an integer >= 0; got {n_gibbs!r}")
-        if n_gibbs == 0:
-            return self.inverse_transform(self.transform(X))
-        X = check_X(self, X, reset=False, units=self.visible_, sparse=True)
-        top, generator = self.rbms_[-1], self._generator(random_state)
-        return self.rbms_[0]._rows(
-            lambda v: self.module_.generate(top._complete(self._below_top(v)), n_gibbs, generator)[1], X)
-
-    @torch.no_grad()
-    def denoise(self, X, mask=None, n_gibbs=100, random_state=None):
-        """Fill in unknown or corrupted entries of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features); NaN entries count as unknown
-        mask : boolean array of X's shape or None
-            True marks an unknown entry. Known entries stay clamped (returned exactly as given) while the unknown
-            ones are resampled by Gibbs sampling through the stack (see ``DBNModule.denoise``), returning their
-            estimated mean. Without a mask (and without NaN): the mean-field up-down pass of ``reconstruct``.
-        n_gibbs : int, default=100
-            Gibbs steps; the mean is averaged over the second half.
-        random_state : int, RandomState or None
-
-        Returns
-        -------
-        X_denoised : ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self, "rbms_")
-        return self._denoise(X, mask, n_gibbs, random_state)
-
-    @torch.no_grad()
-    def score_samples(self, X, score="free_energy"):
-        """Normality score of each row (higher = more typical of the training data), for anomaly detection.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        score : {'free_energy', 'reconstruction', 'pseudo_likelihood'}, default='free_energy'
-            'free_energy': -F(v) of the first RBM (its unnormalised log-density); 'reconstruction': minus the
-            squared error of the mean-field reconstruction through the whole stack (in model units);
-            'pseudo_likelihood': the first RBM's pseudo-log-likelihood.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self, "rbms_")
-        if score == "reconstruction":
-            X = check_X(self, X, reset=False, units=self.visible_, sparse=True)
-            scale = 1.0 if self.rbms_[0].data_scale_ is None else self.rbms_[0].data_scale_
-            step = chunk_rows(X, INFERENCE_CHUNK)
-            chunks = (dense_rows(X, i, i + step) for i in range(0, X.shape[0], step))
-            return np.concatenate([-(((self.reconstruct(c) - c) / scale) ** 2).sum(1) for c in chunks])
-        return self.rbms_[0].score_samples(X, score=score)
 
     def _get_state(self, prefix=""):
         check_is_fitted(self, "rbms_")

@@ -9,33 +9,26 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .. import distributed
+from .. import distributed, io
 from .._runtime import make_generator, memory_errors, seeds_from, to_numpy, to_tensor
-from .._validation import FLOAT32_MAX, check_count, check_range, check_X, chunk_rows, dense_rows, issparse
-from ..core.estimate import pseudo_log_likelihood, reconstruction_error
+from .._validation import FLOAT32_MAX, INFERENCE_CHUNK, check_range, check_X, chunk_rows, dense_rows, issparse
 from ..core.dbn import DBNModule
 from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, get_units
 from ..data.streaming import is_streamed
 from ..errors import TrainingDivergedError
 from ..training import CDConfig, TensorRows, divergence
-from .. import io
-from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS  # noqa: F401 (re-exported)
+from ._cd_parameters import CD_PARAMETER_CONSTRAINTS
 from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
-from ._sampling import StackSamplingMixin
+from ._labels import LabelModelMixin, has_labels
+from ._sampling import RBMSamplingMixin
+from ._scoring import RBMScoringMixin
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from ._layer import RBMLayer
 from ._stream import fit_streamed
 
-INFERENCE_CHUNK = 8192  # rows per inference batch, to bound memory on large inputs
-SCORES = ("pseudo_likelihood", "free_energy", "reconstruction")
 
-
-def has_labels(estimator):
-    """predict / predict_proba exist only for models with label units."""
-    return estimator.n_labels is not None
-
-
-class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
+class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
+          TransformerMixin, BaseEstimator):
     """Restricted Boltzmann machine trained with contrastive divergence (CD-k) or persistent CD.
 
     Energy E(v, h) = -a.v - b.h - v^T W h for Bernoulli visible units; Gaussian visible units
@@ -301,10 +294,6 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         layer.fit(rows if self.n_labels is None else rows.append(layer.one_hot(labels)))
         return self
 
-    def _one_hot(self, labels):
-        return torch.nn.functional.one_hot(torch.as_tensor(labels, dtype=torch.long), self.n_labels).to(
-            self.module_.weight)
-
     @memory_errors
     def partial_fit(self, X, y=None):
         """One CD update on the batch X (all rows at once), initialising the model on the first call.
@@ -379,17 +368,6 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         check_is_fitted(self, "classes_")
         return self._rows(self.module_.label_posterior, self._check(X)).astype(np.float64)
 
-    @available_if(has_labels)
-    def predict(self, X):
-        """The label with the lowest free energy F(x, y) (label models)."""
-        return self.classes_[self.predict_proba(X).argmax(1)]
-
-    @available_if(has_labels)
-    def score(self, X, y):
-        """Mean accuracy of ``predict`` on (X, y) (label models), so that ``cross_val_score`` and grid searches
-        score them as classifiers."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
-
     @torch.no_grad()
     def transform(self, X):
         """Hidden activation probabilities P(h=1 | v) (for relu hidden units their mean max(0, b + W v)).
@@ -425,147 +403,11 @@ class RBM(StackSamplingMixin, AutoVisibleMixin, GaussianScalingMixin, SaveMixin,
         V = self.module_.mean_v_given_h(to_tensor(H, self.module_.weight.device))
         return self._decode(self._data_part(V))
 
-    @torch.no_grad()
-    def reconstruct(self, X, n_gibbs=0, random_state=None):
-        """Reconstruction of X through the hidden layer.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        n_gibbs : int, default=0
-            0: the mean-field pass E[v | E[h | v]]. n > 0: n Gibbs steps from X, returning E[v | h] of the last.
-        random_state : int, RandomState or None
-            Seeds the Gibbs steps (None: the model's own inference generator).
-
-        Returns
-        -------
-        X_rec : ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self, "module_")
-        check_count(n_gibbs, "n_gibbs")
-        X = self._check(X, sparse=n_gibbs == 0)
-        rbm = self.module_
-        if n_gibbs == 0:
-            return self._decode(self._rows(self._mean_field, X))
-        generator = self._generator(random_state)
-        v = self._complete(self._encode(X))
-        for _ in range(n_gibbs):
-            mv, v = rbm.gibbs_vhv(v, generator)
-        return self._decode(self._data_part(mv))
-
-    @torch.no_grad()
-    def gibbs(self, v, k=1, random_state=None):
-        """Run k steps of block Gibbs sampling v -> h -> v from each row of v; return the visible samples.
-
-        Parameters
-        ----------
-        v : array-like of shape (n_samples, n_features)
-        k : int, default=1
-        random_state : int, RandomState or None (None: the model's own inference generator)
-
-        Returns
-        -------
-        v_new : ndarray of shape (n_samples, n_features); {0, 1} for Bernoulli units
-        """
-        check_is_fitted(self, "module_")
-        if not (isinstance(k, Integral) and k >= 1):
-            raise ValueError(f"k must be an integer >= 1; got {k!r}")
-        X = self._check(v, sparse=False)
-        generator = self._generator(random_state)
-        state = self._complete(self._encode(X))
-        for _ in range(k):
-            _, state = self.module_.gibbs_vhv(state, generator)
-        return self._decode(self._data_part(state))
-
-    @torch.no_grad()
-    def sample(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
-               return_probabilities=False, mean_field=False):
-        """Samples from the RBM by block Gibbs sampling, with persistent chains (see :meth:`DBN.generate`).
-
-        Parameters
-        ----------
-        n_samples : int
-        n_gibbs, burn_in : int, default=100, 1000
-            Steps before read-out, and extra steps for new chains.
-        init : array-like of shape (n_samples, n_features) or None
-            Start new chains from these rows instead of from the visible biases.
-        random_state : int, RandomState or None
-        return_probabilities : bool, default=False
-            Return E[v | h] of the last step instead of samples.
-        mean_field : bool, default=False
-            Return E[v | E[h | v]] of the chains' last state v: the deterministic read-out.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features), in the data's units
-        """
-        check_is_fitted(self, "module_")
-        return self._generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities, None, mean_field)
-
-    @torch.no_grad()
-    def free_energy(self, X):
-        """Free energy F(v) = -a.v - sum_j softplus(b_j + W_j.v) of each row (in standardised units for
-        Gaussian visible units, where -a.v becomes 0.5 ||v - a||^2).
-
-        Returns
-        -------
-        F : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self, "module_")
-        return self._rows(self._free_energy, self._check(X))
-
-    def _free_energy(self, v):
-        """F(v), or for label models the free energy with the label summed out, -log sum_y exp(-F(v, y))."""
-        return self.module_.free_energy(v) if self.n_labels is None else self.module_.label_free_energy(v)
-
-    @torch.no_grad()
-    def score_samples(self, X, score="pseudo_likelihood"):
-        """Score of each row; higher = more typical of the training data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        score : {'pseudo_likelihood', 'free_energy', 'reconstruction'}, default='pseudo_likelihood'
-            'pseudo_likelihood': sum_i log P(v_i | v_-i), computed exactly over all features (scikit-learn's
-            BernoulliRBM estimates it from one random feature); for Gaussian visible units, where these
-            conditionals have no closed form, and for label models, -F(v) instead. 'free_energy': -F(v), the
-            unnormalised log-density (the label summed out for label models), the usual anomaly score.
-            'reconstruction': minus the mean-field reconstruction error (``reconstruction_error``).
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self, "module_")
-        if score not in SCORES:
-            raise ValueError(f"score must be one of {sorted(SCORES)}; got {score!r}")
-        X = self._check(X)
-        if score == "reconstruction":
-            return -self.reconstruction_error(X)
-        if score == "pseudo_likelihood" and self.visible_ == "bernoulli" and self.n_labels is None:
-            return self._rows(lambda v: pseudo_log_likelihood(self.module_, v), X)
-        return -self._rows(self._free_energy, X)
-
-    @torch.no_grad()
-    def denoise(self, X, mask=None, n_gibbs=100, random_state=None):
-        """Fill in unknown or corrupted entries of X: see :meth:`DBN.denoise` (this RBM as a one-layer DBN)."""
-        check_is_fitted(self, "module_")
-        return self._denoise(X, mask, n_gibbs, random_state)
-
     def _stack(self):
         """This RBM as a one-layer DBN (for sampling)."""
         if getattr(self, "_stack_module", None) is None:
             self._stack_module = DBNModule([self.module_])
         return [self], self._stack_module
-
-    @torch.no_grad()
-    def reconstruction_error(self, X):
-        """Mean-field reconstruction error per row, sum_i (v_i - E[v_i | E[h | v]])^2 in model units."""
-        check_is_fitted(self, "module_")
-        if self.n_labels is None:
-            return self._rows(lambda v: reconstruction_error(self.module_, v), self._check(X))
-        X = self._check(X)
-        return self._rows(lambda v: ((self._mean_field(v) - v) ** 2).sum(1), X)
 
     # persistence --------------------------------------------------------------------------------
     def _get_state(self, prefix=""):

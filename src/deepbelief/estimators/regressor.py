@@ -7,7 +7,8 @@ from .. import io
 from .._runtime import memory_errors
 from .._validation import check_X_y
 from ..data.streaming import is_streamed
-from .supervised import streamed_X_y, SupervisedDBN
+from ._stream import streamed_X_y
+from .supervised import SupervisedDBN
 
 
 class DBNRegressor(RegressorMixin, SupervisedDBN):

@@ -11,12 +11,11 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import check_X, chunk_rows, issparse
-from ..data.streaming import BLOCK_ROWS, NpyRows, checked_units_and_moments, rank_reader, read_rows
+from .._validation import INFERENCE_CHUNK, check_X, chunk_rows, issparse
+from ..data.streaming import BLOCK_ROWS, checked_units_and_moments, rank_reader, read_rows
 from ..core.units import VISIBLE_UNITS
 from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
 from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
@@ -27,40 +26,11 @@ from ._persist import (SaveMixin, check_elements, checkpoint_defaults, checkpoin
 from ._progress import EpochBar
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from ._nested import nested_dbn
+from ._stream import StreamedXY
 from ._rectified import rectified_dbn
 from .dbn import DBN
 
-INFERENCE_CHUNK = 8192
 logger = logging.getLogger("deepbelief")
-
-
-class _Streamed:
-    """Training rows of a .npy file (a path or a memmap of one) that ``fit`` streams: the chosen row indices."""
-
-    def __init__(self, source, reader, rows):
-        self.source, self.reader, self.rows = source, reader, rows
-
-    @property
-    def shape(self):
-        return len(self.rows), self.reader.shape[1]
-
-    def __getitem__(self, mask):
-        return _Streamed(self.source, self.reader, self.rows[mask])
-
-    def with_rows(self, rows):
-        return _Streamed(self.source, self.reader, rows)
-
-
-def streamed_X_y(estimator, X, y, **target_checks):
-    """(streamed rows of X, validated y) for a fit on a .npy path or memmap; the values of X are checked as they
-    are read (``_fit_network``)."""
-    reader = NpyRows(X)
-    y = check_array(y, **{"ensure_2d": False, "dtype": None, "input_name": "y", **target_checks})
-    if len(y) != reader.shape[0]:
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: [{reader.shape[0]}, {len(y)}] "
-                         f"({reader.path} has {reader.shape[0]} rows)")
-    estimator.n_features_in_ = reader.shape[1]
-    return _Streamed(X, reader, np.arange(reader.shape[0])), y
 
 
 class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstimator):
@@ -187,7 +157,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
     def _hidden_linears(self, X_all, seed, device, resume=False):
         """Pretrained layers (greedy DBN on all rows) or, with pretrain=False, the same shapes Glorot-initialised."""
         pretraining = self._pretraining()
-        streamed = isinstance(X_all, _Streamed)
+        streamed = isinstance(X_all, StreamedXY)
         if pretraining == "rectified" and streamed and self.pretrain is True:
             pretraining = "rbm"  # the rectified rule needs the data in memory; RBM pretraining streams
         if pretraining == "rectified":
@@ -235,7 +205,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         device = resolve_device(self.device, group)
         self._device = device
         pretrain_seed, init_seed, shuffle_seed, split_seed = seeds_from(self.random_state, 4)
-        streamed = isinstance(X_all, _Streamed)
+        streamed = isinstance(X_all, StreamedXY)
         if streamed:
             if self.checkpoint_dir is not None or resume:
                 raise ValueError("checkpoints are not available yet for streamed (.npy / memmap) training data")
