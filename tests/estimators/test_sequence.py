@@ -4,7 +4,7 @@ import torch
 
 from deepbelief import ConditionalDBN, ConditionalRBM, ModelFileError, load
 from deepbelief.datasets import make_bouncing_balls, make_walking_motion
-from deepbelief.estimators.sequence import windows
+from deepbelief.estimators._sequence_layer import windows
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +225,34 @@ def test_the_new_conditional_options_change_the_training(motion, option):
 def test_a_too_small_validation_fraction_of_frames_is_refused(motion):
     with pytest.raises(ValueError, match="validation_fraction=0.0001 of .* rows leaves 0 rows for validation"):
         ConditionalRBM(8, order=2, n_iter=1, validation_fraction=1e-4).fit(motion[0][:20])
+
+
+def test_a_conditional_layer_resumed_from_its_state_trains_as_if_uninterrupted(motion):
+    """The greedy stack's layer protocol: a layer's state_dict after 2 of 4 epochs, loaded into a fresh layer,
+    continues to the parameters, monitors and generators of the uninterrupted 4 epochs."""
+    from deepbelief.estimators._sequence_layer import ConditionalLayer, SequenceRows
+    rows = SequenceRows(list(motion))
+
+    def layer(n_iter):
+        crbm = ConditionalRBM(8, order=2, n_iter=n_iter, momentum_switch=1, sparsity_cost=0.1, centering=True,
+                              random_state=0)
+        crbm._validate_params()
+        lay = ConditionalLayer(crbm)
+        lay.begin(rows.width)
+        return lay
+
+    whole, part = layer(4), layer(2)
+    whole.fit(rows)
+    part.fit(rows)
+    state = part.state_dict()
+    resumed = layer(4)
+    resumed.fit(rows, restore=state)
+    np.testing.assert_array_equal(resumed.crbm.components_, whole.crbm.components_)
+    np.testing.assert_array_equal(resumed.crbm.autoregressive_, whole.crbm.autoregressive_)
+    assert resumed.crbm.history_ == whole.crbm.history_ and resumed.crbm.n_iter_ == 4
+    assert resumed.crbm._inference_generator.get_state().equal(whole.crbm._inference_generator.get_state())
+
+
+def test_a_stack_layer_with_a_bad_per_layer_setting_is_refused(motion):
+    with pytest.raises(ValueError, match="learning_rate"):
+        ConditionalDBN((8, 4), order=2, n_iter=1, learning_rate=[0.01, -1.0]).fit(list(motion))

@@ -17,10 +17,10 @@ from .._runtime import make_generator, memory_errors, resolve_device, seeds_from
 from .._validation import check_range, clearer
 from ..core.crbm import ConditionalRBMModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS, get_units
-from ..training import CDConfig, CDTrainer, split_validation, train_rbm
+from ..training import CDConfig, CDTrainer
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, SEQUENCE_CD_PARAMETERS
 from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
-from ._progress import EpochBar
+from ._sequence_layer import ConditionalLayer, SequenceRows
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 
 SEQUENCE_CD_CONSTRAINTS = {
@@ -66,12 +66,6 @@ def as_sequences(X, owner, n_features=None, units="gaussian", min_frames=1):
         out.append(seq)
     dtype = np.result_type(*out)
     return [s.astype(dtype, copy=False) for s in out], single
-
-
-def windows(seq, order):
-    """Rows [v_t, v_{t-1}, ..., v_{t-order}] for t = order..n_frames-1, shape (n_frames - order, (order+1) F)."""
-    n = seq.shape[0]
-    return np.concatenate([seq[order - j: n - j] for j in range(order + 1)], axis=1)
 
 
 def _frame_windows(frames, order):
@@ -256,32 +250,9 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         self
         """
         sequences, _ = self._sequences(X, reset=True)
-        rows = [windows(s, self.order) for s in sequences if len(s) > self.order]
-        if not rows:
-            raise ValueError(f"no sequence is longer than order={self.order} frames, so there is no frame with a "
-                             f"full history to learn from; give longer sequences or a smaller order")
-        self._set_scaler(np.concatenate(sequences))
-        self._build(sequences[0].shape[1])
-        rows = np.concatenate(rows)
-        if self.data_mean_ is not None:  # every block of a row is a frame
-            rows = (rows - np.tile(self.data_mean_, self.order + 1)) / np.tile(self.data_scale_, self.order + 1)
-        data = to_tensor(rows, self.module_.weight.device)
-        mean = data[:, : self.n_features_in_].mean(0)
-        initial = get_units(self.visible).initial_bias(mean)  # from the mean frame, as for the plain RBM
-        if initial is not None:
-            self.module_.visible_bias.copy_(initial)
-        validation = None
-        if self.validation_fraction is not None:
-            validation, data = split_validation(data, self.validation_fraction, self._shuffle_generator)
-
-        def record(epoch, metrics):
-            self.history_.append(metrics)
-            self.n_iter_ += 1
-            bar(epoch, metrics)
-
-        with EpochBar(self.n_iter, type(self).__name__, self.verbose) as bar:
-            train_rbm(self._trainer, data, self.n_iter, self.batch_size,
-                      self._shuffle_generator if self.shuffle else None, validation, callback=record)
+        layer = ConditionalLayer(self)
+        layer.begin(sequences[0].shape[1])
+        layer.fit(SequenceRows(sequences))
         return self
 
     # fitted parameters -----------------------------------------------------------------------------

@@ -8,9 +8,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import memory_errors, seeds_from
-from .._validation import per_layer
+from .._validation import layer_sizes, per_layer
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS
+from ..training import greedy_stack
 from ._persist import SaveMixin, check_int, json_params, restore_params
+from ._sequence_layer import ConditionalLayer, SequenceRows
 from .sequence import (SEQUENCE_CD_CONSTRAINTS, SEQUENCE_SHARED, ConditionalRBM, as_sequences, check_samples, check_steps, history,
                        mean_squared_error)
 
@@ -85,8 +87,7 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
         self.verbose = verbose
 
     def _layers(self):
-        from .._validation import layer_sizes
-
+        """One unfitted, validated ConditionalRBM per layer with this stack's hyperparameters (and own seeds)."""
         sizes = layer_sizes(self.hidden_layer_sizes)
         orders = per_layer(self.order, len(sizes), "order")
         if not all(isinstance(o, Integral) and not isinstance(o, bool) and o >= 1 for o in orders):
@@ -95,9 +96,12 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
         epochs = per_layer(self.n_iter, len(sizes), "n_iter")
         seeds = seeds_from(self.random_state, len(sizes))
         shared = {name: getattr(self, name) for name in SEQUENCE_SHARED}
-        return [ConditionalRBM(size, order=int(o), visible=self.visible if i == 0 else self.hidden,
-                               hidden=self.hidden, learning_rate=lr, n_iter=n, random_state=seed, **shared)
-                for i, (size, o, lr, n, seed) in enumerate(zip(sizes, orders, rates, epochs, seeds))]
+        layers = [ConditionalRBM(size, order=int(o), visible=self.visible if i == 0 else self.hidden,
+                                 hidden=self.hidden, learning_rate=lr, n_iter=n, random_state=seed, **shared)
+                  for i, (size, o, lr, n, seed) in enumerate(zip(sizes, orders, rates, epochs, seeds))]
+        for layer in layers:
+            layer._validate_params()
+        return layers
 
     @property
     def context_length(self):
@@ -117,14 +121,10 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
         layers = self._layers()
         sequences, _ = as_sequences(X, type(self).__name__, units=self.visible)
         self.n_features_in_ = sequences[0].shape[1]
-        for i, layer in enumerate(layers):
-            sequences = [s for s in sequences if len(s) > layer.order]
-            if not sequences:
-                raise ValueError(f"no sequence is long enough to train layer {i}: the stack needs sequences longer "
-                                 f"than sum(order) = {sum(lay.order for lay in layers)} frames")
-            layer.fit(sequences)
-            if i + 1 < len(layers):
-                sequences = layer.transform(sequences)
+        context, n = sum(layer.order for layer in layers), len(layers)
+        greedy_stack([ConditionalLayer(layer, f"layer {i + 1}/{n}", i, f"no sequence is long enough to train layer "
+                                       f"{i}: the stack needs sequences longer than sum(order) = {context} frames")
+                      for i, layer in enumerate(layers)], SequenceRows(sequences))
         self.layers_ = layers
         return self
 
