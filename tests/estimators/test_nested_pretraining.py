@@ -156,3 +156,15 @@ def test_the_autoencoder_refuses_conflicting_pretraining(digits, params, message
     ae = db.DeepAutoencoder(**{"pretraining": db.DBN((8,), n_iter=1), "max_iter": 1, **params})
     with pytest.raises(ValueError, match=message):
         ae.fit(X)
+
+
+def test_every_field_of_the_cd_trainers_config_is_an_estimator_parameter():
+    """A CD option added to CDConfig without a parameter in _cd_parameters would reach no estimator."""
+    from dataclasses import fields
+
+    from deepbelief.estimators._cd_parameters import _CONFIG_NAMES
+    from deepbelief.training import CDConfig
+    given_per_fit = {"learning_rate", "n_epochs"}  # the resolved rate, and n_iter for the schedule
+    internal = {"sparsity_decay"}  # the running average's constant (Hinton's guide), not a hyperparameter
+    exposed = {_CONFIG_NAMES.get(name, name) for name in CD_PARAMETERS}
+    assert {f.name for f in fields(CDConfig)} - given_per_fit - internal <= exposed

@@ -2,11 +2,12 @@
 DBN directly (the DBN passes them to each layer), DBNClassifier, DBNRegressor and DeepAutoencoder through
 ``pretraining=DBN(...)``, the sequence models all but ``persistent`` (see :data:`SEQUENCE_CD_PARAMETERS`)."""
 from numbers import Integral, Real
+from dataclasses import fields
 
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..training import PRECISIONS, SCHEDULES
+from ..training import PRECISIONS, SCHEDULES, CDConfig
 
 # Hyperparameters of CD training, shared with the DBN estimator, which passes them on to each layer.
 CD_PARAMETER_CONSTRAINTS = {
@@ -33,3 +34,15 @@ CD_PARAMETERS = tuple(CD_PARAMETER_CONSTRAINTS)
 # A conditional RBM's negative chains cannot persist: every training row has its own history, hence its own model
 # p(v_t | u_t), and a chain left by one row's update would continue under another row's biases.
 SEQUENCE_CD_PARAMETERS = tuple(name for name in CD_PARAMETERS if name != "persistent")
+
+# CDConfig's names for the CD parameters that differ from the estimators' (the rest are the same).
+_CONFIG_NAMES = {"lr_schedule": "schedule"}
+
+
+def cd_config(estimator, learning_rate):
+    """The :class:`CDConfig` of ``estimator``'s CD parameters (those of :data:`CD_PARAMETERS` it takes) at
+    ``learning_rate``, its schedule spanning the estimator's ``n_iter`` epochs."""
+    taken = {_CONFIG_NAMES.get(name, name): getattr(estimator, name) for name in CD_PARAMETERS
+             if hasattr(estimator, name)}
+    return CDConfig(learning_rate=learning_rate, n_epochs=estimator.n_iter,
+                    **{f.name: taken[f.name] for f in fields(CDConfig) if f.name in taken})

@@ -16,8 +16,8 @@ from ..core.dbn import DBNModule
 from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, get_units
 from ..data.streaming import is_streamed
 from ..errors import TrainingDivergedError
-from ..training import CDConfig, TensorRows, divergence
-from ._cd_parameters import CD_PARAMETER_CONSTRAINTS
+from ..training import TensorRows, divergence
+from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, cd_config
 from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
 from ._labels import LabelModelMixin, has_labels
 from ._sampling import RBMSamplingMixin
@@ -173,11 +173,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         if not (isinstance(lr, Real) and lr < FLOAT32_MAX):  # the updates are float32
             raise ValueError(f"learning_rate={lr!r} is beyond float32's range (3.4e38), so every update would "
                              "overflow; CD rates are about 0.001-0.1")
-        return CDConfig(learning_rate=lr, k=self.k, persistent=self.persistent, momentum=self.momentum,
-                        final_momentum=self.final_momentum, momentum_switch=self.momentum_switch,
-                        weight_decay=self.weight_decay, sparsity_target=self.sparsity_target,
-                        sparsity_cost=self.sparsity_cost, precision=self.precision, schedule=self.lr_schedule,
-                        n_epochs=self.n_iter, centering=self.centering)
+        return cd_config(self, lr)
 
     def _encode(self, X):
         """NumPy data -> tensor in model units (standardised for Gaussian visible units)."""

@@ -17,8 +17,8 @@ from .._runtime import make_generator, memory_errors, resolve_device, seeds_from
 from .._validation import check_range, clearer
 from ..core.crbm import ConditionalRBMModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS, get_units
-from ..training import CDConfig, CDTrainer
-from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, SEQUENCE_CD_PARAMETERS
+from ..training import CDTrainer
+from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, SEQUENCE_CD_PARAMETERS, cd_config
 from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
 from ._sequence_layer import ConditionalLayer, SequenceRows
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
@@ -217,11 +217,7 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         init = make_generator(init_seed, "cpu")  # drawn on the CPU: the same initial weights on every device
         module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
         lr = get_units(self.visible).conditional_learning_rate if self.learning_rate == "auto" else self.learning_rate
-        config = CDConfig(learning_rate=lr, k=self.k, momentum=self.momentum, final_momentum=self.final_momentum,
-                          momentum_switch=self.momentum_switch, weight_decay=self.weight_decay,
-                          sparsity_target=self.sparsity_target, sparsity_cost=self.sparsity_cost,
-                          centering=self.centering, precision=self.precision, schedule=self.lr_schedule,
-                          n_epochs=self.n_iter)
+        config = cd_config(self, lr)
         self.module_, self.n_features_in_, self.n_iter_, self.history_ = module, n_features, 0, []
         self._trainer = CDTrainer(module, config, make_generator(sample_seed, device))
         self._shuffle_generator = make_generator(shuffle_seed, "cpu")
