@@ -169,25 +169,36 @@ class RBMLayer:
         return propagate_up([rbm.module_], v, [rbm._trainer.draws] if self.propagate == "sample" else None)
 
     def state_dict(self):
-        """(tensors named '<index>.<name>', JSON) of everything CD training changes: parameters, the trainer's
-        state (velocities, persistent chains, sparsity estimate, centring offsets, sampling generator), the
-        shuffling and inference generators, the epoch count and the monitors."""
-        rbm, m = self.rbm, self.rbm.module_
-        tensors = {"weight": m.weight, "visible_bias": m.visible_bias, "hidden_bias": m.hidden_bias,
-                   "generator.shuffle": rbm._shuffle_generator.get_state(),
-                   "generator.inference": rbm._inference_generator.get_state(), **rbm._trainer.state_dict()}
-        return {f"{self.index}.{k}": v for k, v in tensors.items()}, {"n_iter": rbm.n_iter_, "history": rbm.history_}
+        """See :func:`layer_state`: the weights and biases and everything else CD training changes."""
+        return layer_state(self.rbm, TENSORS, self.index)
 
-    @torch.no_grad()
     def load_state_dict(self, state):
-        tensors, json = state
-        rbm, m, prefix = self.rbm, self.rbm.module_, f"{self.index}."
         with self.restoring():
-            for name in ("weight", "visible_bias", "hidden_bias"):
-                copy_tensor(getattr(m, name), tensors, prefix + name)
-            own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-            rbm._trainer.load_state_dict(own)
-            rbm._shuffle_generator.set_state(own["generator.shuffle"])
-            rbm._inference_generator.set_state(own["generator.inference"])
-            rbm.n_iter_, rbm.history_ = int(json["n_iter"]), list(json["history"])
+            load_layer_state(self.rbm, TENSORS, self.index, state)
 
+
+TENSORS = ("weight", "visible_bias", "hidden_bias")
+
+
+def layer_state(estimator, names, index):
+    """(tensors named '<index>.<name>', JSON) of everything CD training of ``estimator`` changes: its module's
+    tensors ``names``, the trainer's state (velocities, persistent chains, sparsity estimate, centring offsets,
+    sampling generator), the shuffling and inference generators, the epoch count and the monitors."""
+    est, m = estimator, estimator.module_
+    tensors = {**{name: getattr(m, name) for name in names}, "generator.shuffle": est._shuffle_generator.get_state(),
+               "generator.inference": est._inference_generator.get_state(), **est._trainer.state_dict()}
+    return {f"{index}.{k}": v for k, v in tensors.items()}, {"n_iter": est.n_iter_, "history": est.history_}
+
+
+@torch.no_grad()
+def load_layer_state(estimator, names, index, state):
+    """Continue from :func:`layer_state`'s ``state`` (checked against the module's shapes)."""
+    tensors, json = state
+    est, prefix = estimator, f"{index}."
+    for name in names:
+        copy_tensor(getattr(est.module_, name), tensors, prefix + name)
+    own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    est._trainer.load_state_dict(own)
+    est._shuffle_generator.set_state(own["generator.shuffle"])
+    est._inference_generator.set_state(own["generator.inference"])
+    est.n_iter_, est.history_ = int(json["n_iter"]), list(json["history"])

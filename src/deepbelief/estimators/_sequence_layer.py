@@ -8,7 +8,7 @@ import torch
 from .._runtime import to_numpy, to_tensor
 from ..core.units import get_units
 from ..training import split_validation, train_rbm
-from ._persist import copy_tensor
+from ._layer import layer_state, load_layer_state
 from ._progress import EpochBar
 
 TENSORS = ("weight", "visible_bias", "hidden_bias", "autoregressive", "past_hidden")
@@ -103,23 +103,9 @@ class ConditionalLayer:
         return [to_numpy(crbm._features(crbm._encode(s))) for s in sequences if len(s) > crbm.order]
 
     def state_dict(self):
-        """(tensors named '<index>.<name>', JSON): the parameters, the trainer's state, the generators, the epoch
-        count and the monitors."""
-        crbm, m = self.crbm, self.crbm.module_
-        tensors = {**{name: getattr(m, name) for name in TENSORS},
-                   "generator.shuffle": crbm._shuffle_generator.get_state(),
-                   "generator.inference": crbm._inference_generator.get_state(), **crbm._trainer.state_dict()}
-        return {f"{self.index}.{k}": v for k, v in tensors.items()}, {"n_iter": crbm.n_iter_, "history": crbm.history_}
+        """See :func:`deepbelief.estimators._layer.layer_state`: all five parameter tensors and the training state."""
+        return layer_state(self.crbm, TENSORS, self.index)
 
-    @torch.no_grad()
     def load_state_dict(self, state):
-        tensors, json = state
-        crbm, prefix = self.crbm, f"{self.index}."
         with self.restoring():
-            for name in TENSORS:
-                copy_tensor(getattr(crbm.module_, name), tensors, prefix + name)
-            own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-            crbm._trainer.load_state_dict(own)
-            crbm._shuffle_generator.set_state(own["generator.shuffle"])
-            crbm._inference_generator.set_state(own["generator.inference"])
-            crbm.n_iter_, crbm.history_ = int(json["n_iter"]), list(json["history"])
+            load_layer_state(self.crbm, TENSORS, self.index, state)
