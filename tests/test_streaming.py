@@ -182,3 +182,28 @@ def test_streamed_batches_visit_every_chosen_row_once_per_epoch(digits_file, mon
         seen.extend(t.tolist())
     assert sorted(seen) == rows.tolist()
     assert seen != rows.tolist()  # shuffled
+
+
+@pytest.mark.parametrize("visible", ["auto", "bernoulli"])
+def test_streamed_rows_within_rounding_of_0_1_are_clipped_as_in_memory(digits_file, tmp_path, visible):
+    """A MinMaxScaler's float32 rounding (values 1e-6 outside [0, 1]) is accepted from a file as from memory: the
+    fit equals the fit on the file with those values clipped; further outside stays the named error."""
+    X, _ = digits_file
+    rounded = X.copy()
+    rounded[0, :3], rounded[1, :3] = 1 + 4e-6, -4e-6
+    np.save(tmp_path / "rounded.npy", rounded)
+    np.save(tmp_path / "clipped.npy", np.clip(rounded, 0, 1))
+    fits = [DBN((16,), visible=visible, n_iter=2, random_state=0).fit(tmp_path / f"{name}.npy")
+            for name in ("rounded", "clipped")]
+    assert fits[0].visible_ == "bernoulli"
+    np.testing.assert_array_equal(fits[0].rbms_[0].components_, fits[1].rbms_[0].components_)
+    clf = DBNClassifier((16,), visible=visible, n_iter=1, max_iter=2, random_state=0)
+    y = load_digits().target
+    assert clf.fit(tmp_path / "rounded.npy", y).predict(X[:5]).shape == (5,)
+    rounded[2, 0] = 1.01
+    np.save(tmp_path / "outside.npy", rounded)
+    if visible == "bernoulli":
+        with pytest.raises(ValueError, match="Bernoulli"):
+            DBN((16,), visible=visible, n_iter=1).fit(tmp_path / "outside.npy")
+    else:  # 1.01 is data, not rounding: 'auto' takes Gaussian units
+        assert DBN((16,), visible=visible, n_iter=1).fit(tmp_path / "outside.npy").visible_ == "gaussian"

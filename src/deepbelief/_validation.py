@@ -120,6 +120,12 @@ def resolve_visible(visible, lo, hi):
     return "bernoulli" if lo >= -ROUNDING and hi <= 1.0 + ROUNDING else "gaussian"
 
 
+def unit_bounds(units):
+    """(low, high): the range of the unit type ``units``' values."""
+    unit = get_units(units)
+    return unit.low, unit.high
+
+
 def fit_range(X, units, owner, what="X"):
     """Training values for ``units``: clipped (a copy) when they leave its range by at most ``ROUNDING``, else the
     unit type's range error."""

@@ -58,12 +58,17 @@ class NpyRows:
         self.start, count = (0, shape[0]) if window is None else window
         self.shape = (count, shape[1])
         self.n_blocks = max(1, -(-count // BLOCK_ROWS))
+        # (low, high): every read is clipped to them, set by the check pass for units with a bounded range (the
+        # values it accepted lie within rounding of it)
+        self.bounds = None
 
     def _read(self, start, n_rows):
         row_bytes = self.shape[1] * self.dtype.itemsize
         with open(self.path, "rb") as f:
             f.seek(self.offset + start * row_bytes)
             data = np.fromfile(f, dtype=self.dtype, count=n_rows * self.shape[1])
+        if self.bounds is not None:
+            np.clip(data, *self.bounds, out=data)
         return data.reshape(n_rows, self.shape[1])
 
     def block(self, index):
@@ -92,7 +97,8 @@ def rank_reader(source, group):
 
 
 def checked_moments(reader, units, owner, gaussian, group=None):
-    """One pass over ``reader`` (NpyRows): every value finite and in the range of ``units``; with ``gaussian`` the
+    """One pass over ``reader`` (NpyRows): every value finite and in the range of ``units`` (within rounding, as for
+    data in memory: the reader then clips what it reads to that range); with ``gaussian`` the
     per-feature mean and standard deviation (float64), else (None, None). With a ``distributed.Group``, the
     moments of all ranks' rows, each rank reading its own."""
     return _checked_pass(reader, units, owner, gaussian, group)[1:]
@@ -121,7 +127,7 @@ def checked_units_and_moments(reader, visible, owner, group=None):
 
 def _checked_pass(reader, units, owner, gaussian, group):
     """(units, mean, std) of ``checked_units_and_moments``; for 'auto' ``gaussian`` is not read."""
-    from .._validation import check_range, resolve_visible
+    from .._validation import fit_range, resolve_visible, unit_bounds
 
     auto = units == "auto"
     n, n_features = reader.shape
@@ -134,7 +140,7 @@ def _checked_pass(reader, units, owner, gaussian, group):
         if auto:
             lo, hi = min(lo, float(np.min(block))), max(hi, float(np.max(block)))
         else:
-            check_range(block, units, owner, what=f"X ({reader.path})")
+            fit_range(block, units, owner, what=f"X ({reader.path})")  # rounding past the range is accepted
         if gaussian or auto:  # 'auto' cannot know yet whether it needs them
             total += block.sum(0, dtype=np.float64)
             for start in range(0, len(block), 1024):  # small float64 temporaries
@@ -151,8 +157,9 @@ def _checked_pass(reader, units, owner, gaussian, group):
         units = "gaussian" if outside[0] else "bernoulli"
         gaussian = units == "gaussian"
         if not gaussian:  # the same check as explicit Bernoulli units, on this rank's range
-            check_range(np.array([lo, hi]), units, owner, what=f"X ({reader.path})")
+            fit_range(np.array([lo, hi]), units, owner, what=f"X ({reader.path})")
     if not gaussian:
+        reader.bounds = unit_bounds(units)
         return units, None, None
     mean = total / n
     return units, mean, np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))

@@ -212,6 +212,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
             reader = X_all.reader if group is None else rank_reader(X_all.source, group)  # its own shard
             self._visible_resolved, mean, std = checked_units_and_moments(reader, self.visible, type(self).__name__,
                                                                           group)
+            X_all.reader.bounds = reader.bounds  # the rows it reads are clipped as the checked ones
         path = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / "fine_tuning.ckpt"
         key = None if streamed or path is None else checkpoint.fingerprint(X_all, X, Y)  # a pass over all rows
         saved = self._read_fine_tuning_checkpoint(path, key) if resume else None
