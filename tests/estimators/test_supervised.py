@@ -284,3 +284,24 @@ def test_predict_checks(split):
     clf = DBNClassifier(**FAST).fit(Xtr, ytr)
     with pytest.raises(ValueError, match="X has 10 features, but DBNClassifier is expecting 64"):
         clf.predict(Xte[:, :10])
+
+
+def test_the_rectified_rules_progress_bars_close_when_a_layer_diverges(digits, monkeypatch):
+    import deepbelief.estimators._rectified as module
+    from deepbelief.errors import TrainingDivergedError
+    opened, closed = [], []
+
+    class Bar(module.EpochBar):
+        def __init__(self, *args):
+            super().__init__(*args)
+            opened.append(self)
+
+        def close(self):
+            closed.append(self)
+            super().close()
+
+    monkeypatch.setattr(module, "EpochBar", Bar)
+    X, _ = digits
+    with pytest.raises(TrainingDivergedError):
+        rectified_dbn(X, DBN((16, 8), n_iter=3, learning_rate=["auto", 1e12], verbose=True, random_state=0))
+    assert opened and set(map(id, opened)) <= set(map(id, closed))

@@ -15,6 +15,13 @@ class _RectifiedDBN(DBN):
     def _checkpoint_params(self):
         return {**super()._checkpoint_params(), "rule": "rectified"}  # a CD checkpoint is not resumed here
 
+    def fit(self, X, y=None, resume=False):
+        try:
+            return super().fit(X, y, resume)
+        finally:  # also when a layer diverges or the fit is interrupted
+            for bar in getattr(self, "_bars", {}).values():
+                bar.close()
+
     def _stack_layers(self, X, y, group, restoring):
         sizes = self._layer_sizes()
         rates = per_layer(self.learning_rate, len(sizes), "learning_rate")
@@ -41,8 +48,6 @@ class _RectifiedDBN(DBN):
         return layers, TensorRows(to_tensor(X, device), group)
 
     def _fitted_rbms(self, layers):
-        for bar in self._bars.values():
-            bar.close()
         rbms = []
         for layer, trained in enumerate(layers):
             rbm = RBM.from_weights(to_numpy(trained.weight).T, to_numpy(trained.visible_bias),
