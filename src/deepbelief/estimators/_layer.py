@@ -15,7 +15,7 @@ from ..core.dbn import propagate_up
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits, get_units
 from .._validation import chunk_rows, issparse
-from ..training import CDTrainer, SparseRows, TensorRows, split_validation, train_rbm
+from ..training import CDTrainer, SparseRows, TensorRows, split_validation, train_rbm, validation_count
 from ._labels import one_hot
 from ._persist import copy_tensor
 from ._progress import EpochBar
@@ -133,11 +133,7 @@ class RBMLayer:
             validation, data = split_validation(rows.data, rbm.validation_fraction, rbm._shuffle_generator)
             rows = TensorRows(data)
         elif rbm.validation_fraction is not None:  # sparse rows (streamed files refuse validation_fraction before)
-            n_valid = int(round(rbm.validation_fraction * len(rows)))
-            if n_valid < 1 or n_valid >= len(rows):
-                raise ValueError(f"validation_fraction={rbm.validation_fraction} of {len(rows)} rows leaves "
-                                 f"{n_valid} rows for validation and {len(rows) - n_valid} for training; both must "
-                                 "be >= 1")
+            n_valid = validation_count(rbm.validation_fraction, len(rows))
             validation, rows = rows.split(n_valid, rbm._shuffle_generator)
             sample = rows.dense(slice(0, n_valid))
         data = rows.batches(rbm.batch_size, rbm._shuffle_generator if rbm.shuffle else None) if rows.streamed \
@@ -147,21 +143,8 @@ class RBMLayer:
         self.train(data, rbm.n_iter - rbm.n_iter_, validation, on_epoch, sample)
 
     def train(self, data, n_epochs, validation=None, on_epoch=None, sample=None):
-        """``n_epochs`` more epochs of CD on ``data`` (a tensor, or a callable of streamed batches); ``history_``
-        and ``n_iter_`` grow epoch by epoch, so a failure keeps the record of the epochs that completed."""
-        rbm = self.rbm
-
-        def record(epoch, metrics):
-            rbm.history_.append(metrics)
-            rbm.n_iter_ += 1
-            bar(epoch, metrics)
-            if on_epoch is not None:
-                on_epoch()
-
-        order = rbm._shuffle_generator if rbm.shuffle else None
-        with EpochBar(n_epochs, self.desc, rbm.verbose) as bar:
-            train_rbm(rbm._trainer, data, n_epochs, rbm.batch_size, order, validation, start_epoch=rbm.n_iter_,
-                      callback=record, layer=self.index, train_sample=sample)
+        """``n_epochs`` more epochs of CD on ``data`` (see :func:`train_layer`)."""
+        train_layer(self.rbm, self.desc, self.index, data, n_epochs, validation, on_epoch, sample)
 
     def up(self, v):
         """E[h | v], or with ``propagate='sample'`` samples drawn with the training generator."""
@@ -178,6 +161,25 @@ class RBMLayer:
 
 
 TENSORS = ("weight", "visible_bias", "hidden_bias")
+
+
+def train_layer(estimator, desc, index, data, n_epochs, validation=None, on_epoch=None, sample=None):
+    """``n_epochs`` more epochs of CD of ``estimator`` (an RBM or conditional RBM with its trainer built) on
+    ``data`` (a tensor, or a callable of streamed batches), shown as ``desc``; ``history_`` and ``n_iter_`` grow
+    epoch by epoch, so a failure keeps the record of the epochs that completed; ``on_epoch()`` after each."""
+    est = estimator
+
+    def record(epoch, metrics):
+        est.history_.append(metrics)
+        est.n_iter_ += 1
+        bar(epoch, metrics)
+        if on_epoch is not None:
+            on_epoch()
+
+    order = est._shuffle_generator if est.shuffle else None
+    with EpochBar(n_epochs, desc, est.verbose) as bar:
+        train_rbm(est._trainer, data, n_epochs, est.batch_size, order, validation, start_epoch=est.n_iter_,
+                  callback=record, layer=index, train_sample=sample)
 
 
 def layer_state(estimator, names, index):

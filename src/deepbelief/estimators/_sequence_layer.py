@@ -7,9 +7,8 @@ import torch
 
 from .._runtime import to_numpy, to_tensor
 from ..core.units import get_units
-from ..training import split_validation, train_rbm
-from ._layer import layer_state, load_layer_state
-from ._progress import EpochBar
+from ..training import split_validation
+from ._layer import layer_state, load_layer_state, train_layer
 
 TENSORS = ("weight", "visible_bias", "hidden_bias", "autoregressive", "past_hidden")
 
@@ -83,18 +82,7 @@ class ConditionalLayer:
             validation, data = split_validation(data, crbm.validation_fraction, crbm._shuffle_generator)
         if restore is not None:
             self.load_state_dict(restore)
-
-        def record(epoch, metrics):
-            crbm.history_.append(metrics)
-            crbm.n_iter_ += 1
-            bar(epoch, metrics)
-            if on_epoch is not None:
-                on_epoch()
-
-        with EpochBar(crbm.n_iter - crbm.n_iter_, self.desc, crbm.verbose) as bar:
-            train_rbm(crbm._trainer, data, crbm.n_iter - crbm.n_iter_, crbm.batch_size,
-                      crbm._shuffle_generator if crbm.shuffle else None, validation, start_epoch=crbm.n_iter_,
-                      callback=record, layer=self.index)
+        train_layer(crbm, self.desc, self.index, data, crbm.n_iter - crbm.n_iter_, validation, on_epoch)
 
     @torch.no_grad()
     def up(self, sequences):

@@ -112,7 +112,8 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         "verbose": ["verbose"],
     }
 
-    def __init__(self, hidden_layer_sizes=(1000, 500, 250, 30), *, visible="auto", pretrain=True, pretraining=None, n_iter=10,
+    def __init__(self, hidden_layer_sizes=(1000, 500, 250, 30), *, visible="auto", pretrain=True, pretraining=None,
+                 n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, optimizer="adam", learning_rate=1e-3,
                  lr_schedule="constant", max_iter=50, batch_size=100, weight_decay=0.0, device="cpu", random_state=None,
                  verbose=False):
@@ -135,7 +136,8 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         self.verbose = verbose
 
     def _sizes(self):
-        return layer_sizes(self.hidden_layer_sizes if self.pretraining is None else self.pretraining.hidden_layer_sizes)
+        nested = self.pretraining
+        return layer_sizes(self.hidden_layer_sizes if nested is None else nested.hidden_layer_sizes)
 
     # The parameters that ``pretraining=DBN(...)`` takes over: they must keep their defaults beside it.
     _NESTED = {"n_iter": "n_iter", "learning_rate_rbm": "learning_rate", "lr_schedule_rbm": "lr_schedule", "k": "k"}
@@ -198,6 +200,7 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         self._device = device
         pretrain_seed, init_seed, shuffle_seed = seeds_from(self.random_state, 3)
         self._set_scaler(X)
+        # built beside pretrain=False too, so that a nested DBN there is refused (nested_dbn)
         dbn = self._dbn(pretrain_seed) if self.pretrain or self.pretraining is not None else None
         layers = (self._pretrained_layers(dbn, X) if self.pretrain
                   else self._random_layers(X.shape[1], init_seed, device))

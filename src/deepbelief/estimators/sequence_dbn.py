@@ -13,8 +13,8 @@ from ..core.units import STACKED_UNITS, VISIBLE_UNITS
 from ..training import greedy_stack
 from ._persist import SaveMixin, check_int, json_params, restore_params
 from ._sequence_layer import ConditionalLayer, SequenceRows
-from .sequence import (SEQUENCE_CD_CONSTRAINTS, SEQUENCE_SHARED, ConditionalRBM, as_sequences, check_samples, check_steps, history,
-                       mean_squared_error)
+from .sequence import (SEQUENCE_CD_CONSTRAINTS, SEQUENCE_SHARED, ConditionalRBM, as_sequences, check_samples,
+                       check_steps, history, mean_squared_error)
 
 
 class ConditionalDBN(SaveMixin, BaseEstimator):

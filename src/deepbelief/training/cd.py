@@ -232,14 +232,21 @@ def _checked(state, name, shape):
     return tensor
 
 
-def split_validation(data, fraction, generator):
-    """(validation rows, training rows): a random ``fraction`` of the rows of ``data`` (a tensor) held out, in the
-    order of one permutation drawn from ``generator``. ValueError when either part would be empty."""
-    n = data.shape[0]
+def validation_count(fraction, n):
+    """The rows that ``validation_fraction=fraction`` of ``n`` rows holds out; ValueError when it leaves either
+    part empty."""
     n_valid = int(round(fraction * n))
     if n_valid < 1 or n_valid >= n:
         raise ValueError(f"validation_fraction={fraction} of {n} rows leaves {n_valid} rows for validation and "
                          f"{n - n_valid} for training; both must be >= 1")
+    return n_valid
+
+
+def split_validation(data, fraction, generator):
+    """(validation rows, training rows): a random ``fraction`` of the rows of ``data`` (a tensor) held out, in the
+    order of one permutation drawn from ``generator``. ValueError when either part would be empty."""
+    n = data.shape[0]
+    n_valid = validation_count(fraction, n)
     order = torch.randperm(n, generator=generator).to(data.device)
     return data[order[:n_valid]], data[order[n_valid:]]
 
