@@ -134,6 +134,25 @@ def test_regression_without_header_and_unsupervised_npy(csv_files, tmp_path, cap
     assert (tmp_path / "s" / "samples.png").exists()
 
 
+def test_a_deep_boltzmann_machine_from_the_command_line(csv_files, tmp_path, capsys):
+    out = tmp_path / "dbm"
+    assert call("train", csv_files / "pixels.npy", "--task", "unsupervised", "--model", "dbm", "--layers", "16,8",
+                "--epochs", 2, "--max-iter", 2, "--quiet", "--out", out) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "DBM" and len(metrics["joint_history"]) == 2 and len(metrics["pretraining_history"]) == 2
+    capsys.readouterr()
+    assert call("evaluate", out / "model.dbn", csv_files / "pixels.npy") == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert 0 < scores["reconstruction_error"] < 1 and np.isfinite(scores["mean_field_bound"])
+    assert call("transform", out / "model.dbn", csv_files / "pixels.npy", "--out", tmp_path / "codes.npy") == 0
+    assert np.load(tmp_path / "codes.npy").shape == (300, 8)
+    assert call("sample", out / "model.dbn", "--n", 3, "--burn-in", 5, "--out", tmp_path / "s") == 0
+    assert np.load(tmp_path / "s" / "samples.npy").shape == (3, 64)
+    assert call("predict", out / "model.dbn", csv_files / "pixels.npy") == 2
+    assert call("train", csv_files / "pixels.npy", "--model", "dbm", "--out", tmp_path / "x") == 2
+    assert "use it with --task unsupervised" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("content, message", [
     ("a,b,c\n1,2,3\n4,5\n", "line 3: 2 columns, but the file has 3"),
     ("a,b,c\n1,x,3\n", "line 2, column b: 'x' is not a number"),

@@ -1,5 +1,6 @@
-"""Likelihood evaluation of fitted RBMs and DBNs: exact log Z and log-likelihood for small models, annealed
-importance sampling (AIS) for real ones, the variational lower bound of a DBN, and the cheap monitors."""
+"""Likelihood evaluation of fitted RBMs, DBNs and DBMs: exact log Z and log-likelihood for small models, annealed
+importance sampling (AIS) for real ones, the variational lower bounds of a DBN and of a DBM, and the cheap
+monitors."""
 import copy
 import math
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._runtime import make_generator, seeds_from, to_numpy
 from ._validation import check_X
 from .core import estimate
-from .estimators import DBN, RBM
+from .estimators import DBM, DBN, RBM
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,10 @@ class AISEstimate:
         return self.log_z
 
 
-def _rbm(model):
+def _rbm(model, dbm=False):
+    if dbm and isinstance(model, DBM):
+        check_is_fitted(model, "module_")
+        return model
     if not isinstance(model, RBM):
         raise TypeError(f"expected a fitted deepbelief RBM (for a DBN, pass dbn.rbms_[-1]); got {type(model).__name__}")
     check_is_fitted(model, "module_")
@@ -43,11 +47,12 @@ def _float64(rbm):
 
 
 def log_partition(model, method="exact", **ais_params):
-    """log Z of a fitted RBM: 'exact' by enumerating its smaller binary layer (refused beyond 2^24 states), or
-    'ais' (the ``log_z`` of :func:`ais`, which takes ``ais_params``)."""
-    rbm = _rbm(model)
+    """log Z of a fitted RBM or DBM: 'exact' by enumerating the RBM's smaller binary layer or the DBM's odd layers
+    (refused beyond 2^24 states), or 'ais' (the ``log_z`` of :func:`ais`, which takes ``ais_params``)."""
+    rbm = _rbm(model, dbm=True)
     if method == "exact":
-        return float(estimate.log_partition_exact(_float64(rbm)))
+        exact = estimate.dbm_log_partition_exact if isinstance(rbm, DBM) else estimate.log_partition_exact
+        return float(exact(_float64(rbm)))
     if method == "ais":
         return ais(rbm, **ais_params).log_z
     raise ValueError(f"method must be 'exact' or 'ais'; got {method!r}")
@@ -59,7 +64,8 @@ def ais(model, n_runs=100, betas=None, data=None, random_state=None):
 
     Parameters
     ----------
-    model : fitted RBM with Bernoulli hidden units and Bernoulli or Gaussian visible units (no label units)
+    model : fitted RBM with Bernoulli hidden units and Bernoulli or Gaussian visible units (no label units), or a
+        fitted DBM (the runs move its even layers; the odd ones are summed out, Salakhutdinov & Hinton 2009)
     n_runs : int, default=100
     betas : increasing sequence from 0 to 1 or None
         Inverse temperatures; None is the paper's schedule of 14,501 values (steps of 1e-3 to 0.5, 1e-4 to 0.9,
@@ -73,20 +79,24 @@ def ais(model, n_runs=100, betas=None, data=None, random_state=None):
     -------
     AISEstimate
     """
-    rbm = _rbm(model)
+    rbm = _rbm(model, dbm=True)
     if not (isinstance(n_runs, int) and n_runs >= 2):
         raise ValueError(f"n_runs must be an integer >= 2; got {n_runs!r}")
     module = _float64(rbm)
     n = rbm.n_features_in_
-    if module.n_visible != n:
+    if isinstance(rbm, DBM):
+        run, device = estimate.dbm_ais_log_weights, module.biases[0].device
+    elif module.n_visible != n:
         raise ValueError("AIS is not available for RBMs with label units")
-    base = torch.zeros(n, dtype=torch.float64, device=module.weight.device)
+    else:
+        run, device = estimate.ais_log_weights, module.weight.device
+    base = torch.zeros(n, dtype=torch.float64, device=device)
     if data is not None:
         mean = rbm._encode(check_X(rbm, data, reset=False, units=rbm.visible_)).double().mean(0)
         base = torch.logit(mean.clamp(1e-3, 1 - 1e-3)) if rbm.visible_ == "bernoulli" else mean
     betas = estimate.default_betas() if betas is None else torch.as_tensor(betas, dtype=torch.float64)
-    generator = make_generator(seeds_from(random_state, 1)[0], module.weight.device)
-    log_w, log_z_base = estimate.ais_log_weights(module, n_runs, betas, base, generator)
+    generator = make_generator(seeds_from(random_state, 1)[0], device)
+    log_w, log_z_base = run(module, n_runs, betas, base, generator)
     log_w = to_numpy(log_w)
     top = log_w.max()
     weights = np.exp(log_w - top)
@@ -106,10 +116,15 @@ def _data_log_jacobian(rbm):
 
 def log_likelihood(model, X, log_z=None):
     """log p(x) of each row under a fitted RBM, in the data's units: -F(x) - log Z (label summed out for label
-    models). ``log_z`` from :func:`ais` or :func:`log_partition`; None computes it exactly (small models)."""
-    rbm = _rbm(model)
+    models); under a fitted DBM exactly by enumeration (small models; see :func:`dbm_lower_bound` otherwise).
+    ``log_z`` from :func:`ais` or :func:`log_partition`; None computes it exactly (small models)."""
+    rbm = _rbm(model, dbm=True)
     if log_z is None:
         log_z = log_partition(rbm)
+    if isinstance(rbm, DBM):
+        v = rbm._encode(check_X(rbm, X, reset=False, units=rbm.visible_)).double()
+        log_p = to_numpy(estimate.dbm_log_unnormalized_exact(_float64(rbm), v))
+        return log_p - float(log_z) + _data_log_jacobian(rbm)
     return -rbm.free_energy(X).astype(np.float64) - float(log_z) + _data_log_jacobian(rbm)
 
 
@@ -134,6 +149,16 @@ def dbn_lower_bound(dbn, X, log_z_top=None, n_samples=10, random_state=None):
     generator = make_generator(seeds_from(random_state, 1)[0], v.device)
     bound = estimate.dbn_log_likelihood_bound(module, v, float(log_z_top), n_samples, generator)
     return to_numpy(bound) + _data_log_jacobian(first)
+
+
+def dbm_lower_bound(dbm, X, log_z=None):
+    """Lower bound on log p(x) of each row under a fitted DBM, in the data's units: the mean-field bound
+    (``dbm.score_samples``) minus log Z, as Salakhutdinov & Hinton (2009) report it with log Z from AIS
+    (``log_z=ais(dbm).log_z``); None computes log Z exactly (small models)."""
+    if not isinstance(dbm, DBM):
+        raise TypeError(f"expected a fitted deepbelief DBM; got {type(dbm).__name__}")
+    check_is_fitted(dbm, "module_")
+    return dbm.score_samples(X) - float(log_partition(dbm) if log_z is None else log_z)
 
 
 def pseudo_log_likelihood(model, X):

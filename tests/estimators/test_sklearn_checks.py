@@ -7,7 +7,7 @@ instead of success, so any other failure still fails the test.
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from deepbelief import DBN, RBM, AnomalyDetector, DBNClassifier, DBNRegressor, DeepAutoencoder
+from deepbelief import DBM, DBN, RBM, AnomalyDetector, DBNClassifier, DBNRegressor, DeepAutoencoder
 
 ESTIMATORS = [
     RBM(n_components=4, n_iter=2),
@@ -15,6 +15,8 @@ ESTIMATORS = [
     RBM(n_components=4, n_iter=2, visible="gaussian", hidden="relu"),
     DBN(hidden_layer_sizes=(4, 3), n_iter=2),
     DBN(hidden_layer_sizes=(4, 3), n_iter=2, visible="gaussian"),
+    DBM(hidden_layer_sizes=(4, 3), n_iter=2, max_iter=2, n_particles=10),
+    DBM(hidden_layer_sizes=(4, 3), n_iter=2, max_iter=2, n_particles=10, visible="gaussian"),
     DBNClassifier(hidden_layer_sizes=(8,), n_iter=2, max_iter=20, learning_rate=1e-2),
     DBNClassifier(hidden_layer_sizes=(8,), n_iter=2, max_iter=20, learning_rate=1e-2, visible="gaussian"),
     DBNRegressor(hidden_layer_sizes=(8,), n_iter=2, max_iter=20, learning_rate=1e-2),

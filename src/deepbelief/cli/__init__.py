@@ -91,6 +91,9 @@ def build_parser():
     p.add_argument("data", help=f"a dataset name ({', '.join(DATASET_NAMES)}) or a CSV, .npy, .npz or IDX file")
     p.add_argument("--task", choices=sorted(TASKS), default="classify",
                    help="classify (DBNClassifier), regress (DBNRegressor) or unsupervised (DBN)")
+    p.add_argument("--model", choices=["dbn", "dbm"], default="dbn",
+                   help="dbm: a deep Boltzmann machine (DBM), --task unsupervised; --max-iter sets its joint "
+                        "training epochs, --learning-rate its pretraining rate")
     p.add_argument("--target", help="target column: name or index (default: the last column)")
     p.add_argument("--labels", help="an IDX labels file, for IDX images")
     p.add_argument("--layers", type=int_list, default=(256, 256), help="hidden layer sizes, e.g. 500,500,2000")

@@ -46,6 +46,14 @@ def _per_unit(per_row, X):
     return float(np.mean(per_row) / X.shape[1])
 
 
+def _dbm_scores(model, X, y=None):
+    """A DBM's reconstruction error per unit (in model units, as a DBN's) and its mean mean-field bound on
+    log p*(x) (the log-likelihood plus log Z)."""
+    scale = 1.0 if model.data_scale_ is None else model.data_scale_
+    error = (((model.reconstruct(X) - X) / scale) ** 2).sum(1)
+    return {"reconstruction_error": _per_unit(error, X), "mean_field_bound": float(model.score_samples(X).mean())}
+
+
 def _labelled(model):
     return getattr(model, "n_labels", None) is not None
 
@@ -59,6 +67,9 @@ MODELS = {
                 sampler=lambda m: (m, m.sample)),
     "DBN": dict(predicts=_labelled, scores=(_stack_scores, False), codes=lambda m: m,
                 sampler=lambda m: (m, m.generate)),
+    "DBM": dict(predicts=lambda m: False,
+                scores=(_dbm_scores, False),
+                codes=lambda m: m, sampler=lambda m: (m, m.generate)),
     "DBNClassifier": dict(predicts=lambda m: True, scores=(_classifier_scores, True), codes=lambda m: m.dbn_,
                           sampler=lambda m: None if m.dbn_ is None else (m.dbn_, m.dbn_.generate)),
     "DBNRegressor": dict(predicts=lambda m: True, scores=(_regressor_scores, True), codes=lambda m: m.dbn_,

@@ -103,7 +103,12 @@ def _parse_params(items):
 def _make_estimator(args, params):
     from .. import estimators
 
-    cls = getattr(estimators, TASKS[args.task])
+    if args.model == "dbm" and args.task != "unsupervised":
+        raise CLIError(f"--model dbm trains an unsupervised deep Boltzmann machine; use it with --task unsupervised "
+                       f"(got --task {args.task})")
+    if args.model == "dbm" and (args.checkpoint_dir is not None or args.resume):
+        raise CLIError("--model dbm does not write checkpoints yet; leave out --checkpoint-dir and --resume")
+    cls = getattr(estimators, "DBM" if args.model == "dbm" else TASKS[args.task])
     options = {"hidden_layer_sizes": args.layers, "device": args.device, "random_state": args.seed,
                "verbose": not args.quiet}
     if args.scale == "standard":
@@ -163,7 +168,8 @@ def cmd_train(args):
     scaler = fit_scaler(scale, X_train)
     start = time.perf_counter()
     try:
-        estimator.fit(apply_scaler(scaler, X_train), *([] if y is None else [y_train]), resume=args.resume)
+        resume = {} if args.model == "dbm" else {"resume": args.resume}
+        estimator.fit(apply_scaler(scaler, X_train), *([] if y is None else [y_train]), **resume)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     seconds = time.perf_counter() - start
@@ -175,6 +181,9 @@ def cmd_train(args):
         score, _ = MODELS[type(estimator).__name__]["scores"]
         metrics.update({f"test_{k}": v for k, v in score(estimator, apply_scaler(scaler, X_test), y_test).items()})
     dbn = estimator if args.task == "unsupervised" else estimator.dbn_
+    if args.model == "dbm":  # no DBN plots: the pretraining RBMs are not kept
+        metrics.update(pretraining_history=estimator.pretraining_history_, joint_history=estimator.history_)
+        dbn = None
     if dbn is not None:
         metrics["pretraining_history"] = dbn.history_
     if args.task != "unsupervised":

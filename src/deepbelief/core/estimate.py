@@ -84,6 +84,51 @@ def default_betas(dtype=torch.float64, device=None):
     return torch.cat(parts)
 
 
+class _VisiblePath:
+    """The visible part of the AIS path from a base model with visible biases (Bernoulli) or means (Gaussian, unit
+    variance) ``base`` and no other terms to a model with visible biases ``a``: p_beta(v) ~ exp(-(1 - beta) E_A(v)
+    - beta E_v(v; a)) times the model's other terms at beta."""
+
+    def __init__(self, units, a, base, generator):
+        if units.name not in ("bernoulli", "gaussian"):
+            raise ValueError(f"AIS here handles Bernoulli or Gaussian visible units, not {units.name}")
+        self.gaussian, self.a, self.base, self.generator = units.name == "gaussian", a, base.to(a), generator
+
+    def mean(self, beta, input=None):
+        """Visible pre-activation (Bernoulli) or mean (Gaussian) of p_beta, with ``input`` (from the layer above,
+        already scaled by beta) or without."""
+        mixed = (1 - beta) * self.base + beta * self.a
+        return mixed if input is None else mixed + input
+
+    def log(self, v, beta):
+        """The visible part of log p*_beta(v)."""
+        if not self.gaussian:
+            return v @ self.mean(beta)
+        m = self.mean(beta)
+        constant = 0.5 * ((1 - beta) * (self.base @ self.base) + beta * (self.a @ self.a) - m @ m)
+        return -0.5 * ((v - m) ** 2).sum(-1) - constant
+
+    def sample(self, mean):
+        a = self.a
+        if self.gaussian:
+            return mean + torch.randn(mean.shape, generator=self.generator, device=a.device, dtype=a.dtype)
+        return (torch.rand(mean.shape, generator=self.generator, device=a.device, dtype=a.dtype)
+                < torch.sigmoid(mean)).to(a.dtype)
+
+    def log_z_base(self):
+        """log of the sum (integral) of exp(-E_A(v)) over v."""
+        if self.gaussian:
+            return 0.5 * self.a.shape[0] * math.log(2 * math.pi)
+        return F.softplus(self.base).sum().item()
+
+
+def _checked_betas(betas):
+    betas = [float(b) for b in betas]
+    if betas[0] != 0.0 or betas[-1] != 1.0 or any(b1 <= b0 for b0, b1 in zip(betas, betas[1:])):
+        raise ValueError("betas must increase strictly from 0 to 1")
+    return betas
+
+
 def ais_log_weights(rbm, n_runs, betas, base_bias, generator):
     """Log importance weights of ``n_runs`` parallel AIS runs from a base model with no hidden units and visible
     biases (Bernoulli) or means (Gaussian, unit variance) ``base_bias`` to the RBM (Bernoulli hidden units).
@@ -95,51 +140,96 @@ def ais_log_weights(rbm, n_runs, betas, base_bias, generator):
     if rbm.hidden.name != "bernoulli" or rbm.visible.name not in ("bernoulli", "gaussian"):
         raise ValueError(f"AIS here handles Bernoulli or Gaussian visible and Bernoulli hidden units; this RBM has "
                          f"{rbm.visible.name} visible and {rbm.hidden.name} hidden units")
-    gaussian = rbm.visible.name == "gaussian"
-    W, a, c = rbm.weight, rbm.visible_bias, rbm.hidden_bias
-    base = base_bias.to(W)
-
-    def visible_mean(beta, h=None):
-        """Visible pre-activation (Bernoulli) or mean (Gaussian) of p_beta, with h or without hidden input."""
-        mixed = (1 - beta) * base + beta * a
-        return mixed if h is None else mixed + beta * (h @ W)
-
-    def log_visible(v, beta):
-        """The visible part of log p*_beta(v)."""
-        if not gaussian:
-            return v @ visible_mean(beta)
-        m = visible_mean(beta)
-        constant = 0.5 * ((1 - beta) * (base @ base) + beta * (a @ a) - m @ m)
-        return -0.5 * ((v - m) ** 2).sum(-1) - constant
-
-    def sample_visible(mean):
-        if gaussian:
-            return mean + torch.randn(mean.shape, generator=generator, device=W.device, dtype=W.dtype)
-        return (torch.rand(mean.shape, generator=generator, device=W.device, dtype=W.dtype)
-                < torch.sigmoid(mean)).to(W.dtype)
-
+    W, c = rbm.weight, rbm.hidden_bias
+    path = _VisiblePath(rbm.visible, rbm.visible_bias, base_bias, generator)
     # p*_0(v) = exp(-E_A(v)) 2^n_hidden: at beta = 0 the hidden units are free coins
-    log_z_base = rbm.n_hidden * math.log(2.0)
-    if gaussian:
-        log_z_base += 0.5 * rbm.n_visible * math.log(2 * math.pi)
-    else:
-        log_z_base += F.softplus(base).sum().item()
-    betas = [float(b) for b in betas]
-    if betas[0] != 0.0 or betas[-1] != 1.0 or any(b1 <= b0 for b0, b1 in zip(betas, betas[1:])):
-        raise ValueError("betas must increase strictly from 0 to 1")
+    log_z_base = rbm.n_hidden * math.log(2.0) + path.log_z_base()
+    betas = _checked_betas(betas)
     with torch.no_grad():
-        v = sample_visible(base.expand(n_runs, -1))
+        v = path.sample(path.base.expand(n_runs, -1))
         log_w = torch.zeros(n_runs, dtype=W.dtype, device=W.device)
         for k in range(1, len(betas)):
             b0, b1 = betas[k - 1], betas[k]
             pre = torch.addmm(c, v, W.t())
-            log_w += (log_visible(v, b1) - log_visible(v, b0)
+            log_w += (path.log(v, b1) - path.log(v, b0)
                       + (F.softplus(b1 * pre) - F.softplus(b0 * pre)).sum(-1))
             if k < len(betas) - 1:  # a Gibbs step that leaves p_k invariant
                 h = (torch.rand(pre.shape, generator=generator, device=W.device, dtype=W.dtype)
                      < torch.sigmoid(b1 * pre)).to(W.dtype)
-                v = sample_visible(visible_mean(b1, h))
+                v = path.sample(path.mean(b1, b1 * (h @ W)))
     return log_w, log_z_base
+
+
+def dbm_ais_log_weights(dbm, n_runs, betas, base_bias, generator):
+    """Log importance weights of ``n_runs`` parallel AIS runs from a base model (visible biases or means
+    ``base_bias``, every hidden unit a fair coin) to the DBM ``dbm`` (Salakhutdinov & Hinton 2009).
+
+    The runs move the even layers (v, h^2, ...) through p_k ~ exp(-(1 - beta_k) E_A(v)) sum_odd exp(-beta_k E);
+    the odd layers are summed out in closed form, which for two hidden layers leaves AIS on (v, h^2) only. The
+    transitions sample the odd layers given the even ones at beta_k, then the even ones. Returns (log_weights,
+    log Z_A).
+    """
+    path = _VisiblePath(dbm.visible, dbm.biases[0], base_bias, generator)
+    log_z_base = sum(dbm.sizes[1:]) * math.log(2.0) + path.log_z_base()
+    betas = _checked_betas(betas)
+    even = range(2, dbm.n_layers + 1, 2)
+    W = dbm.weights[0]
+
+    def log_p(states, beta):
+        """log p*_beta of the even layers in ``states``, odd layers summed out."""
+        return (path.log(states[0], beta) + sum(beta * (states[layer] @ dbm.biases[layer]) for layer in even)
+                + dbm.even_log_marginal(states, beta))
+
+    def coins(n):
+        return (torch.rand(n_runs, n, generator=generator, device=W.device, dtype=W.dtype) < 0.5).to(W.dtype)
+
+    with torch.no_grad():
+        states = [path.sample(path.base.expand(n_runs, -1)), *(coins(n) for n in dbm.sizes[1:])]
+        log_w = torch.zeros(n_runs, dtype=W.dtype, device=W.device)
+        for k in range(1, len(betas)):
+            b0, b1 = betas[k - 1], betas[k]
+            log_w += log_p(states, b1) - log_p(states, b0)
+            if k == len(betas) - 1:
+                break
+            # a Gibbs sweep that leaves p_k invariant: the odd layers, then the even ones, at inverse temperature b1
+            for first in (1, 2):
+                for layer in range(first, dbm.n_layers + 1, 2):
+                    p = torch.sigmoid(b1 * dbm.pre(layer, states))
+                    states[layer] = (torch.rand(p.shape, generator=generator, device=W.device, dtype=W.dtype)
+                                     < p).to(W.dtype)
+            states[0] = path.sample(path.mean(b1, b1 * (states[1] @ W)))
+    return log_w, log_z_base
+
+
+def _odd_states(dbm):
+    """Every joint state of the DBM's odd layers, as [None, h^1, None, h^3, ...] (the even slots unused)."""
+    odd = list(range(1, dbm.n_layers + 1, 2))
+    n = sum(dbm.sizes[layer] for layer in odd)
+    if n > MAX_ENUMERATED_UNITS:
+        raise ValueError(f"exact DBM estimates would enumerate 2^{n} states of the odd layers; at most "
+                         f"2^{MAX_ENUMERATED_UNITS} are allowed. Use an AIS estimate for a model of this size")
+    W = dbm.weights[0]
+    joint = binary_states(n, dtype=W.dtype, device=W.device)
+    parts = joint.split([dbm.sizes[layer] for layer in odd], dim=1)
+    states = [None] * (dbm.n_layers + 1)
+    for layer, part in zip(odd, parts):
+        states[layer] = part
+    return states
+
+
+def dbm_log_partition_exact(dbm):
+    """log Z of a DBM, exactly: the odd layers enumerated, v and the even hidden layers summed (or integrated)
+    out in closed form (small models only)."""
+    with torch.no_grad():
+        return torch.logsumexp(dbm.odd_log_marginal(_odd_states(dbm)), 0)
+
+
+def dbm_log_unnormalized_exact(dbm, v):
+    """log p*(v) = log sum_h exp(-E(v, h)) for each row of v, exactly (small models only); log p(v) = this - log Z."""
+    with torch.no_grad():
+        odd = _odd_states(dbm)
+        rows = [torch.logsumexp(dbm.clamped_odd_log_marginal(row[None], odd), 0) for row in v]
+        return torch.stack(rows) if rows else v.new_zeros(0)
 
 
 def _log_conditional(units, x, pre):

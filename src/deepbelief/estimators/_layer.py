@@ -33,11 +33,14 @@ class RBMLayer:
     propagate : {'mean', 'sample'}, what ``up`` passes to the layer above
     prepare : callable(rows) -> rows or None, applied to the rows before training (the label rows of a top RBM)
     restoring : callable() -> context manager or None, around every load of a saved state (checkpoint errors)
+    module : callable, default RBMModule
+        Builds the core module from RBMModule's arguments (a DBM's pretraining builds ScaledRBMModules)
     """
 
-    def __init__(self, rbm, desc="RBM", index=0, group=None, propagate="mean", prepare=None, restoring=None):
+    def __init__(self, rbm, desc="RBM", index=0, group=None, propagate="mean", prepare=None, restoring=None,
+                 module=RBMModule):
         self.rbm, self.desc, self.index, self.group, self.propagate = rbm, desc, index, group, propagate
-        self.prepare, self.restoring = prepare, restoring or contextlib.nullcontext
+        self.prepare, self.restoring, self.module = prepare, restoring or contextlib.nullcontext, module
 
     @classmethod
     def stack(cls, rbms, group=None, propagate="mean", restoring=None):
@@ -78,7 +81,7 @@ class RBMLayer:
         visible, n_visible = rbm.visible_, n_inputs
         if rbm.n_labels is not None:
             visible, n_visible = LabelledUnits(rbm.visible_, n_inputs, rbm.n_labels), n_inputs + rbm.n_labels
-        module = RBMModule(n_visible, rbm.n_components, visible=visible, hidden=rbm.hidden, device=device)
+        module = self.module(n_visible, rbm.n_components, visible=visible, hidden=rbm.hidden, device=device)
         # Drawn on the CPU so that a seed gives the same initial weights on every device.
         init = make_generator(init_seed, "cpu")
         module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)

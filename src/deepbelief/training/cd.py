@@ -199,16 +199,16 @@ class CDTrainer:
     def load_state_dict(self, state):
         """Continue from ``state_dict()``'s tensors (checked against the RBM's shapes; ValueError otherwise)."""
         for i, velocity in enumerate(self.velocity):
-            velocity.copy_(_checked(state, f"velocity.{i}", velocity.shape))
+            velocity.copy_(checked_state(state, f"velocity.{i}", velocity.shape))
         device = self.rbm.weight.device
         n_hidden, n_visible = self.rbm.weight.shape
         chain = state.get("chain")
         if chain is not None and (chain.ndim != 2 or chain.shape[1] != n_visible):
             raise ValueError(f"the saved chains have shape {tuple(chain.shape)}, expected (n_chains, {n_visible})")
         self.set_global_chain(chain)
-        self.hidden_activity = (_checked(state, "hidden_activity", (n_hidden,)).to(device)
+        self.hidden_activity = (checked_state(state, "hidden_activity", (n_hidden,)).to(device)
                                 if "hidden_activity" in state else None)
-        self.offsets = ([_checked(state, f"offsets.{side}", (n,)).to(device)
+        self.offsets = ([checked_state(state, f"offsets.{side}", (n,)).to(device)
                          for side, n in (("visible", n_visible), ("hidden", n_hidden))]
                         if "offsets.visible" in state else None)
         self.generator.set_state(state["generator.sample"])
@@ -224,7 +224,7 @@ class CDTrainer:
         self.chain = None
 
 
-def _checked(state, name, shape):
+def checked_state(state, name, shape):
     """``state[name]``, which must be a tensor of ``shape``."""
     tensor = state[name]
     if tuple(tensor.shape) != tuple(shape):

@@ -1,0 +1,205 @@
+"""The deep Boltzmann machine (Salakhutdinov & Hinton 2009): layers v = h^0, h^1, ..., h^L, each connected to the
+layers beside it and to no other.
+
+Energy E(v, h) = E_v(v; b_0) - sum_{l>=1} b_l.h^l - sum_{l>=1} h^l W_l h^(l-1), with ``weights[l - 1]`` = W_l of
+shape (n_l, n_(l-1)) (the orientation of ``RBMModule.weight``) and ``biases[l]`` = b_l. Hidden units are Bernoulli,
+visible units Bernoulli or Gaussian with unit variance. Given the even layers the odd ones are independent, and the
+other way round: Gibbs sampling and mean-field inference update one parity at a time, and the estimates sum the
+odd layers out in closed form. Pure math: no optimizer, no I/O.
+"""
+import torch
+from torch import nn
+
+from .rbm import RBMModule
+from .units import get_units
+
+_BERNOULLI = get_units("bernoulli")
+
+
+class DBMModule(nn.Module):
+    """Deep Boltzmann machine with layer sizes ``sizes`` = (n_visible, n_1, ..., n_L), L >= 1.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+    visible : {'bernoulli', 'gaussian'}
+    dtype, device : torch dtype and device of the parameters.
+    """
+
+    def __init__(self, sizes, visible="bernoulli", dtype=torch.float32, device=None):
+        super().__init__()
+        sizes = [int(n) for n in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"a DBM needs a visible and at least one hidden layer of >= 1 units; got sizes {sizes}")
+        self.visible = get_units(visible) if isinstance(visible, str) else visible
+        if self.visible.name not in ("bernoulli", "gaussian"):
+            raise ValueError(f"a DBM takes Bernoulli or Gaussian visible units, not {self.visible.name!r}")
+        kw = dict(dtype=dtype, device=device)
+        # Updates are hand-computed (the PCD statistics are no loss's gradient), so autograd stays off.
+        self.weights = nn.ParameterList(nn.Parameter(torch.zeros(n_out, n_in, **kw), requires_grad=False)
+                                        for n_in, n_out in zip(sizes, sizes[1:]))
+        self.biases = nn.ParameterList(nn.Parameter(torch.zeros(n, **kw), requires_grad=False) for n in sizes)
+
+    @property
+    def sizes(self):
+        return [b.shape[0] for b in self.biases]
+
+    @property
+    def n_layers(self):
+        """The number of hidden layers L."""
+        return len(self.weights)
+
+    def extra_repr(self):
+        return f"{'-'.join(map(str, self.sizes))}, {self.visible.name} visible"
+
+    def units(self, layer):
+        return self.visible if layer == 0 else _BERNOULLI
+
+    # conditionals -------------------------------------------------------------------------------
+    def pre(self, layer, states):
+        """Pre-activation b_l + W_l h^(l-1) + W_(l+1)^T h^(l+1) of layer ``layer`` given its neighbours in
+        ``states`` (one tensor per layer, v first; only the neighbours are read), shape (n, n_l)."""
+        out = self.biases[layer]
+        if layer > 0:
+            out = out + states[layer - 1] @ self.weights[layer - 1].t()
+        if layer < self.n_layers:
+            out = out + states[layer + 1] @ self.weights[layer]
+        return out
+
+    def sample_layer(self, layer, states, generator):
+        """(E[h^l | neighbours], a sample of it) for layer ``layer`` given ``states``."""
+        pre = self.pre(layer, states)
+        units = self.units(layer)
+        mean = units.mean(pre)
+        return mean, units.sample(pre, mean, generator)
+
+    def gibbs(self, states, n_steps, generator, known=None):
+        """``n_steps`` sweeps of block Gibbs sampling: each samples the odd layers given the even ones, then the
+        even ones (v included) given the odd ones.
+
+        ``known``: None, or (mask, values) that keeps v at ``values`` where ``mask`` is False (the known entries of
+        rows being denoised). Returns (states, E[v | h^1] of the last sweep).
+        """
+        states, mean = list(states), states[0]
+        for _ in range(n_steps):
+            for parity in (1, 0):
+                for layer in range(parity, self.n_layers + 1, 2):
+                    layer_mean, states[layer] = self.sample_layer(layer, states, generator)
+                    if layer == 0:
+                        mean = layer_mean
+            if known is not None:
+                states[0] = torch.where(known[0], states[0], known[1])
+        return states, mean
+
+    # mean-field inference -----------------------------------------------------------------------
+    def initial_mean_field(self, v):
+        """A bottom-up start for mean-field inference: every layer below the top gets twice its input from below,
+        standing in for the input from above it will receive (the top layer has none)."""
+        mu = [v]
+        for layer, weight in enumerate(self.weights, 1):
+            scale = 1.0 if layer == self.n_layers else 2.0
+            mu.append(torch.sigmoid(torch.addmm(self.biases[layer], mu[-1], weight.t(), alpha=scale)))
+        return mu
+
+    def mean_field(self, v, n_iter, damping=0.0, mu=None):
+        """The factorial posterior Q(h | v) = prod_l prod_j mu_lj^h (1 - mu_lj)^(1 - h) by fixed-point iteration of
+        mu_l = sigmoid(b_l + W_l mu_(l-1) + W_(l+1)^T mu_(l+1)), mu_0 = v.
+
+        Each iteration updates the odd layers, then the even ones; each half is an exact coordinate ascent step
+        on the variational bound, so without damping the bound never decreases. ``damping`` d keeps
+        mu <- d mu + (1 - d) (the update). ``mu`` (a list as returned) continues from an earlier result; None starts
+        from :meth:`initial_mean_field`. Returns [v, mu_1, ..., mu_L].
+        """
+        mu = self.initial_mean_field(v) if mu is None else [v, *mu[1:]]
+        for _ in range(n_iter):
+            for first in (1, 2):  # the odd layers, then the even hidden layers (v stays clamped)
+                for layer in range(first, self.n_layers + 1, 2):
+                    update = torch.sigmoid(self.pre(layer, mu))
+                    mu[layer] = update if not damping else torch.lerp(update, mu[layer], damping)
+        return mu
+
+    # energies and bounds ------------------------------------------------------------------------
+    def energy(self, states):
+        """E(v, h^1, ..., h^L), one value per row; multilinear across layers, so E of the means equals the
+        expected energy under a factorial distribution with those means."""
+        energy = self.visible.energy(states[0], self.biases[0])
+        for layer, weight in enumerate(self.weights, 1):
+            h = states[layer]
+            energy = energy - h @ self.biases[layer] - ((h @ weight) * states[layer - 1]).sum(-1)
+        return energy
+
+    def mean_field_bound(self, mu):
+        """The variational lower bound on log p*(v) = log p(v) + log Z: -E_Q[E(v, h)] + H(Q) for the factorial Q
+        with means ``mu`` = [v, mu_1, ..., mu_L], one value per row."""
+        entropy = sum(-(torch.special.xlogy(m, m) + torch.special.xlogy(1 - m, 1 - m)).sum(-1) for m in mu[1:])
+        return -self.energy(mu) + entropy
+
+    def even_log_marginal(self, states, beta=1.0):
+        """log of the sum over the odd layers of exp(-beta E_odd-terms) given the even layers in ``states``:
+        sum over odd l of sum_j softplus(beta pre_lj) (every weight touches one odd layer, so this holds all of
+        them; the even layers' bias terms are the caller's)."""
+        return sum(torch.nn.functional.softplus(beta * self.pre(layer, states)).sum(-1)
+                   for layer in range(1, self.n_layers + 1, 2))
+
+    def odd_log_marginal(self, states):
+        """log p*(odd layers) with v and the even hidden layers summed (integrated) out, given the odd layers in
+        ``states``: b_odd.h_odd + log-marginal of v + sum over even hidden l of sum_j softplus(pre_lj)."""
+        total = self.visible.log_marginal(self.pre(0, states), self.biases[0])
+        for layer in range(1, self.n_layers + 1):
+            if layer % 2:
+                total = total + states[layer] @ self.biases[layer]
+            else:
+                total = total + torch.nn.functional.softplus(self.pre(layer, states)).sum(-1)
+        return total
+
+    def clamped_odd_log_marginal(self, v, states):
+        """log p*(v, odd layers) with the even hidden layers summed out, given the odd layers in ``states``."""
+        total = -self.visible.energy(v, self.biases[0]) + ((states[1] @ self.weights[0]) * v).sum(-1)
+        for layer in range(1, self.n_layers + 1):
+            if layer % 2:
+                total = total + states[layer] @ self.biases[layer]
+            else:
+                total = total + torch.nn.functional.softplus(self.pre(layer, states)).sum(-1)
+        return total
+
+
+class ScaledRBMModule(RBMModule):
+    """An RBM of the greedy pretraining of a DBM (Salakhutdinov & Hinton 2009): its hidden units get ``up`` times
+    the input from below and its visible units ``down`` times the input from above. The bottom RBM has up=2 (the
+    DBM's h^1 hears h^2 as well as v), the top one down=2; composed into the DBM they keep their weights, and the
+    RBMs between them (trained plainly) give half of theirs, so that every DBM layer gets about the input its RBM
+    was trained with."""
+
+    def __init__(self, *args, up=1.0, down=1.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.up, self.down = float(up), float(down)
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, input from below x{self.up:g}, from above x{self.down:g}"
+
+    def pre_h(self, v):
+        return torch.addmm(self.hidden_bias, v, self.weight.t(), alpha=self.up).to(self.weight.dtype)
+
+    def pre_v(self, h):
+        return torch.addmm(self.visible_bias, h, self.weight, alpha=self.down).to(self.weight.dtype)
+
+
+def pretraining_scales(n_layers):
+    """(up, down, composing factor) of the RBM of each of ``n_layers`` hidden layers, bottom to top."""
+    if n_layers == 1:
+        return [(1.0, 1.0, 1.0)]
+    return [(2.0, 1.0, 1.0)] + [(1.0, 1.0, 0.5)] * (n_layers - 2) + [(1.0, 2.0, 1.0)]
+
+
+@torch.no_grad()
+def compose(rbms, dbm):
+    """Set the DBM ``dbm``'s parameters from its pretrained RBM modules (bottom to top, sized alike): each weight
+    times its composing factor (:func:`pretraining_scales`); b_0 the bottom RBM's visible bias, b_L the top RBM's
+    hidden bias, and a layer between two RBMs the mean of the lower one's hidden and the upper one's visible bias
+    (both were fitted to its full input)."""
+    for index, (rbm, (_, _, factor)) in enumerate(zip(rbms, pretraining_scales(len(rbms)))):
+        dbm.weights[index].copy_(rbm.weight * factor)
+    dbm.biases[0].copy_(rbms[0].visible_bias)
+    dbm.biases[-1].copy_(rbms[-1].hidden_bias)
+    for layer in range(1, len(rbms)):
+        dbm.biases[layer].copy_(0.5 * (rbms[layer - 1].hidden_bias + rbms[layer].visible_bias))

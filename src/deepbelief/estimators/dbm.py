@@ -1,0 +1,386 @@
+"""The DBM estimator: a deep Boltzmann machine pretrained greedily with the paper's modified RBMs, then trained
+jointly with mean field and persistent chains (Salakhutdinov & Hinton 2009)."""
+import functools
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .. import distributed
+from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
+from .._validation import INFERENCE_CHUNK, check_count, check_masked_X, check_X, chunk_rows, dense_rows, layer_sizes
+from ..core.dbm import DBMModule, ScaledRBMModule, compose, pretraining_scales
+from ..training import DBMConfig, DBMTrainer, TensorRows, greedy_stack, train_dbm
+from ._cd_parameters import CD_PARAMETER_CONSTRAINTS
+from ._layer import RBMLayer
+from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
+from ._progress import EpochBar
+from ._scaling import AutoVisibleMixin, GaussianScalingMixin
+from .rbm import RBM
+
+_DBM_VISIBLE = ("bernoulli", "gaussian")
+# The CD hyperparameters that the pretraining RBMs take from the DBM (the others keep the RBM's defaults).
+_PRETRAINING = ("batch_size", "k", "momentum", "final_momentum", "momentum_switch", "weight_decay", "centering",
+                "shuffle", "device")
+
+
+class DBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
+    """Deep Boltzmann machine (Salakhutdinov & Hinton 2009): undirected layers v, h^1, ..., h^L, each coupled to the
+    layers beside it, E(v, h) = E_v(v; b_0) - sum_l b_l.h^l - sum_l h^l W_l h^(l-1).
+
+    ``fit`` pretrains one RBM per hidden layer greedily, the bottom one with twice the input from below into its
+    hidden units, the top one with twice the input from above into its visible units (those in between plainly,
+    their weights halved when composed), for ``n_iter`` epochs each; then trains all layers jointly for ``max_iter``
+    epochs: the data statistics from mean-field inference (``n_mean_field`` fixed-point iterations), the model's
+    from ``n_particles`` persistent Gibbs chains advanced ``n_gibbs`` sweeps per update, at ``joint_learning_rate``
+    decayed by ``lr_schedule``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(256, 256)
+        Hidden units per layer, bottom to top (the paper's MNIST model: (500, 1000)).
+    visible : {'auto', 'bernoulli', 'gaussian'}, default='auto'
+        Unit type of the data layer; 'auto' chooses at ``fit``: Bernoulli units for data in [0, 1] (within 1e-5),
+        else Gaussian units on per-feature standardised data (fitted attribute ``visible_``).
+    learning_rate : float or 'auto', default='auto'
+        Rate of the pretraining RBMs ('auto': 0.1 for Bernoulli, 0.01 for Gaussian visible units).
+    n_iter : int, default=10
+        Pretraining epochs of each RBM (0 skips pretraining: the joint training starts from small random weights).
+    joint_learning_rate : float or 'auto', default='auto'
+        Rate of the joint training ('auto': 0.005 for Bernoulli, 0.001 for Gaussian visible units).
+    max_iter : int, default=10
+        Epochs of joint training.
+    lr_schedule : {'constant', 'linear', 'cosine'}, default='linear'
+        The joint rate over the ``max_iter`` epochs (the paper decays it linearly towards 0).
+    n_mean_field : int, default=10
+        Mean-field iterations per batch in training, and in ``transform`` / ``score_samples``.
+    damping : float in [0, 1), default=0.0
+        Of the mean-field updates: mu <- damping mu + (1 - damping) update.
+    n_particles : int, default=100
+        Persistent chains of the joint training (the paper: 100).
+    n_gibbs : int, default=5
+        Gibbs sweeps of the chains per update (the paper: 5).
+    batch_size, k, momentum, final_momentum, momentum_switch, weight_decay, centering, shuffle, device, random_state,
+    verbose
+        As in :class:`RBM`, for the pretraining RBMs and (but ``k``) the joint training; ``centering`` centres
+        both (Melchior, Fischer & Wiskott 2016; in the DBM every layer has its offset).
+
+    Attributes
+    ----------
+    module_ : DBMModule
+    pretraining_history_ : list of list of dict, the pretraining RBMs' monitors
+    history_ : list of dict, per joint epoch {'reconstruction_error'}
+    n_iter_ : int, joint epochs done
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from deepbelief import DBM
+    >>> X = load_digits().data / 16
+    >>> dbm = DBM(hidden_layer_sizes=(64, 32), n_iter=3, max_iter=3, random_state=0).fit(X)
+    >>> dbm.transform(X).shape, dbm.generate(4, random_state=0).shape
+    ((1797, 32), (4, 64))
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "visible": [StrOptions({*_DBM_VISIBLE, "auto"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "joint_learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_mean_field": [Interval(Integral, 1, None, closed="left")],
+        "damping": [Interval(Real, 0, 1, closed="left")],
+        "n_particles": [Interval(Integral, 1, None, closed="left")],
+        "n_gibbs": [Interval(Integral, 1, None, closed="left")],
+        **{name: CD_PARAMETER_CONSTRAINTS[name] for name in (*_PRETRAINING, "lr_schedule", "random_state",
+                                                              "verbose")},
+    }
+
+    def __init__(self, hidden_layer_sizes=(256, 256), *, visible="auto", learning_rate="auto", n_iter=10,
+                 joint_learning_rate="auto", max_iter=10, lr_schedule="linear", n_mean_field=10, damping=0.0,
+                 n_particles=100, n_gibbs=5, batch_size=32, k=1, momentum=0.5, final_momentum=0.9, momentum_switch=5,
+                 weight_decay=1e-4, centering=False, shuffle=True, device="cpu", random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible = visible
+        self.learning_rate = learning_rate
+        self.n_iter = n_iter
+        self.joint_learning_rate = joint_learning_rate
+        self.max_iter = max_iter
+        self.lr_schedule = lr_schedule
+        self.n_mean_field = n_mean_field
+        self.damping = damping
+        self.n_particles = n_particles
+        self.n_gibbs = n_gibbs
+        self.batch_size = batch_size
+        self.k = k
+        self.momentum = momentum
+        self.final_momentum = final_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.centering = centering
+        self.shuffle = shuffle
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # training -----------------------------------------------------------------------------------
+    def _joint_config(self):
+        rate = self.joint_learning_rate
+        if rate == "auto":
+            rate = 0.005 if self.visible_ == "bernoulli" else 0.001
+        return DBMConfig(learning_rate=rate, n_mean_field=self.n_mean_field, damping=self.damping,
+                         n_particles=self.n_particles, n_gibbs=self.n_gibbs, momentum=self.momentum,
+                         final_momentum=self.final_momentum, momentum_switch=self.momentum_switch,
+                         weight_decay=self.weight_decay, schedule=self.lr_schedule, n_epochs=self.max_iter,
+                         centering=self.centering)
+
+    def _pretraining_layers(self, sizes, seeds, group):
+        """One RBMLayer per hidden layer, its module scaled as :func:`pretraining_scales` says."""
+        shared = {name: getattr(self, name) for name in _PRETRAINING}
+        layers, n = [], len(sizes)
+        for index, (size, seed, (up, down, _)) in enumerate(zip(sizes, seeds, pretraining_scales(n))):
+            rbm = RBM(n_components=size, visible=self.visible_ if index == 0 else "bernoulli",
+                      learning_rate=self.learning_rate, n_iter=self.n_iter, random_state=seed, verbose=self.verbose,
+                      **shared)
+            rbm._validate_params()
+            layers.append(RBMLayer(rbm, f"pretraining {index + 1}/{n}", index, group,
+                                   module=functools.partial(ScaledRBMModule, up=up, down=down)))
+        return layers
+
+    @memory_errors
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Greedy pretraining, then joint training, on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        sizes = layer_sizes(self.hidden_layer_sizes)
+        X = self._check_fit_X(X)
+        if self.visible_ not in _DBM_VISIBLE:
+            raise ValueError(f"a DBM takes Bernoulli or Gaussian visible units, not {self.visible_!r}")
+        self._set_scaler(X)
+        group = distributed.current()
+        device = resolve_device(self.device, group)
+        init_seed, shuffle_seed, sample_seed, inference_seed, *seeds = seeds_from(self.random_state, 4 + len(sizes))
+        data = self._encode(X if group is None else X[group.shard(X.shape[0])], device)
+        module = DBMModule([X.shape[1], *sizes], visible=self.visible_, device=device)
+        if self.n_iter > 0:
+            layers = self._pretraining_layers(sizes, seeds, group)
+            greedy_stack(layers, TensorRows(data, group))
+            compose([layer.rbm.module_ for layer in layers], module)
+            self.pretraining_history_ = [layer.rbm.history_ for layer in layers]
+        else:
+            init = make_generator(init_seed, "cpu")  # on the CPU: a seed gives the same weights on every device
+            for weight in module.weights:
+                weight.copy_(torch.randn(weight.shape, generator=init) * 0.01)
+            self.pretraining_history_ = []
+        self.module_, self.n_features_in_ = module, X.shape[1]
+        self.history_, self.n_iter_, self._chains = [], 0, None
+        self._inference_generator = make_generator(inference_seed, device)
+        trainer = DBMTrainer(module, self._joint_config(), make_generator(sample_seed, device), group)
+
+        def record(epoch, metrics):
+            self.history_.append(metrics)
+            self.n_iter_ += 1
+            bar(epoch, metrics)
+
+        with EpochBar(self.max_iter, "DBM joint training", self.verbose) as bar:
+            train_dbm(trainer, data, self.max_iter, self.batch_size,
+                      make_generator(shuffle_seed, "cpu") if self.shuffle else None, callback=record)
+        return self
+
+    # inference ----------------------------------------------------------------------------------
+    def _encode(self, X, device=None):
+        """NumPy rows -> tensor in model units (standardised for Gaussian units) on the model's (or ``device``)."""
+        return to_tensor(self._standardize(X), self.module_.biases[0].device if device is None else device)
+
+    def _decode(self, V):
+        """Model units (tensor or NumPy) -> NumPy rows in the data's units."""
+        V = to_numpy(V) if torch.is_tensor(V) else V
+        return V if self.data_mean_ is None else V * self.data_scale_ + self.data_mean_
+
+    def _rows(self, fn, X):
+        """``fn`` (tensor -> tensor) applied to the encoded rows of X in chunks; NumPy result."""
+        chunk = chunk_rows(X, INFERENCE_CHUNK)
+        return np.concatenate([to_numpy(fn(self._encode(dense_rows(X, i, i + chunk))))
+                               for i in range(0, X.shape[0], chunk)])
+
+    def _check(self, X):
+        check_is_fitted(self, "module_")
+        return check_X(self, X, reset=False, units=self.visible_)
+
+    def _generator(self, random_state):
+        if random_state is None:
+            return self._inference_generator
+        return make_generator(seeds_from(random_state, 1)[0], self.module_.biases[0].device)
+
+    def _check_layer(self, layer):
+        n = self.module_.n_layers
+        if not (isinstance(layer, Integral) and not isinstance(layer, bool) and -n <= layer < n):
+            raise ValueError(f"layer={layer!r} is not a hidden layer of this DBM; use 0..{n - 1} (or -1 for the top)")
+        return layer % n
+
+    @torch.no_grad()
+    def transform(self, X, layer=-1):
+        """Mean-field posterior means E_Q[h^layer | v] (``n_mean_field`` iterations).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        layer : int, default=-1, the hidden layer, 0-based from the bottom; -1 is the top
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[layer]), float32
+        """
+        X = self._check(X)
+        index = self._check_layer(layer) + 1
+        return self._rows(lambda v: self.module_.mean_field(v, self.n_mean_field, self.damping)[index], X)
+
+    @torch.no_grad()
+    def reconstruct(self, X):
+        """E[v | mu_1], the visible means given the mean-field posterior of the first hidden layer, in the data's
+        units; shape (n_samples, n_features)."""
+        X = self._check(X)
+        dbm = self.module_
+
+        def reconstruct(v):
+            return dbm.visible.mean(dbm.pre(0, dbm.mean_field(v, self.n_mean_field, self.damping)))
+
+        return self._decode(self._rows(reconstruct, X))
+
+    @torch.no_grad()
+    def score_samples(self, X):
+        """The mean-field lower bound on log p*(x) = log p(x) + log Z per row (higher = more typical), in the
+        data's units: -E_Q[E(v, h)] + H(Q). Subtract log Z (``deepbelief.evaluate.ais(dbm)``) for a lower bound on
+        the log-likelihood (``deepbelief.evaluate.log_likelihood`` does). Shape (n_samples,)."""
+        X = self._check(X)
+        dbm = self.module_
+        bound = self._rows(lambda v: dbm.mean_field_bound(dbm.mean_field(v, self.n_mean_field, self.damping)), X)
+        jacobian = 0.0 if self.data_scale_ is None else -float(np.log(self.data_scale_).sum())
+        return bound.astype(np.float64) + jacobian
+
+    def _start(self, v, generator):
+        """Chains for rows v (encoded): v with hidden layers sampled from its mean-field posterior."""
+        mu = self.module_.mean_field(v, self.n_mean_field, self.damping)
+        return [v, *((torch.rand(m.shape, generator=generator, device=m.device) < m).to(m.dtype) for m in mu[1:])]
+
+    @torch.no_grad()
+    def generate(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
+                 return_probabilities=False, mean_field=False):
+        """Samples of v by block Gibbs sampling of all layers.
+
+        Chains persist between calls (``n_gibbs`` more sweeps each call) unless ``init`` or ``random_state`` is
+        given or ``n_samples`` changes; new chains start from the biases alone (or from ``init`` rows and their
+        mean-field posterior) and run ``burn_in`` sweeps first.
+
+        Parameters
+        ----------
+        n_samples : int
+        n_gibbs, burn_in : int, default=100, 1000
+        init : array-like of shape (n_samples, n_features) or None
+        random_state : int, RandomState or None (None: the model's own generator, which continues)
+        return_probabilities : bool, default=False: return E[v | h^1] of the last sweep instead of samples
+        mean_field : bool, default=False: read the chains out deterministically instead, E[v | mu_1] with mu the
+            mean-field posterior of the chains' visible state
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features), in the data's units
+        """
+        check_is_fitted(self, "module_")
+        n_samples = check_count(n_samples, "n_samples", 1)
+        n_gibbs, burn_in = check_count(n_gibbs, "n_gibbs"), check_count(burn_in, "burn_in")
+        generator = self._generator(random_state)
+        chains = getattr(self, "_chains", None)
+        if init is not None or random_state is not None or chains is None or chains[0].shape[0] != n_samples:
+            if init is not None:
+                X = check_X(self, init, reset=False, units=self.visible_)
+                if X.shape[0] != n_samples:
+                    raise ValueError(f"init has {X.shape[0]} rows but n_samples={n_samples}")
+                chains = self._start(self._encode(X), generator)
+            else:
+                trainer = DBMTrainer(self.module_, DBMConfig(n_particles=n_samples), generator)
+                chains = trainer.start_chains()
+            chains, _ = self.module_.gibbs(chains, burn_in, generator)
+        chains, mean = self.module_.gibbs(chains, n_gibbs, generator)
+        self._chains = chains
+        if mean_field:
+            dbm = self.module_
+            mean = dbm.visible.mean(dbm.pre(0, dbm.mean_field(chains[0], self.n_mean_field, self.damping)))
+            return self._decode(mean)
+        return self._decode(mean if return_probabilities else chains[0])
+
+    @torch.no_grad()
+    def denoise(self, X, mask=None, n_gibbs=100, random_state=None):
+        """Fill in unknown entries (``mask`` True, or NaN) by Gibbs sampling of all layers with the known entries
+        clamped; the estimate averages E[v | h^1] over the second half of the ``n_gibbs`` sweeps. Without unknown
+        entries, :meth:`reconstruct`. Returns an array of X's shape; the known entries unchanged."""
+        check_is_fitted(self, "module_")
+        n_gibbs = check_count(n_gibbs, "n_gibbs", 1)
+        X, unknown = check_masked_X(self, X, mask, units=self.visible_)
+        if unknown is None:
+            return self.reconstruct(X)
+        dbm, generator = self.module_, self._generator(random_state)
+        v = self._encode(X)
+        unknown_t = torch.as_tensor(unknown, device=v.device)
+        v = torch.where(unknown_t, dbm.visible.mean(dbm.biases[0]).expand_as(v), v)
+        chains, known = self._start(v, generator), (unknown_t, v.clone())
+        total, start = torch.zeros_like(v), n_gibbs // 2
+        for sweep in range(n_gibbs):
+            chains, mean = dbm.gibbs(chains, 1, generator, known)
+            if sweep >= start:
+                total += mean
+        out = self._decode(total / (n_gibbs - start))
+        return np.where(unknown, out, X).astype(X.dtype)
+
+    # persistence --------------------------------------------------------------------------------
+    def _get_state(self, prefix=""):
+        check_is_fitted(self, "module_")
+        m = self.module_
+        tensors = {**{f"{prefix}weight{i}": w for i, w in enumerate(m.weights)},
+                   **{f"{prefix}bias{i}": b for i, b in enumerate(m.biases)}}
+        state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "n_iter": self.n_iter_,
+                 "history": self.history_, "pretraining_history": self.pretraining_history_,
+                 **self._scaler_state(), **self._visible_state()}
+        return tensors, state
+
+    @classmethod
+    def _from_state(cls, state, tensors, device=None, prefix=""):
+        dbm = restore_params(cls, state["params"], device)
+        dbm._set_visible_state(state)
+        if dbm.visible_ not in _DBM_VISIBLE:
+            raise ValueError(f"the saved visible units {dbm.visible_!r} are not a DBM's")
+        n_features = check_int(state["n_features_in"], "n_features_in")
+        sizes = [n_features, *layer_sizes(dbm.hidden_layer_sizes)]
+        check_shapes(tensors, {**{f"weight{i}": (n_out, n_in) for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))},
+                               **{f"bias{i}": (n,) for i, n in enumerate(sizes)}}, prefix)
+        module = DBMModule(sizes, visible=dbm.visible_, device=resolve_device(dbm.device))
+        for i, w in enumerate(module.weights):
+            copy_tensor(w, tensors, f"{prefix}weight{i}")
+        for i, b in enumerate(module.biases):
+            copy_tensor(b, tensors, f"{prefix}bias{i}")
+        dbm.module_, dbm.n_features_in_, dbm._chains = module, n_features, None
+        dbm.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
+        dbm.history_, dbm.pretraining_history_ = list(state["history"]), list(state["pretraining_history"])
+        dbm._inference_generator = make_generator(seeds_from(dbm.random_state, 4)[3], module.biases[0].device)
+        dbm._set_scaler_state(state, n_features)
+        return dbm
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.positive_only = self._positive_only()
+        return tags

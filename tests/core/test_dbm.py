@@ -1,0 +1,217 @@
+"""The DBM's math against brute-force enumeration written here in NumPy (every state of every layer)."""
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from deepbelief.core.dbm import DBMModule, ScaledRBMModule, compose, pretraining_scales
+from deepbelief.core.estimate import (dbm_ais_log_weights, dbm_log_partition_exact, dbm_log_unnormalized_exact,
+                                      default_betas)
+from deepbelief.core.rbm import RBMModule
+from deepbelief.training import DBMConfig, DBMTrainer
+
+from tests.helpers import all_binary
+
+
+def random_dbm(sizes, visible="bernoulli", scale=1.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    dbm = DBMModule(sizes, visible=visible, dtype=torch.float64)
+    with torch.no_grad():
+        for p in (*dbm.weights, *dbm.biases):
+            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * scale)
+    return dbm
+
+
+def numpy_layers(dbm):
+    return [w.numpy().T for w in dbm.weights], [b.numpy() for b in dbm.biases]
+
+
+def brute_force(dbm):
+    """(every binary state of every layer as a list of arrays, -E of each joint state), Bernoulli visible."""
+    W, b = numpy_layers(dbm)
+    grids = [all_binary(n) for n in dbm.sizes]
+    index = np.array(list(itertools.product(*[range(len(g)) for g in grids])))
+    states = [grids[l][index[:, l]] for l in range(len(grids))]
+    neg = sum(s @ bias for s, bias in zip(states, b))
+    neg = neg + sum(((states[l] @ W[l]) * states[l + 1]).sum(1) for l in range(len(W)))
+    return states, neg
+
+
+def logsumexp(x, axis=None):
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.squeeze(m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True)), axis=axis)
+
+
+@pytest.mark.parametrize("sizes", [(5, 4, 3), (4, 3, 3, 2), (3, 2)])
+def test_exact_log_partition_and_unnormalized_marginal_match_brute_force(sizes):
+    dbm = random_dbm(sizes, seed=1)
+    states, neg = brute_force(dbm)
+    np.testing.assert_allclose(float(dbm_log_partition_exact(dbm)), logsumexp(neg), rtol=1e-12)
+    V = all_binary(sizes[0])
+    expected = [logsumexp(neg[(states[0] == v).all(1)]) for v in V]
+    np.testing.assert_allclose(dbm_log_unnormalized_exact(dbm, torch.tensor(V)).numpy(), expected, rtol=1e-12)
+
+
+def test_exact_log_partition_integrates_gaussian_visible_units():
+    dbm = random_dbm((3, 4, 2), visible="gaussian", scale=0.5, seed=2)
+    W, b = numpy_layers(dbm)
+    total = []
+    for h1 in all_binary(4):
+        for h2 in all_binary(2):
+            m = b[0] + W[0] @ h1  # integral of exp(-0.5 |v - b0|^2 + v.W1'h1) over v, completed square
+            v_part = 0.5 * (m @ m - b[0] @ b[0]) + 1.5 * np.log(2 * np.pi)
+            total.append(v_part + h1 @ b[1] + h2 @ b[2] + h1 @ W[1] @ h2)
+    np.testing.assert_allclose(float(dbm_log_partition_exact(dbm)), logsumexp(np.array(total)), rtol=1e-12)
+
+
+def test_exact_estimates_refuse_large_models():
+    with pytest.raises(ValueError, match="2\\^30 states.*AIS"):
+        dbm_log_partition_exact(DBMModule((10, 30, 5)))
+
+
+@pytest.mark.parametrize("sizes, visible", [((5, 4, 3), "bernoulli"), ((4, 3, 3, 2), "bernoulli"),
+                                            ((4, 3, 2), "gaussian")])
+def test_ais_is_within_a_tenth_of_a_nat_of_the_exact_log_partition(sizes, visible):
+    dbm = random_dbm(sizes, visible=visible, scale=0.7, seed=3)
+    base = torch.zeros(sizes[0], dtype=torch.float64)
+    log_w, log_z_base = dbm_ais_log_weights(dbm, 400, torch.linspace(0, 1, 2001, dtype=torch.float64), base,
+                                            torch.Generator().manual_seed(0))
+    estimate = log_z_base + float(torch.logsumexp(log_w, 0)) - np.log(len(log_w))
+    assert abs(estimate - float(dbm_log_partition_exact(dbm))) < 0.1
+
+
+def test_ais_schedule_must_run_from_zero_to_one():
+    with pytest.raises(ValueError, match="betas"):
+        dbm_ais_log_weights(random_dbm((3, 2, 2)), 2, [0.0, 0.5], torch.zeros(3, dtype=torch.float64),
+                            torch.Generator())
+    assert default_betas()[-1] == 1.0
+
+
+def test_mean_field_bound_lies_below_the_exact_marginal_and_never_decreases():
+    dbm = random_dbm((5, 4, 3), scale=1.5, seed=4)
+    v = torch.tensor(all_binary(5))
+    exact = dbm_log_unnormalized_exact(dbm, v)
+    mu, previous = None, None
+    for _ in range(20):
+        mu = dbm.mean_field(v, 1, mu=mu)
+        bound = dbm.mean_field_bound(mu)
+        assert (bound <= exact + 1e-10).all()
+        if previous is not None:
+            assert (bound >= previous - 1e-10).all()
+        previous = bound
+    assert (exact - bound).max() > 1e-3  # the coupled posterior does not factorise: the bound is not tight
+
+
+def test_mean_field_bound_is_exact_where_the_posterior_factorises():
+    one_layer = random_dbm((5, 3), seed=5)  # an RBM: P(h | v) is factorial
+    decoupled = random_dbm((5, 4, 3), seed=5)
+    with torch.no_grad():
+        decoupled.weights[1].zero_()  # h^2 independent of h^1
+    v = torch.tensor(all_binary(5))
+    for dbm in (one_layer, decoupled):
+        mu = dbm.mean_field(v, 5)
+        np.testing.assert_allclose(dbm.mean_field_bound(mu).numpy(), dbm_log_unnormalized_exact(dbm, v).numpy(),
+                                   rtol=1e-10)
+
+
+def test_mean_field_converges_to_a_fixed_point_of_its_equations():
+    dbm = random_dbm((6, 5, 4, 3), seed=6)
+    v = torch.tensor(all_binary(6)[::7])
+    mu = dbm.mean_field(v, 200)
+    for layer in range(1, 4):
+        np.testing.assert_allclose(mu[layer].numpy(), torch.sigmoid(dbm.pre(layer, mu)).numpy(), atol=1e-9)
+    damped = dbm.mean_field(v, 400, damping=0.5)
+    np.testing.assert_allclose(damped[3].numpy(), mu[3].numpy(), atol=1e-7)
+
+
+def test_gibbs_samples_follow_the_exact_distribution():
+    dbm = random_dbm((4, 3, 2), seed=7)
+    states, neg = brute_force(dbm)
+    V = all_binary(4)
+    exact = np.array([np.exp(logsumexp(neg[(states[0] == v).all(1)]) - logsumexp(neg)) for v in V])
+    g = torch.Generator().manual_seed(0)
+    chains = [torch.zeros(4000, n, dtype=torch.float64) for n in dbm.sizes]
+    chains, _ = dbm.gibbs(chains, 50, g)
+    counts = np.zeros(len(V))
+    for _ in range(10):
+        chains, _ = dbm.gibbs(chains, 5, g)
+        codes = (chains[0].numpy() @ (2 ** np.arange(3, -1, -1))).astype(int)
+        counts += np.bincount(codes, minlength=len(V))
+    assert 0.5 * np.abs(counts / counts.sum() - exact).sum() < 0.03
+
+
+def test_persistent_chain_statistics_match_the_exact_model_expectations():
+    dbm = random_dbm((4, 3, 2), scale=0.8, seed=8)
+    states, neg = brute_force(dbm)
+    p = np.exp(neg - logsumexp(neg))
+    exact_w = [np.einsum("s,si,sj->ij", p, states[l + 1], states[l]) for l in range(2)]
+    exact_b = [p @ s for s in states]
+    trainer = DBMTrainer(dbm, DBMConfig(n_particles=20000, n_gibbs=30), torch.Generator().manual_seed(1))
+    v0 = torch.zeros(1, 4, dtype=torch.float64)
+    grads, means, _ = trainer.statistics(v0)
+    mu = dbm.mean_field(v0, trainer.config.n_mean_field)
+    for l in range(2):  # model statistic = data statistic - gradient
+        model = (mu[l + 1].t() @ mu[l]).numpy() - grads[l].numpy()
+        np.testing.assert_allclose(model, exact_w[l], atol=0.015)
+    for l in range(3):
+        np.testing.assert_allclose(means[l].numpy() - grads[2 + l].numpy(), exact_b[l], atol=0.015)
+
+
+def test_centred_step_is_a_gradient_step_in_the_centred_parameters():
+    dbm = random_dbm((4, 3, 2), seed=9)
+    trainer = DBMTrainer(dbm, DBMConfig(centering=True), torch.Generator().manual_seed(2))
+    g = torch.Generator().manual_seed(3)
+    grads = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in trainer.params]
+    o = [torch.rand(n, generator=g, dtype=torch.float64) for n in dbm.sizes]
+    trainer.offsets = [x.clone() for x in o]
+    W, b = [w.clone() for w in dbm.weights], [x.clone() for x in dbm.biases]
+    gw, gb = grads[:2], grads[2:]
+
+    def centred_biases(W, b):  # b'_l = b_l + W_l o_(l-1) + W_(l+1)' o_(l+1)
+        return [b[0] + W[0].t() @ o[1], b[1] + W[0] @ o[0] + W[1].t() @ o[2], b[2] + W[1] @ o[1]]
+
+    # the centred gradients: statistics of (h_l - o_l), written with the ordinary ones
+    gw_c = [gw[l] - torch.outer(gb[l + 1], o[l]) - torch.outer(o[l + 1], gb[l]) for l in range(2)]
+    W_new = [W[l] + gw_c[l] for l in range(2)]
+    b_new_c = [c + g_ for c, g_ in zip(centred_biases(W, b), gb)]
+    b_new = [b_new_c[0] - W_new[0].t() @ o[1], b_new_c[1] - W_new[0] @ o[0] - W_new[1].t() @ o[2],
+             b_new_c[2] - W_new[1] @ o[1]]
+    stepped = [x.clone() for x in grads]
+    trainer.center(stepped, [x.clone() for x in o])
+    for l in range(2):
+        np.testing.assert_allclose((W[l] + stepped[l]).numpy(), W_new[l].numpy(), rtol=1e-12)
+    for l in range(3):
+        np.testing.assert_allclose((b[l] + stepped[2 + l]).numpy(), b_new[l].numpy(), rtol=1e-12)
+
+
+def test_scaled_rbm_doubles_its_inputs_and_compose_follows_the_paper():
+    rbm = ScaledRBMModule(3, 2, up=2.0, down=1.0, dtype=torch.float64)
+    plain = RBMModule(3, 2, dtype=torch.float64)
+    with torch.no_grad():
+        for p, q in zip(rbm.cd_parameters(), plain.cd_parameters()):
+            p.copy_(torch.randn(p.shape, dtype=torch.float64))
+            q.copy_(p)
+    v, h = torch.rand(4, 3, dtype=torch.float64), torch.rand(4, 2, dtype=torch.float64)
+    np.testing.assert_allclose((rbm.pre_h(v) - rbm.hidden_bias).numpy(), 2 * (plain.pre_h(v) - plain.hidden_bias).numpy())
+    np.testing.assert_allclose(rbm.pre_v(h).numpy(), plain.pre_v(h).numpy())
+    assert pretraining_scales(3) == [(2.0, 1.0, 1.0), (1.0, 1.0, 0.5), (1.0, 2.0, 1.0)]
+    rbms = [RBMModule(4, 3, dtype=torch.float64), RBMModule(3, 3, dtype=torch.float64),
+            RBMModule(3, 2, dtype=torch.float64)]
+    with torch.no_grad():
+        for r in rbms:
+            for p in r.cd_parameters():
+                p.copy_(torch.randn(p.shape, dtype=torch.float64))
+    dbm = DBMModule((4, 3, 3, 2), dtype=torch.float64)
+    compose(rbms, dbm)
+    np.testing.assert_array_equal(dbm.weights[1].numpy(), 0.5 * rbms[1].weight.numpy())
+    np.testing.assert_array_equal(dbm.weights[2].numpy(), rbms[2].weight.numpy())
+    np.testing.assert_allclose(dbm.biases[2].numpy(), 0.5 * (rbms[1].hidden_bias + rbms[2].visible_bias).numpy())
+    np.testing.assert_array_equal(dbm.biases[0].numpy(), rbms[0].visible_bias.numpy())
+
+
+def test_dbm_refuses_unsupported_layers():
+    with pytest.raises(ValueError, match="visible and at least one hidden"):
+        DBMModule((5,))
+    with pytest.raises(ValueError, match="Bernoulli or Gaussian visible"):
+        DBMModule((5, 3), visible="relu")

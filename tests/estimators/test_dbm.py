@@ -1,0 +1,137 @@
+"""The DBM estimator: training raises the exact likelihood of tiny models, estimates agree, the scikit-learn
+contract, sampling, denoising, model files."""
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+
+import deepbelief
+from deepbelief import DBM, evaluate
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32), y
+
+
+def tiny_data(n=600, seed=0):
+    """Binary rows of 6 units from a mixture of three prototypes with 10% flips."""
+    rng = np.random.default_rng(seed)
+    prototypes = np.array([[1, 1, 1, 0, 0, 0], [0, 0, 1, 1, 1, 0], [1, 0, 0, 0, 1, 1]], float)
+    rows = prototypes[rng.integers(0, 3, n)]
+    flip = rng.random(rows.shape) < 0.1
+    return np.abs(rows - flip).astype(np.float32)
+
+
+def test_joint_training_raises_the_exact_likelihood_and_the_estimates_agree():
+    X = tiny_data()
+    params = dict(hidden_layer_sizes=(5, 4), n_iter=20, batch_size=20, n_particles=50, random_state=0)
+    pretrained = DBM(max_iter=0, **params).fit(X)
+    joint = DBM(max_iter=30, joint_learning_rate=0.02, **params).fit(X)
+    exact = [evaluate.log_likelihood(m, X).mean() for m in (pretrained, joint)]
+    assert exact[1] > exact[0] + 0.05, exact
+    log_z = evaluate.log_partition(joint)
+    ais = evaluate.ais(joint, n_runs=200, betas=np.linspace(0, 1, 3001), random_state=0)
+    assert abs(ais.log_z - log_z) < 0.1 and ais.lower <= ais.upper
+    bound = evaluate.dbm_lower_bound(joint, X)
+    assert (bound <= evaluate.log_likelihood(joint, X) + 1e-4).all()
+    np.testing.assert_allclose(bound, joint.score_samples(X) - log_z)
+    # the uniform model over 6 bits has -6 log 2 = -4.16 nats; the prototypes are learnt
+    assert exact[1] > -3.9
+
+
+def test_fit_is_reproducible_and_seeds_differ(digits):
+    X = digits[0][:300]
+    params = dict(hidden_layer_sizes=(16, 8), n_iter=2, max_iter=2, n_particles=20)
+    a, b = (DBM(random_state=3, **params).fit(X) for _ in range(2))
+    c = DBM(random_state=4, **params).fit(X)
+    for wa, wb, wc in zip(a.module_.weights, b.module_.weights, c.module_.weights):
+        torch.testing.assert_close(wa, wb, rtol=0, atol=0)
+        assert not torch.equal(wa, wc)
+    np.testing.assert_array_equal(a.generate(5, random_state=1), b.generate(5, random_state=1))
+
+
+def test_transform_layers_generation_and_pipeline(digits):
+    X, y = digits
+    dbm = DBM(hidden_layer_sizes=(64, 32), n_iter=10, max_iter=3, random_state=0)
+    pipe = make_pipeline(dbm, LogisticRegression(max_iter=500))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.mean() > 0.8, scores
+    dbm.fit(X)
+    assert dbm.transform(X[:7], layer=0).shape == (7, 64) and dbm.transform(X[:7]).shape == (7, 32)
+    assert len(dbm.pretraining_history_) == 2 and len(dbm.history_) == 3 and dbm.n_iter_ == 3
+    with pytest.raises(ValueError, match="layer=2 is not a hidden layer"):
+        dbm.transform(X, layer=2)
+    samples = dbm.generate(10, n_gibbs=5, burn_in=20, random_state=0)
+    assert samples.shape == (10, 64) and set(np.unique(samples)) <= {0.0, 1.0}
+    more = dbm.generate(10, n_gibbs=5)  # the chains continue
+    assert more.shape == (10, 64)
+    probabilities = dbm.generate(3, init=X[:3], n_gibbs=1, burn_in=0, random_state=0, return_probabilities=True)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all() and not np.isin(probabilities, [0, 1]).all()
+    with pytest.raises(ValueError, match="init has 3 rows but n_samples=4"):
+        dbm.generate(4, init=X[:3])
+
+
+def test_denoise_fills_unknown_pixels_better_than_the_mean(digits):
+    X = digits[0]
+    dbm = DBM(hidden_layer_sizes=(100, 50), n_iter=10, max_iter=5, random_state=0).fit(X[:1500])
+    test = X[1500:1700]
+    rng = np.random.default_rng(0)
+    mask = rng.random(test.shape) < 0.3
+    filled = dbm.denoise(test, mask=mask, n_gibbs=40, random_state=0)
+    np.testing.assert_array_equal(filled[~mask], test[~mask])
+    mean_fill = np.broadcast_to(X[:1500].mean(0), test.shape)
+    error = ((filled - test)[mask] ** 2).mean()
+    assert error < 0.7 * ((mean_fill - test)[mask] ** 2).mean()
+    assert dbm.reconstruct(test).shape == test.shape
+
+
+def test_gaussian_visible_units_for_real_valued_data():
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(300, 5)) * [1, 2, 3, 4, 5] + 10).astype(np.float32)
+    dbm = DBM(hidden_layer_sizes=(6, 4), n_iter=3, max_iter=3, n_particles=20, random_state=0).fit(X)
+    assert dbm.visible_ == "gaussian" and dbm.data_mean_ is not None
+    assert np.isfinite(dbm.score_samples(X)).all()
+    assert abs(dbm.reconstruct(X).mean() - 10) < 2  # in the data's units
+    assert abs(evaluate.ais(dbm, n_runs=100, betas=np.linspace(0, 1, 2001), random_state=0).log_z
+               - evaluate.log_partition(dbm)) < 0.1
+
+
+def test_centred_training_and_three_layers(digits):
+    X = digits[0][:400]
+    dbm = DBM(hidden_layer_sizes=(20, 10, 5), n_iter=2, max_iter=3, centering=True, n_particles=20,
+              random_state=0).fit(X)
+    assert [w.shape for w in dbm.module_.weights] == [(20, 64), (10, 20), (5, 10)]
+    assert all(np.isfinite(h["reconstruction_error"]) for h in dbm.history_)
+    plain = DBM(hidden_layer_sizes=(20, 10, 5), n_iter=2, max_iter=3, n_particles=20, random_state=0).fit(X)
+    assert not torch.equal(plain.module_.weights[0], dbm.module_.weights[0])
+
+
+def test_without_pretraining_the_weights_start_small(digits):
+    dbm = DBM(hidden_layer_sizes=(8, 4), n_iter=0, max_iter=1, random_state=0).fit(digits[0][:100])
+    assert dbm.pretraining_history_ == [] and dbm.n_iter_ == 1
+
+
+def test_save_and_load_round_trip(digits, tmp_path):
+    X = digits[0][:300]
+    dbm = DBM(hidden_layer_sizes=(16, 8), n_iter=2, max_iter=2, n_particles=20, random_state=0).fit(X)
+    dbm.save(tmp_path / "dbm.dbn")
+    loaded = deepbelief.load(tmp_path / "dbm.dbn")
+    assert type(loaded) is DBM and loaded.get_params() == dbm.get_params()
+    np.testing.assert_array_equal(loaded.transform(X), dbm.transform(X))
+    np.testing.assert_array_equal(loaded.generate(3, random_state=2), dbm.generate(3, random_state=2))
+    assert loaded.history_ == dbm.history_ and loaded.pretraining_history_ == dbm.pretraining_history_
+
+
+def test_bad_parameters_are_named(digits):
+    X = digits[0][:50]
+    with pytest.raises(ValueError, match="'visible' parameter of DBM"):
+        DBM(visible="relu").fit(X)
+    with pytest.raises(ValueError, match="'damping' parameter of DBM"):
+        DBM(damping=1.0).fit(X)
+    with pytest.raises(ValueError, match="n_samples must be an integer >= 1"):
+        DBM(hidden_layer_sizes=(4,), n_iter=1, max_iter=1).fit(X).generate(0)
