@@ -27,6 +27,7 @@ def tiny_data(n=600, seed=0):
     return np.abs(rows - flip).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_joint_training_raises_the_exact_likelihood_and_the_estimates_agree():
     X = tiny_data()
     params = dict(hidden_layer_sizes=(5, 4), n_iter=20, batch_size=20, n_particles=50, random_state=0)
@@ -55,6 +56,7 @@ def test_fit_is_reproducible_and_seeds_differ(digits):
     np.testing.assert_array_equal(a.generate(5, random_state=1), b.generate(5, random_state=1))
 
 
+@pytest.mark.slow
 def test_transform_layers_generation_and_pipeline(digits):
     X, y = digits
     dbm = DBM(hidden_layer_sizes=(64, 32), n_iter=10, max_iter=3, random_state=0)
@@ -76,6 +78,7 @@ def test_transform_layers_generation_and_pipeline(digits):
         dbm.generate(4, init=X[:3])
 
 
+@pytest.mark.slow
 def test_denoise_fills_unknown_pixels_better_than_the_mean(digits):
     X = digits[0]
     dbm = DBM(hidden_layer_sizes=(100, 50), n_iter=10, max_iter=5, random_state=0).fit(X[:1500])
@@ -135,3 +138,87 @@ def test_bad_parameters_are_named(digits):
         DBM(damping=1.0).fit(X)
     with pytest.raises(ValueError, match="n_samples must be an integer >= 1"):
         DBM(hidden_layer_sizes=(4,), n_iter=1, max_iter=1).fit(X).generate(0)
+
+
+@pytest.mark.parametrize("phase, at", [("pretraining", 2 * 6 + 6 + 3), ("joint", 6 * 2 + 2)])
+def test_an_interrupted_fit_resumes_to_the_same_model(phase, at, digits, tmp_path, monkeypatch):
+    """Killed in the second RBM's pretraining or in the third joint epoch (6 batches per epoch), the fit resumes
+    from its checkpoint to the parameters, chains and monitors of an uninterrupted one."""
+    from deepbelief import checkpoint
+    from deepbelief.training import CDTrainer, DBMTrainer
+
+    X = digits[0][:300]
+    settings = dict(hidden_layer_sizes=(12, 6), n_iter=2, max_iter=4, batch_size=50, n_particles=10, centering=True,
+                    random_state=0)
+    reference = DBM(**settings).fit(X)
+    trainer = CDTrainer if phase == "pretraining" else DBMTrainer
+    real, steps = trainer.step, []
+
+    def step(self, *args, **kwargs):
+        steps.append(1)
+        if len(steps) == at:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "step", step)
+    with pytest.raises(KeyboardInterrupt):
+        DBM(checkpoint_dir=tmp_path, **settings).fit(X)
+    monkeypatch.undo()
+    assert (tmp_path / "joint.ckpt").exists() == (phase == "joint")
+    resumed = DBM(checkpoint_dir=tmp_path, **settings).fit(X, resume=True)
+    for a, b in zip(resumed.module_.parameters(), reference.module_.parameters()):
+        assert torch.equal(a, b)
+    assert resumed.history_ == reference.history_ and resumed.pretraining_history_ == reference.pretraining_history_
+    np.testing.assert_array_equal(resumed.generate(3), reference.generate(3))
+    with pytest.raises(ValueError, match="hyperparameters"):
+        DBM(checkpoint_dir=tmp_path, **{**settings, "n_gibbs": 2}).fit(X, resume=True)
+    assert checkpoint.read(tmp_path / "joint.ckpt")[1]["n_iter"] == 4
+
+
+def test_dbm_linears_unroll_the_paper_network():
+    from deepbelief.core.dbm import DBMModule
+    from deepbelief.core.nets import MeanFieldInput, dbm_linears
+
+    g = torch.Generator().manual_seed(0)
+    dbm = DBMModule((5, 4, 3, 2))
+    with torch.no_grad():
+        for p in dbm.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+    first, middle, top = dbm_linears(dbm)
+    torch.testing.assert_close(first.weight, torch.cat([dbm.weights[0], dbm.weights[1].t()], 1))
+    torch.testing.assert_close(middle.weight, 2 * dbm.weights[1])
+    torch.testing.assert_close(top.weight, dbm.weights[2])
+    torch.testing.assert_close(top.bias, dbm.biases[3])
+    v = torch.rand(6, 5, generator=g)
+    augmented = MeanFieldInput(dbm, 7)(v)
+    torch.testing.assert_close(augmented, torch.cat([v, dbm.mean_field(v, 7)[2]], 1))
+    assert not augmented.requires_grad
+
+
+@pytest.mark.slow
+def test_a_classifier_fine_tuned_from_a_dbm(digits, tmp_path):
+    from deepbelief import DBNClassifier, DBNRegressor
+    from deepbelief.core.nets import MeanFieldInput
+
+    X, y = digits
+    dbm = DBM(hidden_layer_sizes=(64, 32), n_iter=5, max_iter=2, random_state=0)
+    clf = DBNClassifier(pretraining=dbm, max_iter=100, random_state=0, checkpoint_dir=tmp_path)
+    clf.fit(X[:1200], y[:1200])
+    assert isinstance(clf.dbn_, DBM) and isinstance(clf.network_[0], MeanFieldInput)
+    linears = [m for m in clf.network_ if isinstance(m, torch.nn.Linear)]
+    assert linears[0].in_features == 64 + 32
+    assert clf.score(X[1200:], y[1200:]) > 0.8  # 0.61 for a sigmoid DBN network at 30 epochs, this one 0.74
+    logits = clf.to_torch()(torch.as_tensor(X[1200:1210]))
+    np.testing.assert_allclose(torch.softmax(logits, 1).detach().numpy(), clf.predict_proba(X[1200:1210]),
+                               rtol=1e-5, atol=1e-6)
+    clf.save(tmp_path / "clf.dbn")
+    loaded = deepbelief.load(tmp_path / "clf.dbn")
+    assert isinstance(loaded.dbn_, DBM)
+    np.testing.assert_array_equal(loaded.predict_proba(X[1200:]), clf.predict_proba(X[1200:]))
+    resumed = DBNClassifier(pretraining=dbm, max_iter=100, random_state=0, checkpoint_dir=tmp_path)
+    resumed.fit(X[:1200], y[:1200], resume=True)  # the finished checkpoint holds the DBM
+    np.testing.assert_array_equal(resumed.predict_proba(X[1200:]), clf.predict_proba(X[1200:]))
+    assert not any(isinstance(m, torch.nn.ReLU) for m in clf.network_)  # the DBM's sigmoid units
+    reg = DBNRegressor(pretraining=DBM(hidden_layer_sizes=(16, 8), n_iter=2, max_iter=1), max_iter=5).fit(X[:300],
+                                                                                                       y[:300] / 9)
+    assert reg.predict(X[:5]).shape == (5,)

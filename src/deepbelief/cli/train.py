@@ -106,8 +106,6 @@ def _make_estimator(args, params):
     if args.model == "dbm" and args.task != "unsupervised":
         raise CLIError(f"--model dbm trains an unsupervised deep Boltzmann machine; use it with --task unsupervised "
                        f"(got --task {args.task})")
-    if args.model == "dbm" and (args.checkpoint_dir is not None or args.resume):
-        raise CLIError("--model dbm does not write checkpoints yet; leave out --checkpoint-dir and --resume")
     cls = getattr(estimators, "DBM" if args.model == "dbm" else TASKS[args.task])
     options = {"hidden_layer_sizes": args.layers, "device": args.device, "random_state": args.seed,
                "verbose": not args.quiet}
@@ -168,8 +166,7 @@ def cmd_train(args):
     scaler = fit_scaler(scale, X_train)
     start = time.perf_counter()
     try:
-        resume = {} if args.model == "dbm" else {"resume": args.resume}
-        estimator.fit(apply_scaler(scaler, X_train), *([] if y is None else [y_train]), **resume)
+        estimator.fit(apply_scaler(scaler, X_train), *([] if y is None else [y_train]), resume=args.resume)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     seconds = time.perf_counter() - start

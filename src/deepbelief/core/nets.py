@@ -1,4 +1,7 @@
-"""Feed-forward networks unrolled from a DBN's recognition weights, for fine-tuning with backpropagation."""
+"""Feed-forward networks unrolled from a DBN's recognition weights (or a DBM's), for fine-tuning with
+backpropagation."""
+import copy
+
 import torch
 from torch import nn
 
@@ -68,8 +71,9 @@ def linear_from(weight, bias):
     return layer
 
 
-def feedforward(linears, activation="sigmoid", dropout=0.0, input_dropout=0.0, head=None, generator=None):
-    """``nn.Sequential``: [input dropout] then, per hidden layer, Linear -> activation [-> dropout], then ``head``.
+def feedforward(linears, activation="sigmoid", dropout=0.0, input_dropout=0.0, head=None, generator=None,
+                front=None):
+    """``nn.Sequential``: [``front``] [input dropout] then, per hidden layer, Linear -> activation [-> dropout], then ``head``.
 
     Parameters
     ----------
@@ -78,11 +82,13 @@ def feedforward(linears, activation="sigmoid", dropout=0.0, input_dropout=0.0, h
     dropout, input_dropout : float in [0, 1)
     head : nn.Module or None, the output layer (no activation: losses take logits)
     generator : torch.Generator for the dropout masks, or None for ``torch.nn.Dropout`` (plain PyTorch export)
+    front : nn.Module or None, a first module (a DBM's :class:`MeanFieldInput`)
     """
     def drop(p):
         return Dropout(p, generator) if generator is not None else nn.Dropout(p)
 
-    layers = [drop(input_dropout)] if input_dropout > 0 else []
+    layers = [] if front is None else [front]
+    layers += [drop(input_dropout)] if input_dropout > 0 else []
     for linear in linears:
         layers += [linear, ACTIVATIONS[activation]()]
         if dropout > 0:
@@ -100,3 +106,35 @@ def recognition_linears(dbn):
         n_data = getattr(rbm.visible, "n_features", rbm.n_visible)
         linears.append(linear_from(rbm.weight[:, :n_data], rbm.hidden_bias))
     return linears
+
+
+class MeanFieldInput(nn.Module):
+    """The input of a network fine-tuned from a DBM (Salakhutdinov & Hinton 2009): rows v -> [v, q(h^2 | v)], q the
+    mean-field posterior of the DBM's second hidden layer, computed without gradients: a fixed extra input, as in
+    the paper. ``dbm`` (a DBMModule with >= 2 hidden layers) is copied."""
+
+    def __init__(self, dbm, n_mean_field, damping=0.0):
+        super().__init__()
+        self.dbm = copy.deepcopy(dbm)
+        self.n_mean_field, self.damping = int(n_mean_field), float(damping)
+
+    def forward(self, v):
+        with torch.no_grad():
+            q = self.dbm.mean_field(v, self.n_mean_field, self.damping)[2]
+        return torch.cat([v, q.to(v.dtype)], 1)
+
+    def extra_repr(self):
+        return f"mean field: {self.n_mean_field} iterations, damping {self.damping:g}"
+
+
+def dbm_linears(dbm):
+    """A DBMModule unrolled for fine-tuning as ``nn.Linear`` copies, bottom to top. With L >= 2 hidden layers the
+    first takes [v, q(h^2 | v)] (:class:`MeanFieldInput`) with weights [W_1 | W_2^T], the paper's network for two
+    layers; a layer between the first and the top takes 2 W_l, the input from below standing in for the top-down
+    half it gets in the DBM (as the pretraining assumed); the top layer W_L. Biases b_l."""
+    L = dbm.n_layers
+    if L == 1:
+        return [linear_from(dbm.weights[0], dbm.biases[1])]
+    first = linear_from(torch.cat([dbm.weights[0], dbm.weights[1].t()], 1), dbm.biases[1])
+    middle = [linear_from(2 * dbm.weights[l], dbm.biases[l + 1]) for l in range(1, L - 1)]
+    return [first, *middle, linear_from(dbm.weights[L - 1], dbm.biases[L])]

@@ -3,20 +3,21 @@ DeepAutoencoder), checked against the estimator's own settings before it is clon
 from sklearn.base import clone
 
 from .._validation import layer_sizes
+from .dbm import DBM
 from .dbn import DBN
 
 
-def nested_dbn(owner, seed, takes_over, **settings):
+def nested_dbn(owner, seed, takes_over, models=(DBN,), **settings):
     """An unfitted clone of ``owner.pretraining`` with ``settings`` (the DBN parameters the owner decides: where
     and how verbosely it runs, its visible units) and, when the owner has a ``random_state``, the seed ``seed``.
 
     ``takes_over`` maps the owner's own pretraining parameters to the DBN's that replace them: beside a nested DBN
-    they must keep their defaults, and the network's layer sizes must be left out or equal. ValueError otherwise,
-    naming the remedy."""
+    they must keep their defaults, and the network's layer sizes must be left out or equal. ``models``: the classes
+    the owner takes (the supervised estimators take a DBM too). ValueError otherwise, naming the remedy."""
     dbn, name = owner.pretraining, type(owner).__name__
-    if not isinstance(dbn, DBN) or dbn.n_labels is not None:
-        raise ValueError(f"{name}(pretraining=...) takes an unfitted DBN without label units (n_labels=None); "
-                         f"got {dbn!r}")
+    if not isinstance(dbn, models) or getattr(dbn, "n_labels", None) is not None:
+        what = "DBN without label units (n_labels=None)" + (" or DBM" if DBM in models else "")
+        raise ValueError(f"{name}(pretraining=...) takes an unfitted {what}; got {dbn!r}")
     if owner.pretrain is False:
         raise ValueError(f"{name}(pretrain=False, pretraining=DBN(...)) asks for no pretraining and for one; "
                          "drop one of them")

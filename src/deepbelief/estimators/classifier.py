@@ -54,7 +54,8 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
     k, persistent : CD-k steps and persistent CD for pretraining.
     activation : {'sigmoid', 'relu'}, default='relu'
         Hidden activation during fine-tuning; pretraining uses the matching RBM hidden units (Bernoulli for
-        'sigmoid', noisy rectified linear for 'relu'), so the pretrained features keep their meaning.
+        'sigmoid', noisy rectified linear for 'relu'), so the pretrained features keep their meaning. After
+        ``pretraining=DBM(...)`` the network keeps the DBM's sigmoid units.
     optimizer : {'adam', 'sgd'}, default='sgd'
     learning_rate : float, default=0.2
         Fine-tuning learning rate.

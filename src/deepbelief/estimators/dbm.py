@@ -1,6 +1,7 @@
 """The DBM estimator: a deep Boltzmann machine pretrained greedily with the paper's modified RBMs, then trained
 jointly with mean field and persistent chains (Salakhutdinov & Hinton 2009)."""
 import functools
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -9,14 +10,16 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .. import distributed
+from .. import checkpoint, distributed
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import INFERENCE_CHUNK, check_count, check_masked_X, check_X, chunk_rows, dense_rows, layer_sizes
 from ..core.dbm import DBMModule, ScaledRBMModule, compose, pretraining_scales
 from ..training import DBMConfig, DBMTrainer, TensorRows, greedy_stack, train_dbm
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS
 from ._layer import RBMLayer
-from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
+from ._checkpoints import StackCheckpointMixin
+from ._persist import (SaveMixin, check_int, check_shapes, checkpoint_defaults, copy_tensor, json_params,
+                       restore_params)
 from ._progress import EpochBar
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from .rbm import RBM
@@ -27,7 +30,7 @@ _PRETRAINING = ("batch_size", "k", "momentum", "final_momentum", "momentum_switc
                 "shuffle", "device")
 
 
-class DBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, BaseEstimator):
+class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixin, TransformerMixin, BaseEstimator):
     """Deep Boltzmann machine (Salakhutdinov & Hinton 2009): undirected layers v, h^1, ..., h^L, each coupled to the
     layers beside it, E(v, h) = E_v(v; b_0) - sum_l b_l.h^l - sum_l h^l W_l h^(l-1).
 
@@ -67,6 +70,11 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, B
     verbose
         As in :class:`RBM`, for the pretraining RBMs and (but ``k``) the joint training; ``centering`` centres
         both (Melchior, Fischer & Wiskott 2016; in the DBM every layer has its offset).
+    checkpoint_dir : path or None, default=None
+        Write checkpoints there every ``checkpoint_every`` epochs: ``pretraining.ckpt`` while the RBMs train,
+        ``joint.ckpt`` in the joint training; ``fit(X, resume=True)`` continues from the later one with the
+        result of an uninterrupted fit.
+    checkpoint_every : int, default=1
 
     Attributes
     ----------
@@ -97,6 +105,8 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, B
         "damping": [Interval(Real, 0, 1, closed="left")],
         "n_particles": [Interval(Integral, 1, None, closed="left")],
         "n_gibbs": [Interval(Integral, 1, None, closed="left")],
+        "checkpoint_dir": [None, str, os.PathLike],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         **{name: CD_PARAMETER_CONSTRAINTS[name] for name in (*_PRETRAINING, "lr_schedule", "random_state",
                                                               "verbose")},
     }
@@ -104,7 +114,8 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, B
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="auto", learning_rate="auto", n_iter=10,
                  joint_learning_rate="auto", max_iter=10, lr_schedule="linear", n_mean_field=10, damping=0.0,
                  n_particles=100, n_gibbs=5, batch_size=32, k=1, momentum=0.5, final_momentum=0.9, momentum_switch=5,
-                 weight_decay=1e-4, centering=False, shuffle=True, device="cpu", random_state=None, verbose=False):
+                 weight_decay=1e-4, centering=False, shuffle=True, checkpoint_dir=None, checkpoint_every=1,
+                 device="cpu", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.learning_rate = learning_rate
@@ -124,6 +135,8 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, B
         self.weight_decay = weight_decay
         self.centering = centering
         self.shuffle = shuffle
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -139,7 +152,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, B
                          weight_decay=self.weight_decay, schedule=self.lr_schedule, n_epochs=self.max_iter,
                          centering=self.centering)
 
-    def _pretraining_layers(self, sizes, seeds, group):
+    def _pretraining_layers(self, sizes, seeds, group, restoring):
         """One RBMLayer per hidden layer, its module scaled as :func:`pretraining_scales` says."""
         shared = {name: getattr(self, name) for name in _PRETRAINING}
         layers, n = [], len(sizes)
@@ -148,58 +161,97 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, TransformerMixin, B
                       learning_rate=self.learning_rate, n_iter=self.n_iter, random_state=seed, verbose=self.verbose,
                       **shared)
             rbm._validate_params()
-            layers.append(RBMLayer(rbm, f"pretraining {index + 1}/{n}", index, group,
+            layers.append(RBMLayer(rbm, f"pretraining {index + 1}/{n}", index, group, restoring=restoring,
                                    module=functools.partial(ScaledRBMModule, up=up, down=down)))
         return layers
 
+    def _layer_sizes(self):
+        return layer_sizes(self.hidden_layer_sizes)
+
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, resume=False):
         """Greedy pretraining, then joint training, on X.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : ignored
+        resume : bool, default=False
+            Continue from the checkpoints in ``checkpoint_dir``, if there are any; the data and hyperparameters
+            must be those of the interrupted fit.
 
         Returns
         -------
         self
         """
-        sizes = layer_sizes(self.hidden_layer_sizes)
+        sizes = self._layer_sizes()
         X = self._check_fit_X(X)
         if self.visible_ not in _DBM_VISIBLE:
             raise ValueError(f"a DBM takes Bernoulli or Gaussian visible units, not {self.visible_!r}")
         self._set_scaler(X)
         group = distributed.current()
         device = resolve_device(self.device, group)
+        path, joint_path = self._checkpoint_path("pretraining.ckpt"), self._checkpoint_path("joint.ckpt")
+        key = checkpoint.fingerprint(X, None) if path is not None or resume else None
+        joint = checkpoint.read_matching(joint_path, key, self._checkpoint_params(),
+                                         checkpoint_defaults(self)) if resume else None
         init_seed, shuffle_seed, sample_seed, inference_seed, *seeds = seeds_from(self.random_state, 4 + len(sizes))
         data = self._encode(X if group is None else X[group.shard(X.shape[0])], device)
-        module = DBMModule([X.shape[1], *sizes], visible=self.visible_, device=device)
-        if self.n_iter > 0:
-            layers = self._pretraining_layers(sizes, seeds, group)
-            greedy_stack(layers, TensorRows(data, group))
-            compose([layer.rbm.module_ for layer in layers], module)
+        self.module_ = DBMModule([X.shape[1], *sizes], visible=self.visible_, device=device)
+        self.n_features_in_, self.history_, self.n_iter_, self._chains = X.shape[1], [], 0, None
+        self._inference_generator = make_generator(inference_seed, device)
+        trainer = DBMTrainer(self.module_, self._joint_config(), make_generator(sample_seed, device), group)
+        shuffle = make_generator(shuffle_seed, "cpu")
+        if joint is not None:
+            with checkpoint.restoring(joint_path):
+                self._load_joint_state(*joint, trainer, shuffle)
+        elif self.n_iter > 0:
+            layers = self._pretraining_layers(sizes, seeds, group, lambda: checkpoint.restoring(path))
+            greedy_stack(layers, TensorRows(data, group), self._stack_resume(path, key) if resume else None,
+                         self._stack_saver(path, key, [self.n_iter] * len(sizes)))
+            compose([layer.rbm.module_ for layer in layers], self.module_)
             self.pretraining_history_ = [layer.rbm.history_ for layer in layers]
         else:
             init = make_generator(init_seed, "cpu")  # on the CPU: a seed gives the same weights on every device
-            for weight in module.weights:
+            for weight in self.module_.weights:
                 weight.copy_(torch.randn(weight.shape, generator=init) * 0.01)
             self.pretraining_history_ = []
-        self.module_, self.n_features_in_ = module, X.shape[1]
-        self.history_, self.n_iter_, self._chains = [], 0, None
-        self._inference_generator = make_generator(inference_seed, device)
-        trainer = DBMTrainer(module, self._joint_config(), make_generator(sample_seed, device), group)
 
         def record(epoch, metrics):
             self.history_.append(metrics)
             self.n_iter_ += 1
             bar(epoch, metrics)
+            if joint_path is not None and (self.n_iter_ % self.checkpoint_every == 0 or self.n_iter_ == self.max_iter):
+                tensors, state = self._joint_state(trainer, shuffle)
+                if distributed.is_main_process():
+                    checkpoint.write(joint_path, tensors, {"fingerprint": key, "params": self._checkpoint_params(),
+                                                           **state})
 
-        with EpochBar(self.max_iter, "DBM joint training", self.verbose) as bar:
-            train_dbm(trainer, data, self.max_iter, self.batch_size,
-                      make_generator(shuffle_seed, "cpu") if self.shuffle else None, callback=record)
+        with EpochBar(self.max_iter - self.n_iter_, "DBM joint training", self.verbose) as bar:
+            train_dbm(trainer, data, self.max_iter - self.n_iter_, self.batch_size, shuffle if self.shuffle else None,
+                      start_epoch=self.n_iter_, callback=record)
         return self
+
+    def _joint_state(self, trainer, shuffle):
+        """(tensors, JSON) of the joint training so far: the DBM, the trainer's state, the generators, the
+        epoch count and the monitors."""
+        tensors = {**self._get_state()[0], **{f"trainer.{k}": v for k, v in trainer.state_dict().items()},
+                   "generator.shuffle": shuffle.get_state(), "generator.inference": self._inference_generator.get_state()}
+        return tensors, {"n_iter": self.n_iter_, "history": self.history_,
+                         "pretraining_history": self.pretraining_history_}
+
+    @torch.no_grad()
+    def _load_joint_state(self, tensors, state, trainer, shuffle):
+        for i, w in enumerate(self.module_.weights):
+            copy_tensor(w, tensors, f"weight{i}")
+        for i, b in enumerate(self.module_.biases):
+            copy_tensor(b, tensors, f"bias{i}")
+        trainer.load_state_dict({k[len("trainer."):]: v for k, v in tensors.items() if k.startswith("trainer.")})
+        shuffle.set_state(tensors["generator.shuffle"])
+        self._inference_generator.set_state(tensors["generator.inference"])
+        self.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
+        self.history_, self.pretraining_history_ = list(state["history"]), list(state["pretraining_history"])
 
     # inference ----------------------------------------------------------------------------------
     def _encode(self, X, device=None):

@@ -1,8 +1,6 @@
 """The DBN estimator: greedy layer-wise pretraining of a stack of RBMs."""
-import logging
 import os
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,7 +18,8 @@ from .._validation import check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS
 from ..core.nets import feedforward, recognition_linears
-from ._persist import SaveMixin, checkpoint_defaults, checkpoint_params, copy_tensor, json_params, restore_params
+from ._persist import SaveMixin, copy_tensor, json_params, restore_params
+from ._checkpoints import StackCheckpointMixin
 from ._sampling import DBNSamplingMixin
 from ._scoring import DBNScoringMixin
 from ._up_down import UpDownMixin
@@ -32,11 +31,9 @@ from ._labels import LabelModelMixin, has_labels
 from .rbm import RBM
 
 
-logger = logging.getLogger("deepbelief")
 
-
-class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoVisibleMixin, SaveMixin,
-          TransformerMixin, BaseEstimator):
+class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoVisibleMixin, StackCheckpointMixin,
+          SaveMixin, TransformerMixin, BaseEstimator):
     """Deep belief network pretrained greedily, one RBM per hidden layer (Hinton, Osindero & Teh 2006).
 
     RBM 1 is trained on X; RBM l on the activations P(h^(l-1) | ...) of the layer below (or on samples of
@@ -188,29 +185,20 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         key = None  # the data's fingerprint, computed only for checkpoints (a pass over all rows)
         if path is not None or resume:
             key = streaming_fingerprint(X) if streamed else checkpoint.fingerprint(X, y)
-        saved = self._read_checkpoint(path, key) if resume else None
-        saved = None if saved is None else (saved[1]["layer"], [(saved[0], state) for state in saved[1]["layers"]])
+        saved = self._stack_resume(path, key) if resume else None
 
         def restoring():
             return checkpoint.restoring(path)
 
-        def saver(epochs):
-            """The greedy stack's ``save``: a checkpoint every ``checkpoint_every`` epochs and after a layer's
-            last (``epochs``: each layer's epoch count); None without ``checkpoint_dir``."""
-            def save(states):
-                done = states[-1][1]["n_iter"]
-                if done % self.checkpoint_every == 0 or done == epochs[len(states) - 1]:
-                    self._write_checkpoint(path, key, states)
-            return None if path is None else save
-
         if streamed:
             rbms = self._layer_rbms(sizes)
-            fit_streamed(rbms, X, self.propagate, self, saved, saver([rbm.n_iter for rbm in rbms]), restoring)
+            fit_streamed(rbms, X, self.propagate, self, saved, self._stack_saver(path, key, [rbm.n_iter for rbm in rbms]),
+                         restoring)
             self._visible_resolved = rbms[0].visible_
             self._set_rbms(rbms)
             return self
         layers, rows = self._stack_layers(X, y, distributed.current(), restoring)
-        greedy_stack(layers, rows, saved, saver([layer.n_epochs for layer in layers]))
+        greedy_stack(layers, rows, saved, self._stack_saver(path, key, [layer.n_epochs for layer in layers]))
         self._set_rbms(self._fitted_rbms(layers))
         return self
 
@@ -242,35 +230,6 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
             return rows.append(layers[-1].one_hot(labels[shard]))
 
         return prepare
-
-    # checkpoints --------------------------------------------------------------------------------
-    def _checkpoint_params(self):
-        return checkpoint_params(self)
-
-    def _checkpoint_path(self, name):
-        return None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / name
-
-    def _read_checkpoint(self, path, key):
-        """The saved (tensors, state) to resume from, or None when there is no checkpoint yet."""
-        saved = checkpoint.read_matching(path, key, self._checkpoint_params(), checkpoint_defaults(self))
-        if saved is not None:
-            with checkpoint.restoring(path):
-                layer = saved[1]["layer"]
-                if not (isinstance(layer, int) and 0 <= layer < len(self._layer_sizes())):
-                    raise ValueError(f"layer {layer!r} is not a layer of this DBN")
-                epoch = saved[1]["layers"][layer]["n_iter"]
-            logger.info("resuming pretraining from %s: layer %d, after epoch %d", path, layer + 1, epoch)
-        return saved
-
-    def _write_checkpoint(self, path, key, states):
-        """The layers' states: the finished ones as they were before they passed their rows up, then the layer in
-        training (see :func:`deepbelief.training.greedy_stack`)."""
-        tensors = {}
-        for t, _ in states:
-            tensors.update(t)
-        if distributed.is_main_process():  # every rank holds the same state; rank 0 alone writes it
-            checkpoint.write(path, tensors, {"fingerprint": key, "params": self._checkpoint_params(),
-                                             "layer": len(states) - 1, "layers": [state for _, state in states]})
 
     def _stack(self):
         return self.rbms_, self.module_

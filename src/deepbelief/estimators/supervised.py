@@ -17,7 +17,7 @@ from .._runtime import make_generator, resolve_device, seeds_from, to_numpy, to_
 from .._validation import INFERENCE_CHUNK, check_X, chunk_rows, issparse
 from ..data.streaming import BLOCK_ROWS, checked_units_and_moments, rank_reader, read_rows
 from ..core.units import VISIBLE_UNITS
-from ..core.nets import Dropout, feedforward, linear_from, recognition_linears
+from ..core.nets import Dropout, MeanFieldInput, dbm_linears, feedforward, linear_from, recognition_linears
 from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
 from .. import checkpoint, distributed
 from ..errors import TrainingDivergedError
@@ -28,6 +28,7 @@ from ._scaling import AutoVisibleMixin, GaussianScalingMixin
 from ._nested import nested_dbn
 from ._stream import StreamedXY
 from ._rectified import rectified_dbn
+from .dbm import DBM
 from .dbn import DBN
 
 logger = logging.getLogger("deepbelief")
@@ -132,10 +133,10 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
                "persistent": "persistent"}
 
     def _nested_dbn(self, seed):
-        dbn = nested_dbn(self, seed, self._NESTED, checkpoint_dir=self.checkpoint_dir,
+        dbn = nested_dbn(self, seed, self._NESTED, models=(DBN, DBM), checkpoint_dir=self.checkpoint_dir,
                          checkpoint_every=self.checkpoint_every, device=self.device, verbose=self.verbose)
         hidden = "relu" if self.activation == "relu" else "bernoulli"
-        if dbn.hidden != hidden and self._pretraining() == "rbm":
+        if isinstance(dbn, DBN) and dbn.hidden != hidden and self._pretraining() == "rbm":
             raise ValueError(f"activation={self.activation!r} fine-tunes {hidden} hidden units but the nested DBN has "
                              f"hidden={dbn.hidden!r}; use DBN(hidden={hidden!r}, ...) so that the pretrained features "
                              "keep their meaning")
@@ -150,8 +151,8 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
             return self.pretrain
         if not self.pretrain:
             return None
-        if self.pretraining is not None:  # the nested DBN is trained as given
-            return "rbm"
+        if self.pretraining is not None:  # the nested DBN (or DBM) is trained as given
+            return "dbm" if isinstance(self.pretraining, DBM) else "rbm"
         return "rectified" if self.activation == "relu" and self.visible_ != "gaussian" else "rbm"
 
     def _hidden_linears(self, X_all, seed, device, resume=False):
@@ -167,14 +168,44 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
             self.dbn_ = rectified_dbn(X_all, self._dbn(seed), "bernoulli" if self.visible_ == "bernoulli" else "relu",
                                       resume)
             return recognition_linears(self.dbn_.module_)
-        if pretraining == "rbm":
+        if pretraining == "dbm" and (streamed or issparse(X_all)):
+            raise ValueError("pretraining=DBM(...) needs dense training data in memory (not sparse or streamed); "
+                             "use pretraining=DBN(...) for those")
+        if pretraining in ("rbm", "dbm"):
             self.dbn_ = self._dbn(seed).fit(X_all.source if streamed else X_all, resume=resume)
-            return recognition_linears(self.dbn_.module_)
+            return self._pretrained_linears()
         self.dbn_ = None
         sizes = self._dbn(seed)._layer_sizes()
         generator = make_generator(seed, "cpu")
         return [self._glorot(n_in, n_out, generator, device)
                 for n_in, n_out in zip([X_all.shape[1], *sizes[:-1]], sizes)]
+
+    def _pretrained_linears(self):
+        """The hidden layers unrolled from the fitted ``dbn_``: a DBN's recognition weights, or a DBM's
+        (:func:`deepbelief.core.nets.dbm_linears`)."""
+        if isinstance(self.dbn_, DBM):
+            return dbm_linears(self.dbn_.module_)
+        return recognition_linears(self.dbn_.module_)
+
+    def _activation(self):
+        """The network's hidden activation: ``activation``, but sigmoid, the DBM's units, after a DBM."""
+        return "sigmoid" if isinstance(self.pretraining, DBM) else self.activation
+
+    def _front(self):
+        """The network's first module: a DBM's mean-field input augmentation, or None."""
+        if isinstance(self.dbn_, DBM) and self.dbn_.module_.n_layers > 1:
+            return MeanFieldInput(self.dbn_.module_, self.dbn_.n_mean_field, self.dbn_.damping)
+        return None
+
+    @staticmethod
+    def _pretrained_from_state(state, tensors, device):
+        """The saved ``dbn_`` (a DBN or a DBM, by ``state['dbn_class']``) or None."""
+        if state["dbn"] is None:
+            return None
+        cls = {"DBN": DBN, "DBM": DBM}.get(state.get("dbn_class", "DBN"))
+        if cls is None:
+            raise ValueError(f"the saved pretrained model class {state['dbn_class']!r} is not DBN or DBM")
+        return cls._from_state(state["dbn"], tensors, device, prefix="dbn.")
 
     @staticmethod
     def _glorot(n_in, n_out, generator, device):
@@ -221,9 +252,8 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         else:  # pretraining had finished: the checkpoint holds its DBN
             tensors, state = saved
             with checkpoint.restoring(path):
-                self.dbn_ = (None if state["dbn"] is None else
-                             DBN._from_state(state["dbn"], tensors, self.device, "dbn."))
-            linears = (recognition_linears(self.dbn_.module_) if self.dbn_ is not None
+                self.dbn_ = self._pretrained_from_state(state, tensors, self.device)
+            linears = (self._pretrained_linears() if self.dbn_ is not None
                        else self._hidden_linears(X_all, pretrain_seed, device))
         if streamed:
             self._set_scaler_from_moments(mean, std, X_all.reader.dtype)
@@ -231,7 +261,8 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
             self._set_scaler(X_all)
         head = self._glorot(linears[-1].out_features, n_outputs, make_generator(init_seed, "cpu"), device)
         dropout_generator = make_generator(split_seed, device)
-        network = feedforward(linears, self.activation, self.dropout, self.input_dropout, head, dropout_generator)
+        network = feedforward(linears, self._activation(), self.dropout, self.input_dropout, head, dropout_generator,
+                              front=self._front())
         if group is not None:  # each rank's share of every dropout draw, the generator in step on all ranks
             for layer in network:
                 if isinstance(layer, Dropout):
@@ -347,7 +378,8 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         progress_state.update(dropout_next=positions, world=1 if group is None else group.world)
         if distributed.is_main_process():  # every rank holds the same state; rank 0 alone writes it
             checkpoint.write(path, tensors, {"fingerprint": key, "params": checkpoint_params(self),
-                                             "dbn": dbn_state, "progress": progress_state})
+                                             "dbn": dbn_state, "dbn_class": type(self.dbn_).__name__,
+                                             "progress": progress_state})
 
     @torch.no_grad()
     def _restore_fine_tuning(self, saved, network, shuffle_generator, dropout_generator):
@@ -389,7 +421,8 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         check_is_fitted(self, "network_")
         net = copy.deepcopy(self.network_)
         linears = [m for m in net if isinstance(m, torch.nn.Linear)]
-        plain = feedforward(linears[:-1], self.activation, self.dropout, self.input_dropout, linears[-1])
+        front = net[0] if isinstance(net[0], MeanFieldInput) else None
+        plain = feedforward(linears[:-1], self._activation(), self.dropout, self.input_dropout, linears[-1], front=front)
         return plain.eval()
 
     # persistence --------------------------------------------------------------------------------
@@ -399,7 +432,8 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_),
                  "loss_curve": self.loss_curve_, "validation_scores": self.validation_scores_,
                  "best_validation_score": self.best_validation_score_, "n_iter": self.n_iter_,
-                 **self._scaler_state(), **self._visible_state(), "dbn": None, **self._target_state()}
+                 **self._scaler_state(), **self._visible_state(), "dbn": None, "dbn_class": type(self.dbn_).__name__,
+                 **self._target_state()}
         if self.dbn_ is not None:
             dbn_tensors, state["dbn"] = self.dbn_._get_state(prefix="dbn.")
             tensors.update(dbn_tensors)
@@ -407,20 +441,23 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
 
     @classmethod
     def _from_state(cls, state, tensors, device=None):
-        est = restore_params(cls, state["params"], device, nested=[DBN])
+        est = restore_params(cls, state["params"], device, nested=[DBN, DBM])
         est._set_visible_state(state)
         est._device = resolve_device(est.device)
         est.n_features_in_ = check_int(state["n_features_in"], "n_features_in")
         est._set_target_state(state)
+        est.dbn_ = cls._pretrained_from_state(state, tensors, est.device)
+        front = est._front()
         sizes = est._dbn(0)._layer_sizes()
-        shapes = list(zip([est.n_features_in_, *sizes], [*sizes, est._n_outputs()]))
-        check_elements(sum(n_in * n_out + n_out for n_in, n_out in shapes), tensors, ["network."])
+        n_in = est.n_features_in_ + (0 if front is None else sizes[1])
+        shapes = list(zip([n_in, *sizes], [*sizes, est._n_outputs()]))
+        held = 0 if front is None else sum(p.numel() for p in front.parameters())
+        check_elements(sum(n_in * n_out + n_out for n_in, n_out in shapes) + held, tensors, ["network."])
         linears = [linear_from(torch.zeros(n_out, n_in), torch.zeros(n_out)).to(est._device) for n_in, n_out in shapes]
-        network = feedforward(linears[:-1], est.activation, est.dropout, est.input_dropout, linears[-1],
-                              make_generator(0, est._device))
+        network = feedforward(linears[:-1], est._activation(), est.dropout, est.input_dropout, linears[-1],
+                              make_generator(0, est._device), front=front)
         network.load_state_dict({k[len("network."):]: v for k, v in tensors.items() if k.startswith("network.")})
         est.network_ = network.eval()
-        est.dbn_ = None if state["dbn"] is None else DBN._from_state(state["dbn"], tensors, est.device, prefix="dbn.")
         est._set_scaler_state(state)
         est.loss_curve_ = list(state["loss_curve"])
         est.validation_scores_ = state["validation_scores"]

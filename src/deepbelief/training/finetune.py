@@ -86,10 +86,10 @@ class _Adam(torch.optim.Adam):
 
 
 def make_optimizer(network, config):
-    """Adam or SGD over ``network``'s parameters; weight decay applies to weight matrices only. Both have
-    ``zero_grad``, ``step`` and ``set_lr``."""
-    weights = [p for p in network.parameters() if p.ndim > 1]
-    biases = [p for p in network.parameters() if p.ndim <= 1]
+    """Adam or SGD over ``network``'s trainable parameters (a DBM's mean-field input stays fixed); weight decay
+    applies to weight matrices only. Both have ``zero_grad``, ``step`` and ``set_lr``."""
+    weights = [p for p in network.parameters() if p.requires_grad and p.ndim > 1]
+    biases = [p for p in network.parameters() if p.requires_grad and p.ndim <= 1]
     if config.optimizer == "sgd":
         return MomentumSGD(weights, biases, config.learning_rate, config.momentum, config.weight_decay)
     groups = [{"params": weights, "weight_decay": config.weight_decay}, {"params": biases, "weight_decay": 0.0}]
@@ -145,7 +145,7 @@ class MovingAverage:
     one."""
 
     def __init__(self, network, decay, average=None, updates=0):
-        self.params, self.decay, self.updates = list(network.parameters()), decay, updates
+        self.params, self.decay, self.updates = [p for p in network.parameters() if p.requires_grad], decay, updates
         self.average = [p.detach().clone() for p in self.params] if average is None else average
 
     @torch.no_grad()
