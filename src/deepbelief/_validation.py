@@ -199,6 +199,13 @@ def check_count(value, name, low=0):
     return int(value)
 
 
+def check_layer(layer, n, owner):
+    """``layer`` (an int, negative counting from the top) as an index among ``n`` hidden layers, or ValueError."""
+    if not (isinstance(layer, numbers.Integral) and not isinstance(layer, bool) and -n <= layer < n):
+        raise ValueError(f"layer={layer!r} is not a hidden layer of this {owner}; use 0..{n - 1} (or -1 for the top)")
+    return int(layer) % n
+
+
 def layer_sizes(value):
     """``hidden_layer_sizes`` (one int or a sequence of ints >= 1) as a list of ints, or ValueError."""
     sizes = [value] if isinstance(value, numbers.Integral) else list(value)

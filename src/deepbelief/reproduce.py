@@ -208,6 +208,14 @@ def _finite(value):
     return value if math.isfinite(value) else None
 
 
+def _ais_record(estimate, value):
+    """log Z, its interval, and the interval it gives the test average ``value``: log Z's interval (log of mean -+ 3
+    std of the importance weights) moves the test average by the same amount the other way; the lower end of log Z
+    is -inf (None in JSON) whenever the std exceeds the mean."""
+    return {"log_z": estimate.log_z, "log_z_interval": [_finite(estimate.lower), estimate.upper],
+            "test_interval": [value + estimate.log_z - estimate.upper, _finite(value + estimate.log_z - estimate.lower)]}
+
+
 def _row_rbm_ais(budget, device, seed, data_home, **params):
     from .estimators import RBM
     from .evaluate import ais, log_likelihood
@@ -221,12 +229,8 @@ def _row_rbm_ais(budget, device, seed, data_home, **params):
     betas = None if budget.ais_betas is None else np.linspace(0, 1, budget.ais_betas)
     estimate = ais(rbm, n_runs=budget.ais_runs, betas=betas, data=X, random_state=seed)
     ll = float(log_likelihood(rbm, X_test, estimate.log_z).mean())
-    # log Z's interval (log of mean -+ 3 std of the importance weights) moves the test average by the same amount
-    # the other way; the lower end of log Z is -inf (None in JSON) whenever the std exceeds the mean.
-    ais_record = {"log_z": estimate.log_z, "log_z_interval": [_finite(estimate.lower), estimate.upper],
-                  "test_interval": [ll + estimate.log_z - estimate.upper,
-                                    _finite(ll + estimate.log_z - estimate.lower)]}
-    return {"value": ll, "unit": "nats (test, AIS)", "settings": settings, "training_rows": len(X), "ais": ais_record}
+    return {"value": ll, "unit": "nats (test, AIS)", "settings": settings, "training_rows": len(X),
+            "ais": _ais_record(estimate, ll)}
 
 
 def _row_dbm(budget, device, seed, data_home):
@@ -245,11 +249,8 @@ def _row_dbm(budget, device, seed, data_home):
     betas = None if budget.ais_betas is None else np.linspace(0, 1, budget.ais_betas)
     estimate = ais(dbm, n_runs=budget.ais_runs, betas=betas, data=X, random_state=seed)
     bound = float(dbm_lower_bound(dbm, X_test, estimate.log_z).mean())
-    ais_record = {"log_z": estimate.log_z, "log_z_interval": [_finite(estimate.lower), estimate.upper],
-                  "test_interval": [bound + estimate.log_z - estimate.upper,
-                                    _finite(bound + estimate.log_z - estimate.lower)]}
     return {"value": bound, "unit": "nats (test, mean-field bound, AIS log Z)", "settings": settings,
-            "training_rows": len(X), "ais": ais_record}
+            "training_rows": len(X), "ais": _ais_record(estimate, bound)}
 
 
 def _row_autoencoder(data, budget, device, seed):

@@ -144,17 +144,16 @@ class DBMModule(nn.Module):
     def odd_log_marginal(self, states):
         """log p*(odd layers) with v and the even hidden layers summed (integrated) out, given the odd layers in
         ``states``: b_odd.h_odd + log-marginal of v + sum over even hidden l of sum_j softplus(pre_lj)."""
-        total = self.visible.log_marginal(self.pre(0, states), self.biases[0])
-        for layer in range(1, self.n_layers + 1):
-            if layer % 2:
-                total = total + states[layer] @ self.biases[layer]
-            else:
-                total = total + torch.nn.functional.softplus(self.pre(layer, states)).sum(-1)
-        return total
+        return self.visible.log_marginal(self.pre(0, states), self.biases[0]) + self._hidden_terms(states)
 
     def clamped_odd_log_marginal(self, v, states):
         """log p*(v, odd layers) with the even hidden layers summed out, given the odd layers in ``states``."""
-        total = -self.visible.energy(v, self.biases[0]) + ((states[1] @ self.weights[0]) * v).sum(-1)
+        return (-self.visible.energy(v, self.biases[0]) + ((states[1] @ self.weights[0]) * v).sum(-1)
+                + self._hidden_terms(states))
+
+    def _hidden_terms(self, states):
+        """b_l.h^l of the odd hidden layers in ``states`` plus the even hidden layers summed out given them."""
+        total = 0.0
         for layer in range(1, self.n_layers + 1):
             if layer % 2:
                 total = total + states[layer] @ self.biases[layer]

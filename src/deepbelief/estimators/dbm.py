@@ -12,7 +12,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import checkpoint, distributed
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
-from .._validation import INFERENCE_CHUNK, check_count, check_masked_X, check_X, chunk_rows, dense_rows, layer_sizes
+from .._validation import (INFERENCE_CHUNK, check_count, check_layer, check_masked_X, check_X, chunk_rows, dense_rows,
+                           layer_sizes)
 from ..core.dbm import DBMModule, ScaledRBMModule, compose, pretraining_scales
 from ..training import DBMConfig, DBMTrainer, TensorRows, greedy_stack, train_dbm
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS
@@ -279,10 +280,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         return make_generator(seeds_from(random_state, 1)[0], self.module_.biases[0].device)
 
     def _check_layer(self, layer):
-        n = self.module_.n_layers
-        if not (isinstance(layer, Integral) and not isinstance(layer, bool) and -n <= layer < n):
-            raise ValueError(f"layer={layer!r} is not a hidden layer of this DBM; use 0..{n - 1} (or -1 for the top)")
-        return layer % n
+        return check_layer(layer, self.module_.n_layers, "DBM")
 
     @torch.no_grad()
     def transform(self, X, layer=-1):

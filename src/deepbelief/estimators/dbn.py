@@ -14,7 +14,7 @@ from .. import checkpoint, distributed
 from ..data.streaming import fingerprint as streaming_fingerprint, is_streamed
 from .._runtime import memory_errors, seeds_from, to_tensor
 from ..training import greedy_stack
-from .._validation import check_range, check_X, layer_sizes, per_layer
+from .._validation import check_layer, check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS
 from ..core.nets import feedforward, recognition_linears
@@ -276,10 +276,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         return dbn
 
     def _check_layer(self, layer):
-        n = len(self.rbms_)
-        if not (isinstance(layer, Integral) and -n <= layer < n):
-            raise ValueError(f"layer={layer!r} is not a hidden layer of this DBN; use 0..{n - 1} (or -1 for the top)")
-        return layer % n
+        return check_layer(layer, len(self.rbms_), "DBN")
 
     @torch.no_grad()
     def transform(self, X, layer=-1):

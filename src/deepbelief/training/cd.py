@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import torch
 
 from ..core.units import RankDraws
-from .loop import precision_scope, run_epochs, scheduled_rate
+from .loop import Restartable, precision_scope, run_epochs, scheduled_rate
 
 
 @dataclass
@@ -30,7 +30,7 @@ class CDConfig:
 CENTERING_RATE = 0.01  # sliding factor of the centring offsets' moving averages (Melchior et al. 2016)
 
 
-class CDTrainer:
+class CDTrainer(Restartable):
     """The state of CD training of one :class:`RBMModule`: velocities, persistent chains, sparsity estimate.
 
     Parameters
@@ -213,14 +213,7 @@ class CDTrainer:
                         if "offsets.visible" in state else None)
         self.generator.set_state(state["generator.sample"])
 
-    def snapshot(self):
-        return [p.detach().clone() for p in self.params]
-
-    def restore(self, snapshot):
-        for param, saved in zip(self.params, snapshot):
-            param.copy_(saved)
-        for velocity in self.velocity:
-            velocity.zero_()
+    def forget_chains(self):
         self.chain = None
 
 

@@ -6,7 +6,7 @@ import torch
 
 from ..core.units import RankDraws
 from .cd import CENTERING_RATE, checked_state
-from .loop import run_epochs, scheduled_rate
+from .loop import Restartable, run_epochs, scheduled_rate
 
 
 @dataclass
@@ -27,7 +27,7 @@ class DBMConfig:
     centering: bool = False  # centred gradient (Melchior, Fischer & Wiskott 2016), offsets per layer
 
 
-class DBMTrainer:
+class DBMTrainer(Restartable):
     """The state of joint training of one :class:`~deepbelief.core.dbm.DBMModule`: velocities, persistent chains,
     centring offsets.
 
@@ -174,14 +174,7 @@ class DBMTrainer:
                          for layer, size in enumerate(sizes)] if "offset.0" in state else None)
         self.generator.set_state(state["generator.sample"])
 
-    def snapshot(self):
-        return [p.detach().clone() for p in self.params]
-
-    def restore(self, snapshot):
-        for param, saved in zip(self.params, snapshot):
-            param.copy_(saved)
-        for velocity in self.velocity:
-            velocity.zero_()
+    def forget_chains(self):
         self.chains = None
 
 

@@ -58,6 +58,22 @@ def divergence(monitor, first, tensors):
     return None
 
 
+class Restartable:
+    """``snapshot()`` / ``restore(saved)`` of a trainer with ``params`` and ``velocity`` (lists of tensors): the
+    parameters at the start of an epoch, put back with the velocities zeroed and the chains restarted
+    (``forget_chains()``) when the epoch diverges (see :func:`run_epochs`)."""
+
+    def snapshot(self):
+        return [p.detach().clone() for p in self.params]
+
+    def restore(self, snapshot):
+        for param, saved in zip(self.params, snapshot):
+            param.copy_(saved)
+        for velocity in self.velocity:
+            velocity.zero_()
+        self.forget_chains()
+
+
 def run_epochs(epochs, train_epoch, tensors, snapshot, restore, failure, callback=None, first=None):
     """Train epoch after epoch; the loop every training shares.
 
