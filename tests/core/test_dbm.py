@@ -215,3 +215,25 @@ def test_dbm_refuses_unsupported_layers():
         DBMModule((5,))
     with pytest.raises(ValueError, match="Bernoulli or Gaussian visible"):
         DBMModule((5, 3), visible="relu")
+
+
+@pytest.mark.slow
+def test_ais_at_mnist_width_matches_an_exact_decoupled_dbm():
+    """784 visible units: with W_2 = 0 the DBM is an RBM (exact by enumerating its 12 hidden units) beside free
+    units, log Z = log Z_RBM + sum softplus(b_2), which AIS over the even layers must find."""
+    from deepbelief.core.estimate import log_partition_exact
+
+    g = torch.Generator().manual_seed(0)
+    dbm = DBMModule((784, 12, 30), dtype=torch.float64)
+    rbm = RBMModule(784, 12, dtype=torch.float64)
+    with torch.no_grad():
+        dbm.weights[0].copy_(torch.randn(12, 784, generator=g, dtype=torch.float64) * 0.1)
+        for b in dbm.biases:
+            b.copy_(torch.randn(b.shape, generator=g, dtype=torch.float64) * 0.5)
+        rbm.weight.copy_(dbm.weights[0])
+        rbm.visible_bias.copy_(dbm.biases[0])
+        rbm.hidden_bias.copy_(dbm.biases[1])
+    exact = float(log_partition_exact(rbm)) + float(torch.nn.functional.softplus(dbm.biases[2]).sum())
+    log_w, log_z_base = dbm_ais_log_weights(dbm, 50, torch.linspace(0, 1, 1500, dtype=torch.float64),
+                                            torch.zeros(784, dtype=torch.float64), torch.Generator().manual_seed(1))
+    assert abs(log_z_base + float(torch.logsumexp(log_w, 0)) - np.log(50) - exact) < 0.1
