@@ -65,7 +65,7 @@ RANK_SCRIPT = textwrap.dedent("""
     from deepbelief import DBN, RBM, distributed
     from deepbelief.training import FineTuneConfig, fine_tune
     sys.path.insert(0, sys.argv[2])
-    from test_distributed import B, data, network, batches
+    from test_distributed import B, data, dbm, network, batches
 
     X = data()
     group = distributed.current()
@@ -80,6 +80,8 @@ RANK_SCRIPT = textwrap.dedent("""
     out["gaussian"] = gaussian.fit(X * 3 + 1).components_
     dbn = DBN(hidden_layer_sizes=(7, 5), batch_size=B, n_iter=2, shuffle=False, random_state=0)
     out["dbn"] = dbn.fit(X).rbms_[1].components_
+    model = dbm(B).fit(X).module_
+    out["dbm"], out["dbm_top_bias"] = model.weights[1].numpy(), model.biases[2].numpy()
     net = network()
     shard = X[group.rank * 32:(group.rank + 1) * 32]
     fine_tune(net, torch.nn.functional.mse_loss, batches(shard, B), None, FineTuneConfig(optimizer="sgd",
@@ -88,6 +90,14 @@ RANK_SCRIPT = textwrap.dedent("""
     np.savez(f"{sys.argv[1]}/rank{group.rank}.npz", **out)
     distributed.close(together=True)
 """)
+
+
+def dbm(batch_size):
+    """A DBM whose joint training draws chains and centres (4 chains: 2 per rank)."""
+    from deepbelief import DBM
+
+    return DBM(hidden_layer_sizes=(7, 5), batch_size=batch_size, n_iter=2, max_iter=2, shuffle=False, n_particles=4,
+               centering=True, random_state=0)
 
 
 def network():
@@ -117,6 +127,8 @@ def test_two_ranks_with_batch_b_equal_one_process_with_batch_2b(tmp_path):
                                random_state=0).fit(X * 3 + 1).components_
     expected["dbn"] = DBN(hidden_layer_sizes=(7, 5), batch_size=2 * B, n_iter=2, shuffle=False,
                           random_state=0).fit(X).rbms_[1].components_
+    model = dbm(2 * B).fit(X).module_
+    expected["dbm"], expected["dbm_top_bias"] = model.weights[1].numpy(), model.biases[2].numpy()
     net = network()
     fine_tune(net, torch.nn.functional.mse_loss, batches(X, 2 * B), None,
               FineTuneConfig(optimizer="sgd", learning_rate=0.1, max_iter=3), None)
