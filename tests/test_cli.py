@@ -140,6 +140,7 @@ def test_a_deep_boltzmann_machine_from_the_command_line(csv_files, tmp_path, cap
                 "--epochs", 2, "--max-iter", 2, "--quiet", "--out", out) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model"] == "DBM" and len(metrics["joint_history"]) == 2 and len(metrics["pretraining_history"]) == 2
+    assert (out / "joint_training.png").exists()
     capsys.readouterr()
     assert call("evaluate", out / "model.dbn", csv_files / "pixels.npy") == 0
     scores = json.loads(capsys.readouterr().out)

@@ -66,6 +66,9 @@ def test_transform_layers_generation_and_pipeline(digits):
     dbm.fit(X)
     assert dbm.transform(X[:7], layer=0).shape == (7, 64) and dbm.transform(X[:7]).shape == (7, 32)
     assert len(dbm.pretraining_history_) == 2 and len(dbm.history_) == 3 and dbm.n_iter_ == 3
+    np.testing.assert_array_equal(dbm.components_, dbm.module_.weights[0].numpy())
+    from deepbelief.plot import plot_filters, plot_history
+    assert plot_filters(dbm, (8, 8)) is not None and plot_history(dbm) is not None
     with pytest.raises(ValueError, match="layer=2 is not a hidden layer"):
         dbm.transform(X, layer=2)
     samples = dbm.generate(10, n_gibbs=5, burn_in=20, random_state=0)

@@ -178,7 +178,7 @@ def cmd_train(args):
         score, _ = MODELS[type(estimator).__name__]["scores"]
         metrics.update({f"test_{k}": v for k, v in score(estimator, apply_scaler(scaler, X_test), y_test).items()})
     dbn = estimator if args.task == "unsupervised" else estimator.dbn_
-    if args.model == "dbm":  # no DBN plots: the pretraining RBMs are not kept
+    if args.model == "dbm":  # the joint training's curve stands for the DBN's pretraining curves
         metrics.update(pretraining_history=estimator.pretraining_history_, joint_history=estimator.history_)
         dbn = None
     if dbn is not None:
@@ -198,6 +198,12 @@ def cmd_train(args):
         written.append("pretraining.png")
         if image_shape is not None:
             plot_filters(dbn, image_shape, save=out / "filters.png")
+            written.append("filters.png")
+    if args.model == "dbm" and estimator.history_:
+        plot_history(estimator, save=out / "joint_training.png")
+        written.append("joint_training.png")
+        if image_shape is not None:
+            plot_filters(estimator, image_shape, save=out / "filters.png")
             written.append("filters.png")
     if args.task != "unsupervised":
         plot_history(estimator, save=out / "fine_tuning.png")

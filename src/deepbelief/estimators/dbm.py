@@ -80,6 +80,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
     Attributes
     ----------
     module_ : DBMModule
+    components_ : ndarray of shape (hidden_layer_sizes[0], n_features), the first layer's weights
     pretraining_history_ : list of list of dict, the pretraining RBMs' monitors
     history_ : list of dict, per joint epoch {'reconstruction_error'}
     n_iter_ : int, joint epochs done
@@ -253,6 +254,13 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         self._inference_generator.set_state(tensors["generator.inference"])
         self.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
         self.history_, self.pretraining_history_ = list(state["history"]), list(state["pretraining_history"])
+
+    @property
+    def components_(self):
+        """The first layer's weights W_1, shape (hidden_layer_sizes[0], n_features) (as ``RBM.components_``;
+        ``deepbelief.plot.plot_filters`` draws them)."""
+        check_is_fitted(self, "module_")
+        return to_numpy(self.module_.weights[0])
 
     # inference ----------------------------------------------------------------------------------
     def _encode(self, X, device=None):
