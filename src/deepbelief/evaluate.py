@@ -109,11 +109,6 @@ def ais(model, n_runs=100, betas=None, data=None, random_state=None):
     return AISEstimate(log_of(mean), log_of(mean - 3 * error), log_of(mean + 3 * error), log_w, log_z_base)
 
 
-def _data_log_jacobian(rbm):
-    """log-density correction from model units to the data's units (Gaussian visible units are standardised)."""
-    return 0.0 if rbm.data_scale_ is None else -float(np.log(rbm.data_scale_).sum())
-
-
 def log_likelihood(model, X, log_z=None):
     """log p(x) of each row under a fitted RBM, in the data's units: -F(x) - log Z (label summed out for label
     models); under a fitted DBM exactly by enumeration (small models; see :func:`dbm_lower_bound` otherwise).
@@ -124,8 +119,8 @@ def log_likelihood(model, X, log_z=None):
     if isinstance(rbm, DBM):
         v = rbm._encode(check_X(rbm, X, reset=False, units=rbm.visible_)).double()
         log_p = to_numpy(estimate.dbm_log_unnormalized_exact(_float64(rbm), v))
-        return log_p - float(log_z) + _data_log_jacobian(rbm)
-    return -rbm.free_energy(X).astype(np.float64) - float(log_z) + _data_log_jacobian(rbm)
+        return log_p - float(log_z) + rbm._data_log_jacobian()
+    return -rbm.free_energy(X).astype(np.float64) - float(log_z) + rbm._data_log_jacobian()
 
 
 def dbn_lower_bound(dbn, X, log_z_top=None, n_samples=10, random_state=None):
@@ -148,7 +143,7 @@ def dbn_lower_bound(dbn, X, log_z_top=None, n_samples=10, random_state=None):
     v = first._encode(X).double()
     generator = make_generator(seeds_from(random_state, 1)[0], v.device)
     bound = estimate.dbn_log_likelihood_bound(module, v, float(log_z_top), n_samples, generator)
-    return to_numpy(bound) + _data_log_jacobian(first)
+    return to_numpy(bound) + first._data_log_jacobian()
 
 
 def dbm_lower_bound(dbm, X, log_z=None):

@@ -91,6 +91,14 @@ class DBMModule(nn.Module):
                 states[0] = torch.where(known[0], states[0], known[1])
         return states, mean
 
+    def start_chains(self, n, generator):
+        """``n`` fantasy particles from the biases alone: every layer sampled from its own bias, v first."""
+        chains = []
+        for layer, bias in enumerate(self.biases):
+            units, pre = self.units(layer), bias.expand(n, -1)
+            chains.append(units.sample(pre, units.mean(pre), generator))
+        return chains
+
     # mean-field inference -----------------------------------------------------------------------
     def initial_mean_field(self, v):
         """A bottom-up start for mean-field inference: every layer below the top gets twice its input from below,

@@ -74,6 +74,11 @@ class GaussianScalingMixin:
         """Data units -> model units."""
         return X if self.data_mean_ is None else (X - self.data_mean_) / self.data_scale_
 
+    def _data_log_jacobian(self):
+        """log-density correction from model units to the data's units: -sum log data_scale_ for standardised
+        (Gaussian) visible units, else 0."""
+        return 0.0 if self.data_scale_ is None else -float(np.log(self.data_scale_).sum())
+
     def _scaler_state(self):
         """The standardisation as JSON values for a model file."""
         return {name: None if value is None else io.encode_array(value)

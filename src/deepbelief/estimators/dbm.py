@@ -188,9 +188,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         self
         """
         sizes = self._layer_sizes()
-        X = self._check_fit_X(X)
-        if self.visible_ not in _DBM_VISIBLE:
-            raise ValueError(f"a DBM takes Bernoulli or Gaussian visible units, not {self.visible_!r}")
+        X = self._check_fit_X(X)  # the constraints and 'auto' leave Bernoulli or Gaussian units
         self._set_scaler(X)
         group = distributed.current()
         device = resolve_device(self.device, group)
@@ -243,12 +241,16 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         return tensors, {"n_iter": self.n_iter_, "history": self.history_,
                          "pretraining_history": self.pretraining_history_}
 
+    def _load_module(self, tensors, prefix=""):
+        """Copy the saved weights and biases (``_get_state``'s names) into ``module_``, shapes checked."""
+        for i, w in enumerate(self.module_.weights):
+            copy_tensor(w, tensors, f"{prefix}weight{i}")
+        for i, b in enumerate(self.module_.biases):
+            copy_tensor(b, tensors, f"{prefix}bias{i}")
+
     @torch.no_grad()
     def _load_joint_state(self, tensors, state, trainer, shuffle):
-        for i, w in enumerate(self.module_.weights):
-            copy_tensor(w, tensors, f"weight{i}")
-        for i, b in enumerate(self.module_.biases):
-            copy_tensor(b, tensors, f"bias{i}")
+        self._load_module(tensors)
         trainer.load_state_dict({k[len("trainer."):]: v for k, v in tensors.items() if k.startswith("trainer.")})
         shuffle.set_state(tensors["generator.shuffle"])
         self._inference_generator.set_state(tensors["generator.inference"])
@@ -327,13 +329,13 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         X = self._check(X)
         dbm = self.module_
         bound = self._rows(lambda v: dbm.mean_field_bound(dbm.mean_field(v, self.n_mean_field, self.damping)), X)
-        jacobian = 0.0 if self.data_scale_ is None else -float(np.log(self.data_scale_).sum())
-        return bound.astype(np.float64) + jacobian
+        return bound.astype(np.float64) + self._data_log_jacobian()
 
     def _start(self, v, generator):
         """Chains for rows v (encoded): v with hidden layers sampled from its mean-field posterior."""
-        mu = self.module_.mean_field(v, self.n_mean_field, self.damping)
-        return [v, *((torch.rand(m.shape, generator=generator, device=m.device) < m).to(m.dtype) for m in mu[1:])]
+        dbm = self.module_
+        mu = dbm.mean_field(v, self.n_mean_field, self.damping)
+        return [v, *(dbm.units(layer).sample(None, m, generator) for layer, m in enumerate(mu[1:], 1))]
 
     @torch.no_grad()
     def generate(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
@@ -370,8 +372,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
                     raise ValueError(f"init has {X.shape[0]} rows but n_samples={n_samples}")
                 chains = self._start(self._encode(X), generator)
             else:
-                trainer = DBMTrainer(self.module_, DBMConfig(n_particles=n_samples), generator)
-                chains = trainer.start_chains()
+                chains = self.module_.start_chains(n_samples, generator)
             chains, _ = self.module_.gibbs(chains, burn_in, generator)
         chains, mean = self.module_.gibbs(chains, n_gibbs, generator)
         self._chains = chains
@@ -425,12 +426,9 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         sizes = [n_features, *layer_sizes(dbm.hidden_layer_sizes)]
         check_shapes(tensors, {**{f"weight{i}": (n_out, n_in) for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))},
                                **{f"bias{i}": (n,) for i, n in enumerate(sizes)}}, prefix)
-        module = DBMModule(sizes, visible=dbm.visible_, device=resolve_device(dbm.device))
-        for i, w in enumerate(module.weights):
-            copy_tensor(w, tensors, f"{prefix}weight{i}")
-        for i, b in enumerate(module.biases):
-            copy_tensor(b, tensors, f"{prefix}bias{i}")
-        dbm.module_, dbm.n_features_in_, dbm._chains = module, n_features, None
+        dbm.module_ = module = DBMModule(sizes, visible=dbm.visible_, device=resolve_device(dbm.device))
+        dbm._load_module(tensors, prefix)
+        dbm.n_features_in_, dbm._chains = n_features, None
         dbm.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
         dbm.history_, dbm.pretraining_history_ = list(state["history"]), list(state["pretraining_history"])
         dbm._inference_generator = make_generator(seeds_from(dbm.random_state, 4)[3], module.biases[0].device)

@@ -58,15 +58,9 @@ class DBMTrainer(Restartable):
         return self.generator if g is None else RankDraws(self.generator, g.rank, g.world)
 
     def start_chains(self):
-        """Fantasy particles from the biases alone: every layer sampled from its own bias."""
-        dbm = self.dbm
+        """This rank's share of the fantasy particles, from the biases alone (``DBMModule.start_chains``)."""
         n = self.config.n_particles // (1 if self.group is None else self.group.world)
-        chains = []
-        for layer, bias in enumerate(dbm.biases):
-            units = dbm.units(layer)
-            pre = bias.expand(n, -1)
-            chains.append(units.sample(pre, units.mean(pre), self.draws))
-        return chains
+        return self.dbm.start_chains(n, self.draws)
 
     def learning_rate(self, epoch):
         c = self.config
