@@ -211,10 +211,10 @@ def test_reproduce_quick_on_tiny_mnist_files(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     assert call("reproduce", "mnist", "--quick", "--data-home", tmp_path / "data", "--out", out) == 0
     table = (out / "table.md").read_text()
-    assert "QUICK settings" in table and table.count("\n| ") == 2 + 10  # header, rule, 10 rows
+    assert "QUICK settings" in table and table.count("\n| ") == 2 + 11  # header, rule, 11 rows
     rows = json.loads((out / "table.json").read_text())["rows"]
     assert [r["row"] for r in rows] == ["dbn", "dropout", "random_init", "up_down", "semi_supervised", "rbm_ais",
-                                        "rbm_ais_best", "autoencoder", "fashion", "dbm"]
+                                        "rbm_ais_best", "autoencoder", "fashion", "dbm", "cdbn"]
     for r in rows:
         values = r["value"].values() if isinstance(r["value"], dict) else [r["value"]]
         assert all(np.isfinite(v) for v in values)
@@ -240,6 +240,7 @@ def other_models(tmp_path_factory):
     db.AnomalyDetector(model=db.RBM(8, n_iter=1, random_state=0)).fit(X).save(folder / "anomaly.dbn")
     db.DeepAutoencoder((16, 4), n_iter=1, max_iter=2, random_state=0).fit(X).save(folder / "autoencoder.dbn")
     db.ConditionalRBM(4, order=1, n_iter=1, random_state=0).fit([X[:30, :6]]).save(folder / "crbm.dbn")
+    db.ConvDBN((4, 3), n_iter=1, random_state=0).fit(X).save(folder / "cdbn.dbn")
     return folder
 
 
@@ -247,7 +248,8 @@ def other_models(tmp_path_factory):
 def test_every_command_handles_anomaly_and_autoencoder_files(other_models, command, tmp_path, capsys):
     """The commands read what each model class can do from one table (cli.MODELS), not from class names."""
     rows = other_models / "rows.csv"
-    for name, can in (("anomaly", {"evaluate", "transform", "predict"}), ("autoencoder", {"evaluate", "transform"})):
+    for name, can in (("anomaly", {"evaluate", "transform", "predict"}), ("autoencoder", {"evaluate", "transform"}),
+                      ("cdbn", {"evaluate", "transform", "sample"})):
         args = {"evaluate": [rows], "transform": [rows, "--out", tmp_path / f"{name}.npy"], "predict": [rows],
                 "sample": ["--out", tmp_path / name]}[command]
         code = call(command, other_models / f"{name}.dbn", *args)
@@ -261,6 +263,9 @@ def test_every_command_handles_anomaly_and_autoencoder_files(other_models, comma
     if command == "transform":
         assert np.load(tmp_path / "autoencoder.npy").shape == (40, 4)
         assert np.load(tmp_path / "anomaly.npy").shape == (40, 8)
+        assert np.load(tmp_path / "cdbn.npy").shape == (40, 3)
+    if command == "sample":
+        assert np.load(tmp_path / "cdbn" / "samples.npy").shape == (100, 64)
 
 
 def test_a_sequence_model_file_gets_one_line_naming_the_python_route(other_models, capsys):

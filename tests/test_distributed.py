@@ -65,7 +65,7 @@ RANK_SCRIPT = textwrap.dedent("""
     from deepbelief import DBN, RBM, distributed
     from deepbelief.training import FineTuneConfig, fine_tune
     sys.path.insert(0, sys.argv[2])
-    from test_distributed import B, data, dbm, network, batches
+    from test_distributed import B, conv, data, dbm, network, batches
 
     X = data()
     group = distributed.current()
@@ -82,6 +82,7 @@ RANK_SCRIPT = textwrap.dedent("""
     out["dbn"] = dbn.fit(X).rbms_[1].components_
     model = dbm(B).fit(X).module_
     out["dbm"], out["dbm_top_bias"] = model.weights[1].numpy(), model.biases[2].numpy()
+    out["conv"] = conv(B).fit(X).filters_
     net = network()
     shard = X[group.rank * 32:(group.rank + 1) * 32]
     fine_tune(net, torch.nn.functional.mse_loss, batches(shard, B), None, FineTuneConfig(optimizer="sgd",
@@ -98,6 +99,14 @@ def dbm(batch_size):
 
     return DBM(hidden_layer_sizes=(7, 5), batch_size=batch_size, n_iter=2, max_iter=2, shuffle=False, n_particles=4,
                centering=True, random_state=0)
+
+
+def conv(batch_size):
+    """A convolutional RBM on the rows as 3x4 images, with persistent chains and the sparsity penalty."""
+    from deepbelief import ConvRBM
+
+    return ConvRBM(n_filters=3, filter_size=2, image_shape=(3, 4), batch_size=batch_size, n_iter=2, shuffle=False,
+                   persistent=True, sparsity_cost=0.1, random_state=0)
 
 
 def network():
@@ -129,6 +138,7 @@ def test_two_ranks_with_batch_b_equal_one_process_with_batch_2b(tmp_path):
                           random_state=0).fit(X).rbms_[1].components_
     model = dbm(2 * B).fit(X).module_
     expected["dbm"], expected["dbm_top_bias"] = model.weights[1].numpy(), model.biases[2].numpy()
+    expected["conv"] = conv(2 * B).fit(X).filters_
     net = network()
     fine_tune(net, torch.nn.functional.mse_loss, batches(X, 2 * B), None,
               FineTuneConfig(optimizer="sgd", learning_rate=0.1, max_iter=3), None)

@@ -8,6 +8,7 @@ import importlib
 from ._version import __version__
 
 _LAZY = {"AnomalyDetector": "estimators", "ConditionalDBN": "estimators", "ConditionalRBM": "estimators",
+         "ConvDBN": "estimators", "ConvRBM": "estimators",
          "DBM": "estimators", "DBN": "estimators", "DBNClassifier": "estimators", "DBNRegressor": "estimators",
          "DeepAutoencoder": "estimators", "RBM": "estimators", "load": "estimators",
          "DeviceMemoryError": "errors", "ModelFileError": "errors", "OutOfRangeWarning": "errors",

@@ -31,16 +31,25 @@ def plot_filters(model, image_shape=None, n_filters=64, save=None):
 
     Parameters
     ----------
-    model : fitted RBM or DBN (its first RBM), or array of shape (n_hidden, n_features)
-    image_shape : (rows, cols) or None for square images
+    model : fitted RBM or DBN (its first RBM), ConvRBM or ConvDBN (the first channel of its first layer's filters, or
+        colour for three channels), or array of shape (n_hidden, n_features)
+    image_shape : (rows, cols) or None for square images (not used for convolutional models)
     n_filters : int
     save : path or None
     """
     if hasattr(model, "rbms_"):
         model = model.rbms_[0]
-    weights = np.asarray(model.components_ if hasattr(model, "components_") else model, dtype=np.float64)
-    weights = weights[:n_filters]
-    shape = _image_shape(weights.shape[1], image_shape)
+    if hasattr(model, "filters_"):  # a convolutional model: (K, C, f_h, f_w) filters, colour when C is 3
+        filters = np.asarray(model.filters_, dtype=np.float64)[:n_filters]
+        weights = (filters.transpose(0, 2, 3, 1) if filters.shape[1] == 3 else filters[:, 0]).reshape(len(filters), -1)
+        shape = filters.shape[2:] + ((3,) if filters.shape[1] == 3 else ())
+        if len(shape) == 3:  # RGB needs values in [0, 1]: each filter scaled to its own range
+            low, high = weights.min(1, keepdims=True), weights.max(1, keepdims=True)
+            weights = (weights - low) / np.where(high > low, high - low, 1.0)
+    else:
+        weights = np.asarray(model.components_ if hasattr(model, "components_") else model, dtype=np.float64)
+        weights = weights[:n_filters]
+        shape = _image_shape(weights.shape[1], image_shape)
     cols = math.ceil(math.sqrt(len(weights)))
     rows = math.ceil(len(weights) / cols)
     fig = Figure(figsize=(cols * 0.9, rows * 0.9))

@@ -153,7 +153,7 @@ def build_parser():
                    help="subsampled data and few epochs: minutes on a CPU, numbers not comparable to the papers")
     p.add_argument("--rows", help="comma-separated rows to run (default: all): " + ", ".join(
         ("dbn", "dropout", "random_init", "up_down", "semi_supervised", "rbm_ais", "rbm_ais_best", "autoencoder",
-         "fashion")))
+         "fashion", "dbm", "cdbn")))
     p.add_argument("--data-home", help="folder with mnist/ and fashion-mnist/ (default: $DEEPBELIEF_DATA or the cache)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same result")

@@ -54,6 +54,19 @@ def _dbm_scores(model, X, y=None):
     return {"reconstruction_error": _per_unit(error, X), "mean_field_bound": float(model.score_samples(X).mean())}
 
 
+def _conv_scores(model, X, y=None):
+    """A convolutional model's reconstruction error per unit (in model units) and mean -F(v) of its first layer."""
+    scale = 1.0 if model.data_scale_ is None else model.data_scale_
+    error = (((model.reconstruct(X) - X) / scale) ** 2).sum(1)
+    return {"reconstruction_error": _per_unit(error, X), "free_energy": float(-model.score_samples(X).mean())}
+
+
+def _conv_sampler(model):
+    def generate(n, n_gibbs=None, burn_in=1000, random_state=None, return_probabilities=True, mean_field=False):
+        return model.generate(n, burn_in=burn_in, random_state=random_state)  # the bottom layer's means
+    return model, generate
+
+
 def _labelled(model):
     return getattr(model, "n_labels", None) is not None
 
@@ -70,6 +83,8 @@ MODELS = {
     "DBM": dict(predicts=lambda m: False,
                 scores=(_dbm_scores, False),
                 codes=lambda m: m, sampler=lambda m: (m, m.generate)),
+    "ConvRBM": dict(predicts=lambda m: False, scores=(_conv_scores, False), codes=lambda m: m, sampler=_conv_sampler),
+    "ConvDBN": dict(predicts=lambda m: False, scores=(_conv_scores, False), codes=lambda m: m, sampler=_conv_sampler),
     "DBNClassifier": dict(predicts=lambda m: True, scores=(_classifier_scores, True), codes=lambda m: m.dbn_,
                           sampler=lambda m: None if m.dbn_ is None else (m.dbn_, m.dbn_.generate)),
     "DBNRegressor": dict(predicts=lambda m: True, scores=(_regressor_scores, True), codes=lambda m: m.dbn_,
@@ -256,7 +271,9 @@ def cmd_info(args):
     model, _ = _load_model(args.model, "cpu")
     print(f"{args.model}: {name}, {sum(t.numel() for t in tensors.values()):,} parameters")
     print(f"  inputs: {model.n_features_in_}")
-    sizes = getattr(model, "hidden_layer_sizes", None) or [getattr(model, "n_components", None)]
+    sizes = (getattr(model, "hidden_layer_sizes", None) or getattr(model, "modules_", None) and
+             [f"{m.n_filters} filters {m.filter_size} pooled {m.pool_size}" for m in model.modules_]
+             or [getattr(model, "n_components", None)])
     print(f"  hidden layers: {', '.join(map(str, sizes))}")
     if getattr(model, "classes_", None) is not None and (name not in ("RBM", "DBN") or _labelled(model)):
         print(f"  classes: {', '.join(map(str, model.classes_))}")

@@ -138,3 +138,39 @@ def dbm_linears(dbm):
     first = linear_from(torch.cat([dbm.weights[0], dbm.weights[1].t()], 1), dbm.biases[1])
     middle = [linear_from(2 * dbm.weights[l], dbm.biases[l + 1]) for l in range(1, L - 1)]
     return [first, *middle, linear_from(dbm.weights[L - 1], dbm.biases[L])]
+
+
+class ProbabilisticMaxPool(nn.Module):
+    """P(pooling unit on) of probabilistic max-pooling from detection pre-activations (n, K, H', W'): per block,
+    1 - 1 / (1 + sum exp(I)), computed as -expm1(-logsumexp([I, 0])); edge blocks are smaller where the blocks do not
+    tile the maps. Differentiable: a convolutional DBN's inference as a layer of a network to fine-tune."""
+
+    def __init__(self, pool_size):
+        super().__init__()
+        self.pool_size = tuple(pool_size)
+
+    def forward(self, pre):
+        (ph, pw), (n, k, dh, dw) = self.pool_size, pre.shape
+        hp, wp = -(-dh // ph), -(-dw // pw)
+        if (hp * ph, wp * pw) != (dh, dw):
+            pre = torch.nn.functional.pad(pre, (0, wp * pw - dw, 0, hp * ph - dh), value=-torch.inf)
+        blocks = pre.reshape(n, k, hp, ph, wp, pw).permute(0, 1, 2, 4, 3, 5).reshape(n, k, hp, wp, ph * pw)
+        log_z = torch.logsumexp(torch.cat([blocks, torch.zeros_like(blocks[..., :1])], -1), -1)
+        return -torch.expm1(-log_z)
+
+    def extra_repr(self):
+        return f"pool_size={self.pool_size}"
+
+
+def conv_network(modules):
+    """A ``torch.nn.Sequential`` computing what a convolutional DBN of the ConvRBMModules ``modules`` passes up:
+    flat rows of images (in model units) -> each layer's convolution and pooling probabilities -> flat rows of the
+    top layer's pooled maps; the parameters are copies, trainable."""
+    layers = [nn.Unflatten(1, modules[0].image_shape)]
+    for m in modules:
+        conv = nn.Conv2d(m.image_shape[0], m.n_filters, m.filter_size, dtype=m.weight.dtype, device=m.weight.device)
+        with torch.no_grad():
+            conv.weight.copy_(m.weight)
+            conv.bias.copy_(m.hidden_bias)
+        layers += [conv, ProbabilisticMaxPool(m.pool_size)]
+    return nn.Sequential(*layers, nn.Flatten())

@@ -3,6 +3,7 @@ from .. import io
 from ..errors import ModelFileError
 from .anomaly import AnomalyDetector
 from .autoencoder import DeepAutoencoder
+from .conv import ConvDBN, ConvRBM
 from .dbm import DBM
 from .dbn import DBN
 from .rbm import RBM
@@ -11,12 +12,13 @@ from .sequence_dbn import ConditionalDBN
 from .classifier import DBNClassifier
 from .regressor import DBNRegressor
 
-__all__ = ["AnomalyDetector", "ConditionalDBN", "ConditionalRBM", "DBM", "DBN", "DBNClassifier", "DBNRegressor",
+__all__ = ["AnomalyDetector", "ConditionalDBN", "ConditionalRBM", "ConvDBN", "ConvRBM", "DBM", "DBN", "DBNClassifier", "DBNRegressor",
            "DeepAutoencoder", "RBM", "load"]
 
 # The classes a model file may name: the one table that load() and the command line read.
 MODEL_CLASSES = {cls.__name__: cls for cls in (RBM, DBN, DBM, DBNClassifier, DBNRegressor, DeepAutoencoder,
-                                               AnomalyDetector, ConditionalRBM, ConditionalDBN)}
+                                               AnomalyDetector, ConditionalRBM, ConditionalDBN, ConvRBM,
+                                               ConvDBN)}
 
 
 def load(path, device=None):

@@ -91,6 +91,18 @@ class CDTrainer(Restartable):
         if c.persistent:
             self.chain = stats.chain
         grads = [stats.grad_weight, stats.grad_visible_bias, stats.grad_hidden_bias, *stats.extra]
+        self.adjust(grads, stats, v0)
+        momentum = self.momentum(epoch)
+        rate = self.learning_rate(epoch) if learning_rate is None else learning_rate
+        for param, velocity, grad in zip(self.params, self.velocity, grads):
+            velocity.mul_(momentum).add_(grad, alpha=rate)
+            param.add_(velocity)
+        return stats.squared_error
+
+    def adjust(self, grads, stats, v0):
+        """Turn the batch's statistics ``grads`` (in place) into the step's direction: the ranks' average under
+        data parallelism, weight decay, the centred gradient, the sparsity penalty."""
+        c, rbm = self.config, self.rbm
         # the visible units' mean (a conditional RBM's rows carry their history after the frame)
         v_mean = v0[:, :rbm.weight.shape[1]].mean(0) if c.sparsity_cost or c.centering else None
         if self.group is not None:
@@ -102,21 +114,20 @@ class CDTrainer(Restartable):
         if c.centering:
             self.center(grads, v_mean, stats.hidden_mean)
         if c.sparsity_cost:
-            q = stats.hidden_mean
-            if self.hidden_activity is None:
-                self.hidden_activity = q.clone()
-            else:
-                self.hidden_activity.mul_(c.sparsity_decay).add_(q, alpha=1.0 - c.sparsity_decay)
-            # d(cross-entropy penalty)/d(total input) = q - p, applied to the biases and, through v, the weights.
-            push = (c.sparsity_target - self.hidden_activity) * c.sparsity_cost
+            push = self.sparsity_push(stats.hidden_mean)
             grads[2].add_(push)
             grads[0].addr_(push, v_mean)
-        momentum = self.momentum(epoch)
-        rate = self.learning_rate(epoch) if learning_rate is None else learning_rate
-        for param, velocity, grad in zip(self.params, self.velocity, grads):
-            velocity.mul_(momentum).add_(grad, alpha=rate)
-            param.add_(velocity)
-        return stats.squared_error
+
+    def sparsity_push(self, q):
+        """The sparsity penalty's push on the hidden biases, cost (target - running mean activation), after
+        folding the batch's mean activations ``q`` into the running mean."""
+        c = self.config
+        if self.hidden_activity is None:
+            self.hidden_activity = q.clone()
+        else:
+            self.hidden_activity.mul_(c.sparsity_decay).add_(q, alpha=1.0 - c.sparsity_decay)
+        # d(cross-entropy penalty)/d(total input) = q - p, applied to the biases and, through v, the weights.
+        return (c.sparsity_target - self.hidden_activity) * c.sparsity_cost
 
     def center(self, grads, v_mean, h_mean):
         """Turn the gradient ``grads`` (weight (H, V), visible bias, hidden bias; in place) into the centred one.
@@ -201,7 +212,7 @@ class CDTrainer(Restartable):
         for i, velocity in enumerate(self.velocity):
             velocity.copy_(checked_state(state, f"velocity.{i}", velocity.shape))
         device = self.rbm.weight.device
-        n_hidden, n_visible = self.rbm.weight.shape
+        n_hidden, n_visible = self.rbm.hidden_bias.shape[0], self.rbm.n_visible
         chain = state.get("chain")
         if chain is not None and (chain.ndim != 2 or chain.shape[1] != n_visible):
             raise ValueError(f"the saved chains have shape {tuple(chain.shape)}, expected (n_chains, {n_visible})")
