@@ -23,6 +23,7 @@ parser.add_argument("--data-home", default=None)
 parser.add_argument("--epochs", type=int, default=5, help="CD epochs per layer")
 parser.add_argument("--train", type=int, default=60000, help="training rows used for the features")
 parser.add_argument("--device", default="cpu")
+parser.add_argument("--no-denoise", action="store_true", help="skip the denoising table")
 parser.add_argument("--checkpoint-dir", default=str(Path.home() / ".cache/deepbelief-runs/conv"))
 args = parser.parse_args()
 
@@ -42,6 +43,8 @@ for n in (60000, 5000, 1000):
         error, c = linear_error(F, y, F_test, y_test, n)
         print(f"| {n} | {error:.2f} | {c} |", flush=True)
 
+if args.no_denoise:
+    raise SystemExit
 # Denoising: binarised test digits, 30% of the pixels flipped; mean squared error against the clean digits.
 rng = np.random.default_rng(0)
 clean = (X_test[:2000] > 0.5).astype(np.float32)

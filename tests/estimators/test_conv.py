@@ -36,6 +36,9 @@ def test_image_layouts_give_the_same_model(digits):
     assert ((maps >= 0) & (maps <= 1)).all()
     with pytest.raises(ValueError, match="not a square number"):
         ConvRBM(n_iter=1).fit(X[:, :60])
+    with pytest.raises(ValueError, match=r"image_shape=\(4, 16\) but X holds images of shape \(1, 8, 8\)"):
+        ConvRBM(image_shape=(4, 16), n_iter=1).fit(X.reshape(-1, 8, 8))
+    assert ConvRBM(n_filters=2, n_iter=1).fit(X.tolist()).image_shape_ == (1, 8, 8)
     with pytest.raises(ValueError, match="needs 48 columns"):
         ConvRBM(image_shape=(3, 4, 4), n_iter=1).fit(X)
     with pytest.raises(ValueError, match=r"images of shape \(1, 4, 16\)"):

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .rbm import CDStatistics
+from .rbm import CDStatistics, RBMModule
 from .units import draw, get_units
 
 
@@ -174,19 +174,11 @@ class ConvRBMModule(nn.Module):
         blocks = torch.softmax(self._blocks(self.pre_h(v), -torch.inf), -1)
         return self._unblock(blocks * pooled.reshape(blocks.shape[:-1])[..., None])
 
-    def mean_v_given_h(self, h):
-        """E[v | h], shape (n, C, H, W)."""
-        return self.visible.mean(self.pre_v(h))
-
-    def sample_v_given_h(self, h, generator):
-        """(E[v | h], a sample v ~ P(v | h)), both (n, C, H, W)."""
-        pre = self.pre_v(h)
-        mean = self.visible.mean(pre)
-        return mean, self.visible.sample(pre, mean, generator)
-
-    def gibbs_vhv(self, v, generator):
-        """One Gibbs step v -> h -> v'; returns (E[v' | h], v') as images."""
-        return self.sample_v_given_h(self.sample_h_given_v(v, generator)[1], generator)
+    # E[v | h], (E[v | h], a sample v ~ P(v | h)) and one Gibbs step v -> h -> v', as images: the dense RBM's rules,
+    # which only read pre_v, the unit objects and sample_h_given_v
+    mean_v_given_h = RBMModule.mean_v_given_h
+    sample_v_given_h = RBMModule.sample_v_given_h
+    gibbs_vhv = RBMModule.gibbs_vhv
 
     # energies -----------------------------------------------------------------------------------
     def _visible_energy(self, v):

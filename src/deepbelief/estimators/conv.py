@@ -34,10 +34,14 @@ _LAYER_CD = tuple(name for name in CD_PARAMETER_CONSTRAINTS if name not in ("cen
 def image_rows(X, image_shape, owner):
     """(2-D rows, (C, H, W)) of images X: (n, C, H, W), (n, H, W) (one channel), or rows (n, C * H * W) with
     ``image_shape`` (C, H, W) or (H, W), or without it square one-channel images."""
-    if hasattr(X, "ndim") and X.ndim in (3, 4) and not issparse(X):
+    if not hasattr(X, "shape"):  # lists of rows or of images
         X = np.asarray(X)
-        shape = (1, *X.shape[1:]) if X.ndim == 3 else X.shape[1:]
-        return X.reshape(X.shape[0], -1), tuple(int(n) for n in shape)
+    if X.ndim in (3, 4) and not issparse(X):
+        X = np.asarray(X)
+        shape = tuple(int(n) for n in ((1, *X.shape[1:]) if X.ndim == 3 else X.shape[1:]))
+        if image_shape is not None and tuple(image_shape) not in (shape, shape[1:]):
+            raise ValueError(f"{owner}: image_shape={tuple(image_shape)} but X holds images of shape {shape}")
+        return X.reshape(X.shape[0], -1), shape
     n_features = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
     if image_shape is not None:
         shape = tuple(int(n) for n in image_shape)
@@ -147,6 +151,7 @@ class ConvDBN(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, Save
         Filters (detection maps) per layer, bottom to top.
     filter_size : int, pair, or a sequence of them (one per layer), default=3
     pool_size : int, pair, or a sequence of them (one per layer), default=2
+        With two layers a pair of ints is one size per layer; write ``((5, 3), (5, 3))`` for non-square ones.
     image_shape : (C, H, W), (H, W) or None, default=None
         The shape of each image when X is given as rows of flattened images; None: X is a (n, C, H, W) or (n, H, W)
         array, or rows of square one-channel images. The fitted shape is ``image_shape_``.
