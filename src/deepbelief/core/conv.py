@@ -179,6 +179,7 @@ class ConvRBMModule(nn.Module):
     mean_v_given_h = RBMModule.mean_v_given_h
     sample_v_given_h = RBMModule.sample_v_given_h
     gibbs_vhv = RBMModule.gibbs_vhv
+    negative_phase = RBMModule.negative_phase
 
     # energies -----------------------------------------------------------------------------------
     def _visible_energy(self, v):
@@ -210,16 +211,7 @@ class ConvRBMModule(nn.Module):
         mean detection probability (K,), which the sparsity penalty drives to its target. ``out`` is unused."""
         shape = v0.shape
         v0 = self.image(v0)
-        ph0, h0 = self.sample_h_given_v(v0, generator)
-        pre_v = self.pre_v(h0)
-        mv0 = self.visible.mean(pre_v)
-        squared_error = ((v0 - mv0) ** 2).sum()
-        if chain is None:
-            vk = self.visible.sample(pre_v, mv0, generator)
-        else:
-            _, vk = self.sample_v_given_h(self.sample_h_given_v(self.image(chain), generator)[1], generator)
-        for _ in range(k - 1):
-            _, vk = self.gibbs_vhv(vk, generator)
+        ph0, vk, squared_error = self.negative_phase(v0, k, generator, chain)  # chain rows or images: pre_h reads both
         phk = self.prob_h_given_v(vk)[0]
         n_data, n_chains = v0.shape[0], vk.shape[0]
         positions = ph0.shape[2] * ph0.shape[3]

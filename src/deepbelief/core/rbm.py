@@ -154,6 +154,21 @@ class RBMModule(nn.Module):
         return -torch.logsumexp(-self.label_free_energies(x), 1)
 
     # learning statistics ------------------------------------------------------------------------
+    def negative_phase(self, v0, k, generator, chain=None):
+        """(E[h | v0], the visible state vk after k Gibbs steps from h0 ~ P(h | v0) or, for PCD, from ``chain``,
+        the summed squared error of E[v | h0] against v0): what CD-k needs besides the statistics themselves."""
+        ph0, h0 = self.sample_h_given_v(v0, generator)
+        pre_v = self.pre_v(h0)
+        mv0 = self.visible.mean(pre_v)
+        squared_error = ((v0 - mv0) ** 2).sum()
+        if chain is None:
+            vk = self.visible.sample(pre_v, mv0, generator)
+        else:
+            _, vk = self.sample_v_given_h(self.sample_h_given_v(chain, generator)[1], generator)
+        for _ in range(k - 1):
+            _, vk = self.gibbs_vhv(vk, generator)
+        return ph0, vk, squared_error
+
     def cd_statistics(self, v0, k, generator, chain=None, out=None):
         """Statistics of CD-k (``chain=None``) or persistent CD-k (``chain`` = the fantasy particles).
 
@@ -175,16 +190,7 @@ class RBMModule(nn.Module):
         -------
         CDStatistics: positive statistics averaged over the batch rows, negative ones over the chains.
         """
-        ph0, h0 = self.sample_h_given_v(v0, generator)
-        pre_v = self.pre_v(h0)
-        mv0 = self.visible.mean(pre_v)
-        squared_error = ((v0 - mv0) ** 2).sum()
-        if chain is None:
-            vk = self.visible.sample(pre_v, mv0, generator)
-        else:
-            _, vk = self.sample_v_given_h(self.sample_h_given_v(chain, generator)[1], generator)
-        for _ in range(k - 1):
-            _, vk = self.gibbs_vhv(vk, generator)
+        ph0, vk, squared_error = self.negative_phase(v0, k, generator, chain)
         phk = self.prob_h_given_v(vk)
 
         # PCD may keep more chains than a (last, short) batch has rows: average each phase separately.
