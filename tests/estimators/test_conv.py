@@ -204,17 +204,18 @@ def test_to_torch_computes_transform_and_fine_tunes(digits):
     net = cdbn.to_torch()
     x = torch.as_tensor(X)
     np.testing.assert_allclose(net(x).detach().numpy(), cdbn.transform(X), atol=1e-6)
+    torch.manual_seed(0)  # the head's initial weights (the global generator, as torch layers draw them)
     head = torch.nn.Sequential(net, torch.nn.Linear(cdbn.transform(X[:1]).shape[1], 10))
     optimizer = torch.optim.Adam(head.parameters(), lr=0.05)
     target = torch.as_tensor(y)
     losses = []
-    for _ in range(50):
+    for _ in range(100):
         optimizer.zero_grad()
         loss = torch.nn.functional.cross_entropy(head(x), target)
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.9 * losses[0], losses  # measured 2.35 -> 1.99
+    assert losses[-1] < 0.9 * losses[0], losses  # measured 2.33 -> 0.99
     assert net[1].weight.grad is not None and net[1].weight.grad.abs().sum() > 0  # the filters are fine-tuned too
     np.testing.assert_array_equal(cdbn.filters_, cdbn.modules_[0].weight.numpy())  # the model is left as it was
 
