@@ -248,3 +248,33 @@ def test_an_interrupted_rectified_pretraining_resumes_to_the_same_network(tmp_pa
     for a, b in zip(resumed.dbn_.rbms_, reference.dbn_.rbms_):
         assert torch.equal(a.module_.weight, b.module_.weight) and a.history_ == b.history_
     np.testing.assert_array_equal(resumed.predict_proba(X), reference.predict_proba(X))
+
+
+def test_an_interrupted_classification_top_rbm_resumes_to_the_same_network(tmp_path, monkeypatch):
+    """A hybrid, semi-supervised, persistent top RBM (ClassificationTrainer) checkpoints and resumes exactly."""
+    from deepbelief.training import ClassificationTrainer
+
+    X = data()[:400]
+    y = np.where(np.arange(400) < 300, X[:, :3].sum(1).astype(int) % 3, -1)
+    settings = dict(hidden_layer_sizes=(12, 8), n_labels=3, objective="hybrid", unlabelled_weight=0.5,
+                    persistent=True, n_iter=4, batch_size=50, random_state=0)
+    reference = DBN(**settings).fit(X, y)
+    real, steps = ClassificationTrainer.step, []
+
+    def step(self, *args, **kwargs):
+        steps.append(1)
+        if len(steps) == 8 * 2 + 3:  # in the top layer's third epoch
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ClassificationTrainer, "step", step)
+    with pytest.raises(KeyboardInterrupt):
+        DBN(checkpoint_dir=tmp_path, **settings).fit(X, y)
+    monkeypatch.undo()
+    assert state_of(tmp_path / "pretraining.ckpt")["layers"][1]["n_iter"] == 2
+    resumed = DBN(checkpoint_dir=tmp_path, **settings).fit(X, y, resume=True)
+    for a, b in zip(resumed.rbms_, reference.rbms_):
+        for name in ("weight", "visible_bias", "hidden_bias"):
+            assert torch.equal(getattr(a.module_, name), getattr(b.module_, name))
+        assert a.history_ == b.history_
+    assert "log_loss" in resumed.rbms_[1].history_[0]

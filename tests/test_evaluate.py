@@ -94,10 +94,49 @@ def test_errors_and_monitors():
         ais(rbm, n_runs=1)
     with pytest.raises(ValueError, match="betas must increase"):
         ais(rbm, betas=[0, 0.5, 0.4, 1])
-    relu = RBM(n_components=3, hidden="relu", n_iter=1, random_state=0).fit(all_binary(4))
-    with pytest.raises(ValueError, match="Bernoulli hidden units"):
-        ais(relu)
+    gaussian = RBM(n_components=3, hidden="gaussian", n_iter=1, random_state=0).fit(all_binary(4))
+    with pytest.raises(ValueError, match="not gaussian .a Gaussian layer has no base distribution"):
+        ais(gaussian)
     with pytest.raises(ValueError, match="at most 2\\^24"):
         log_partition(RBM(n_components=30, n_iter=1).fit(np.zeros((2, 30))))
     assert reconstruction_error(rbm, all_binary(6)).shape == (64,)
     assert torch.is_tensor(torch.as_tensor(ais(rbm, n_runs=4, betas=[0, 1], random_state=0).log_weights))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_likelihood_bounds_bracket_the_exact_mean_log_likelihood_of_the_training_data(seed):
+    from deepbelief.evaluate import likelihood_bounds
+    X = (load_digits().data[:400, ::4] > 7).astype(np.float64)  # 16 binary pixels
+    rbm = RBM(n_components=8, n_iter=20, learning_rate=0.1, random_state=seed).fit(X)
+    exact = log_likelihood(rbm, X).mean()
+    bounds = likelihood_bounds(rbm, X, ais_runs=100, raise_runs=5, betas=np.linspace(0, 1, 300), data=X,
+                               random_state=seed)
+    assert bounds.lower <= exact <= bounds.upper
+    assert bounds.lower <= bounds.raise_mean and bounds.estimate <= bounds.upper and bounds.upper - bounds.lower < 0.5
+    assert bounds.raise_rows.shape == (400,)
+
+
+def test_likelihood_bounds_narrow_as_temperatures_are_added():
+    from deepbelief.evaluate import likelihood_bounds
+    X = (load_digits().data[:300, ::4] > 7).astype(np.float64)
+    rbm = RBM(n_components=8, n_iter=20, learning_rate=0.1, random_state=0).fit(X)
+    widths = [(b.upper - b.lower) for b in (likelihood_bounds(rbm, X, ais_runs=50, raise_runs=2,
+                                                              betas=np.linspace(0, 1, n), random_state=0)
+                                            for n in (10, 100, 1000))]
+    assert widths[0] > widths[1] > widths[2]
+
+
+def test_raise_of_label_and_gaussian_rbms_in_the_data_units():
+    from deepbelief.evaluate import raise_log_likelihood
+    X = load_digits().data[:200, 26:34] / 16  # 8 central pixels
+    y = load_digits().target[:200] % 3
+    labelled = RBM(n_components=4, n_labels=3, n_iter=5, random_state=0).fit(X > 0.4, y)
+    exact = log_likelihood(labelled, X > 0.4)
+    raised = raise_log_likelihood(labelled, X > 0.4, n_runs=10, betas=np.linspace(0, 1, 1000), random_state=0)
+    assert abs((raised - exact).mean()) < 0.01 and np.abs(raised - exact).mean() < 0.06
+    gaussian = RBM(n_components=3, visible="gaussian", n_iter=5, random_state=0).fit(X * 4 + 1)
+    exact = log_likelihood(gaussian, X * 4 + 1)  # includes the standardisation's log-Jacobian
+    raised = raise_log_likelihood(gaussian, X * 4 + 1, n_runs=10, betas=np.linspace(0, 1, 1000), random_state=0)
+    assert abs((raised - exact).mean()) < 0.01 and np.abs(raised - exact).mean() < 0.06
+    with pytest.raises(ValueError, match="n_runs must be an integer >= 1"):
+        raise_log_likelihood(gaussian, X, n_runs=0)

@@ -64,8 +64,8 @@ def ais(model, n_runs=100, betas=None, data=None, random_state=None):
 
     Parameters
     ----------
-    model : fitted RBM with Bernoulli hidden units and Bernoulli or Gaussian visible units (no label units), or a
-        fitted DBM (the runs move its even layers; the odd ones are summed out, Salakhutdinov & Hinton 2009)
+    model : fitted RBM with Bernoulli or rectified linear hidden units and Bernoulli or Gaussian visible units
+        (label units summed out: log Z of the joint model of data and labels), or a fitted DBM (the runs move its even layers; the odd ones are summed out, Salakhutdinov & Hinton 2009)
     n_runs : int, default=100
     betas : increasing sequence from 0 to 1 or None
         Inverse temperatures; None is the paper's schedule of 14,501 values (steps of 1e-3 to 0.5, 1e-4 to 0.9,
@@ -83,19 +83,11 @@ def ais(model, n_runs=100, betas=None, data=None, random_state=None):
     if not (isinstance(n_runs, int) and n_runs >= 2):
         raise ValueError(f"n_runs must be an integer >= 2; got {n_runs!r}")
     module = _float64(rbm)
-    n = rbm.n_features_in_
     if isinstance(rbm, DBM):
         run, device = estimate.dbm_ais_log_weights, module.biases[0].device
-    elif module.n_visible != n:
-        raise ValueError("AIS is not available for RBMs with label units")
     else:
         run, device = estimate.ais_log_weights, module.weight.device
-    base = torch.zeros(n, dtype=torch.float64, device=device)
-    if data is not None:
-        mean = rbm._encode(check_X(rbm, data, reset=False, units=rbm.visible_)).double().mean(0)
-        base = torch.logit(mean.clamp(1e-3, 1 - 1e-3)) if rbm.visible_ == "bernoulli" else mean
-    betas = estimate.default_betas() if betas is None else torch.as_tensor(betas, dtype=torch.float64)
-    generator = make_generator(seeds_from(random_state, 1)[0], device)
+    base, betas, generator = _annealing(rbm, data, betas, random_state, device)
     log_w, log_z_base = run(module, n_runs, betas, base, generator)
     log_w = to_numpy(log_w)
     top = log_w.max()
@@ -107,6 +99,108 @@ def ais(model, n_runs=100, betas=None, data=None, random_state=None):
         return shift + math.log(x) if x > 0 else -math.inf
 
     return AISEstimate(log_of(mean), log_of(mean - 3 * error), log_of(mean + 3 * error), log_w, log_z_base)
+
+
+def _annealing(rbm, data, betas, random_state, device):
+    """(base model's visible biases or means, inverse temperatures, generator) of an annealing run."""
+    base = torch.zeros(rbm.n_features_in_, dtype=torch.float64, device=device)
+    if data is not None:
+        mean = rbm._encode(check_X(rbm, data, reset=False, units=rbm.visible_)).double().mean(0)
+        base = torch.logit(mean.clamp(1e-3, 1 - 1e-3)) if rbm.visible_ == "bernoulli" else mean
+    betas = estimate.default_betas() if betas is None else torch.as_tensor(betas, dtype=torch.float64)
+    return base, betas, make_generator(seeds_from(random_state, 1)[0], device)
+
+
+def raise_log_likelihood(model, X, n_runs=10, betas=None, data=None, random_state=None, chunk=2000):
+    """Reverse AIS (RAISE; Burda, Grosse & Salakhutdinov 2015): a conservative estimate of log p(x) of each row
+    under a fitted RBM, in the data's units, in float64.
+
+    Each row starts ``n_runs`` chains at the row itself and anneals them from the RBM down to the base model of
+    :func:`ais` (the same ``betas`` and ``data``); see :func:`deepbelief.core.estimate.raise_log_likelihood`. The
+    result estimates the log-likelihood of the annealing model (the distribution of a forward AIS run's last
+    state), which tends to the RBM's as the betas are refined, and underestimates it on average: averaged over
+    data the model fits (its training data, its own samples) it lies below the true mean log-likelihood, as AIS's
+    lies above it, so the two bracket it (see :func:`likelihood_bounds`). Rows far from the model (noise) can
+    score above their true log-likelihood, because the annealing model is blurrier than the RBM.
+
+    Parameters
+    ----------
+    model : fitted RBM (Bernoulli or rectified linear hidden units; label units summed out)
+    X : array-like of shape (n_samples, n_features)
+    n_runs : int, chains per row, default=10
+    betas, data, random_state : as in :func:`ais`
+    chunk : int, the chains annealed at once (rows times runs), bounding the memory
+
+    Returns
+    -------
+    log_p : ndarray of shape (n_samples,)
+    """
+    return _raise(model, X, n_runs, betas, data, random_state, chunk)[0]
+
+
+def _raise(model, X, n_runs, betas, data, random_state, chunk=2000):
+    """(RAISE estimates per row in the data's units, the estimates' Monte Carlo variances): the variance of
+    log mean(w) by the delta method, var(w / mean(w)) / n_runs (nan for a single run)."""
+    rbm = _rbm(model)
+    if not (isinstance(n_runs, int) and n_runs >= 1):
+        raise ValueError(f"n_runs must be an integer >= 1; got {n_runs!r}")
+    module = _float64(rbm)
+    base, betas, generator = _annealing(rbm, data, betas, random_state, module.weight.device)
+    v = rbm._encode(check_X(rbm, X, reset=False, units=rbm.visible_)).double()
+    step = max(1, chunk // n_runs)
+    rows, variances = [], []
+    for i in range(0, v.shape[0], step):
+        estimate_rows, log_w = estimate.raise_log_likelihood(module, v[i:i + step], n_runs, betas, base, generator)
+        rows.append(estimate_rows)
+        ratio = torch.exp(log_w - estimate_rows[:, None])  # w / mean(w), per row
+        variances.append(ratio.var(1) / n_runs if n_runs > 1 else torch.full_like(estimate_rows, math.nan))
+    return to_numpy(torch.cat(rows)) + rbm._data_log_jacobian(), to_numpy(torch.cat(variances))
+
+
+@dataclass(frozen=True)
+class LikelihoodBounds:
+    """The mean log-likelihood of rows bracketed from both sides: ``lower`` the mean RAISE estimate
+    (:func:`raise_log_likelihood`) less 3 standard errors of its Monte Carlo noise, ``upper`` the mean of
+    -F(x) - log Z with log Z at the low end of AIS's 3-std interval, ``estimate`` the same with AIS's log Z itself;
+    ``raise_mean`` the mean RAISE estimate, ``ais`` the :class:`AISEstimate`, ``raise_rows`` the per-row RAISE
+    estimates."""
+
+    lower: float
+    estimate: float
+    upper: float
+    raise_mean: float
+    ais: AISEstimate
+    raise_rows: np.ndarray
+
+
+def likelihood_bounds(model, X, ais_runs=100, raise_runs=10, betas=None, data=None, random_state=None):
+    """Two-sided estimate of the mean log-likelihood of the rows ``X`` under a fitted RBM: AIS from above (an
+    unbiased Z underestimates log Z on average, so log-likelihoods come out high; its 3-std low end of log Z makes
+    that side more conservative still) and RAISE from below, with the same ``betas`` and base model (``data``).
+    When the two ends are close the number is settled; a wide gap says the annealing has not converged.
+
+    Parameters
+    ----------
+    model : fitted RBM (see :func:`ais`)
+    X : array-like of shape (n_samples, n_features), e.g. test rows
+    ais_runs, raise_runs : int, the forward runs and the reverse runs per row (>= 2)
+    betas, data, random_state : as in :func:`ais`
+
+    Returns
+    -------
+    LikelihoodBounds
+    """
+    if not (isinstance(raise_runs, int) and raise_runs >= 2):
+        raise ValueError(f"raise_runs must be an integer >= 2 (the spread of its runs sizes its noise); got "
+                         f"{raise_runs!r}")
+    seeds = seeds_from(random_state, 2)
+    forward = ais(model, n_runs=ais_runs, betas=betas, data=data, random_state=seeds[0])
+    unnormalized = float(np.mean(-model.free_energy(X).astype(np.float64) + model._data_log_jacobian()))
+    rows, variances = _raise(model, X, raise_runs, betas, data, seeds[1])
+    mean = float(rows.mean())
+    noise = math.sqrt(float(variances.sum())) / len(rows)  # the standard error of the mean of independent rows
+    return LikelihoodBounds(mean - 3 * noise, unnormalized - forward.log_z, unnormalized - forward.lower, mean,
+                            forward, rows)
 
 
 def log_likelihood(model, X, log_z=None):

@@ -222,3 +222,114 @@ def test_cd_statistics_into_a_reused_buffer_are_the_same_numbers():
     reused = rbm.cd_statistics(v0, 2, torch.Generator().manual_seed(2), out=buffer)
     assert reused.grad_weight is buffer
     torch.testing.assert_close(buffer, fresh.grad_weight, rtol=0, atol=0)
+
+
+# classification RBMs: the exact conditional gradient ------------------------------------------------------
+def enumerated_log_conditional(weight, visible_bias, hidden_bias, x, y, n_features):
+    """sum_n log P(y_n | x_n) by enumerating the binary hidden states, from the energy alone (differentiable)."""
+    H = torch.tensor(all_binary(weight.shape[0]), dtype=weight.dtype)
+    K = y.shape[1]
+    per_label = []
+    for label in range(K):
+        v = torch.cat([x, torch.nn.functional.one_hot(torch.full((x.shape[0],), label), K).to(x)], 1)
+        neg_energy = (v @ visible_bias)[:, None] + (H @ hidden_bias)[None] + v @ weight.t() @ H.t()
+        per_label.append(torch.logsumexp(neg_energy, 1))
+    log_joint = torch.stack(per_label, 1)  # (n, K): log sum_h exp(-E(x, y, h))
+    return (y * (log_joint - torch.logsumexp(log_joint, 1, keepdim=True))).sum()
+
+
+def labelled_batch(seed=3, n=7, unlabelled=()):
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(n, 4, generator=g, dtype=torch.float64) < 0.5).double()
+    y = torch.nn.functional.one_hot(torch.randint(0, 2, (n,), generator=g), 2).double()
+    y[list(unlabelled)] = 0.0
+    return x, y
+
+
+def test_discriminative_gradient_equals_autograd_of_the_enumerated_conditional_likelihood():
+    rbm = labelled_rbm()
+    x, y = labelled_batch()
+    params = [p.detach().clone().requires_grad_() for p in (rbm.weight, rbm.visible_bias, rbm.hidden_bias)]
+    enumerated_log_conditional(*params, x, y, 4).backward()
+    grad_weight, grad_visible, grad_hidden, loss, _ = rbm.discriminative_statistics(x, y)
+    for got, param in zip((grad_weight, grad_visible, grad_hidden), params):
+        torch.testing.assert_close(got, param.grad / x.shape[0], rtol=1e-10, atol=1e-12)
+    assert grad_visible[:4].abs().max() == 0  # the data units' biases cancel out of P(y | x)
+    assert loss.item() == pytest.approx(-enumerated_log_conditional(*params, x, y, 4).item(), rel=1e-12)
+
+
+def test_discriminative_gradient_matches_finite_differences():
+    rbm = labelled_rbm(seed=5)
+    x, y = labelled_batch(seed=6)
+    grad_weight = rbm.discriminative_statistics(x, y)[0]
+    eps = 1e-6
+    for i, j in [(0, 0), (1, 3), (2, 4), (3, 5)]:  # data weights and label weights
+        loss = []
+        for sign in (1, -1):
+            rbm.weight[i, j] += sign * eps
+            loss.append(rbm.discriminative_statistics(x, y)[3].item())
+            rbm.weight[i, j] -= sign * eps
+        # the loss is -sum log P; the gradient is of the mean log P
+        assert grad_weight[i, j].item() == pytest.approx(-(loss[0] - loss[1]) / (2 * eps) / x.shape[0], abs=1e-7)
+
+
+@pytest.mark.parametrize("visible, hidden", [("gaussian", "bernoulli"), ("bernoulli", "relu"),
+                                             ("bernoulli", "gaussian")])
+def test_discriminative_gradient_of_other_unit_types_equals_autograd(visible, hidden):
+    from deepbelief.core.units import LabelledUnits
+    rbm = RBMModule(6, 3, visible=LabelledUnits(visible, 4, 2), hidden=hidden, dtype=torch.float64)
+    rbm.load_state_dict(random_rbm(6, 3, seed=8, scale=0.5).state_dict())
+    x, y = labelled_batch(seed=9)
+    x = x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=x.dtype)
+    module = RBMModule(6, 3, visible=LabelledUnits(visible, 4, 2), hidden=hidden, dtype=torch.float64)
+    for p in module.parameters():
+        p.requires_grad_()
+    module.load_state_dict(rbm.state_dict())
+    (y * torch.log_softmax(-module.label_free_energies(x), 1)).sum().backward()
+    grads = rbm.discriminative_statistics(x, y)[:3]
+    for got, param in zip(grads, (module.weight, module.visible_bias, module.hidden_bias)):
+        torch.testing.assert_close(got, param.grad / x.shape[0], rtol=1e-9, atol=1e-12)
+
+
+def test_unlabelled_rows_add_nothing_to_the_discriminative_gradient_but_count_in_the_mean():
+    rbm = labelled_rbm()
+    x, y = labelled_batch(unlabelled=(1, 4))
+    keep = [0, 2, 3, 5, 6]
+    full = rbm.discriminative_statistics(x, y)
+    part = rbm.discriminative_statistics(x[keep], y[keep])
+    for a, b in zip(full[:3], part[:3]):
+        torch.testing.assert_close(a, b * 5 / 7, rtol=1e-12, atol=1e-14)
+    assert full[3].item() == pytest.approx(part[3].item(), rel=1e-12)
+    torch.testing.assert_close(full[4], part[4], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_weighted_cd_statistics_with_unit_weights_are_cd_statistics(persistent):
+    rbm = random_rbm(6, 4)
+    g = torch.Generator().manual_seed(1)
+    v0 = (torch.rand(5, 6, generator=g, dtype=torch.float64) < 0.5).double()
+    chain = (torch.rand(3, 6, generator=g, dtype=torch.float64) < 0.5).double() if persistent else None
+    plain = rbm.cd_statistics(v0, 2, torch.Generator().manual_seed(2), chain)
+    ones = rbm.weighted_cd_statistics(v0, torch.ones(5, dtype=torch.float64), 2, torch.Generator().manual_seed(2),
+                                      chain)
+    twice = rbm.weighted_cd_statistics(v0, torch.full((5,), 2.0, dtype=torch.float64), 2,
+                                       torch.Generator().manual_seed(2), chain)
+    for name in ("grad_weight", "grad_visible_bias", "grad_hidden_bias"):
+        torch.testing.assert_close(getattr(ones, name), getattr(plain, name), rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(getattr(twice, name), 2 * getattr(plain, name), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(ones.chain, plain.chain, rtol=0, atol=0)
+
+
+def test_weighted_cd_statistics_drop_rows_of_weight_zero():
+    rbm = random_rbm(6, 4)
+    v0 = (torch.rand(6, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64) < 0.5).double()
+    weights = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0], dtype=torch.float64)
+    stats = rbm.weighted_cd_statistics(v0, weights, 1, torch.Generator().manual_seed(2))
+    # CD-1 with these draws, by hand: the positive and negative statistics of the rows of weight one
+    g = torch.Generator().manual_seed(2)
+    ph0, h0 = rbm.sample_h_given_v(v0, g)
+    _, v1 = rbm.sample_v_given_h(h0, g)
+    ph1 = rbm.prob_h_given_v(v1)
+    keep = weights.bool()
+    expected = (ph0[keep].t() @ v0[keep] - ph1[keep].t() @ v1[keep]) / 6
+    torch.testing.assert_close(stats.grad_weight, expected, rtol=1e-12, atol=1e-14)

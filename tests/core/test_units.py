@@ -99,3 +99,14 @@ def test_rank_draws_split_the_draws_of_the_whole_batch(name):
             parts.append(units.sample(pre[rows], units.mean(pre[rows]), RankDraws(generator, rank, world)))
             assert torch.equal(generator.get_state(), reference.get_state())  # every rank's generator in step
         torch.testing.assert_close(torch.cat(parts), whole, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["bernoulli", "gaussian", "relu"])
+def test_log_marginal_grad_is_the_derivative_of_the_log_marginal(name):
+    from deepbelief.core.units import get_units
+    units = get_units(name)
+    pre = torch.linspace(-6, 70, 39, dtype=torch.float64).reshape(3, 13).requires_grad_()
+    bias = torch.zeros(13, dtype=torch.float64)
+    units.log_marginal(pre, bias).sum().backward()
+    # torch's softplus is linear beyond 20, so its derivative there is 1, not sigmoid's 1 - 2e-9
+    torch.testing.assert_close(units.log_marginal_grad(pre.detach()), pre.grad, rtol=1e-10, atol=1e-8)

@@ -129,35 +129,136 @@ def _checked_betas(betas):
     return betas
 
 
-def ais_log_weights(rbm, n_runs, betas, base_bias, generator):
-    """Log importance weights of ``n_runs`` parallel AIS runs from a base model with no hidden units and visible
-    biases (Bernoulli) or means (Gaussian, unit variance) ``base_bias`` to the RBM (Bernoulli hidden units).
+class RBMAnnealing:
+    """The annealing path of an RBM over its data units, from a base model with visible biases (Bernoulli) or
+    means (Gaussian, unit variance) ``base_bias``, no weights, every hidden unit (and label) uniform, to the RBM:
+    p*_beta(x) = exp(-(1 - beta) E_A(x)) sum_{y, h} exp(-beta E(x, y, h)) (Salakhutdinov & Murray 2008), the hidden
+    units and the label units (if any) summed out in closed form.
 
-    The intermediate distributions p_k(v) ~ exp(-(1 - beta_k) E_A(v)) sum_h exp(-beta_k E(v, h)) (Salakhutdinov &
-    Murray 2008); the transitions are Gibbs steps v -> h -> v that leave p_k invariant. log Z = log Z_A +
-    log mean(exp(log_weights)). Returns (log_weights, log Z_A).
+    Hidden units: Bernoulli, or rectified linear as the ``n_steps`` binary copies with offsets -i + 0.5 whose sum
+    their free energy counts (sampled exactly, copy by copy). A transition is one Gibbs sweep x -> (y, h) -> x at
+    the inverse temperature beta, which leaves p_beta invariant and is reversible with respect to it.
     """
-    if rbm.hidden.name != "bernoulli" or rbm.visible.name not in ("bernoulli", "gaussian"):
-        raise ValueError(f"AIS here handles Bernoulli or Gaussian visible and Bernoulli hidden units; this RBM has "
-                         f"{rbm.visible.name} visible and {rbm.hidden.name} hidden units")
-    W, c = rbm.weight, rbm.hidden_bias
-    path = _VisiblePath(rbm.visible, rbm.visible_bias, base_bias, generator)
-    # p*_0(v) = exp(-E_A(v)) 2^n_hidden: at beta = 0 the hidden units are free coins
-    log_z_base = rbm.n_hidden * math.log(2.0) + path.log_z_base()
+
+    def __init__(self, rbm, base_bias, generator):
+        n_labels = getattr(rbm.visible, "n_labels", None)
+        visible = rbm.visible.base if n_labels else rbm.visible
+        if rbm.hidden.name not in ("bernoulli", "relu"):
+            raise ValueError(f"AIS needs hidden units whose tempered distribution at beta = 0 is proper: Bernoulli or "
+                             f"rectified linear, not {rbm.hidden.name} (a Gaussian layer has no base distribution "
+                             "when its energy is scaled to 0)")
+        n = rbm.n_visible - (n_labels or 0)
+        self.rbm, self.n, self.n_labels, self.generator = rbm, n, n_labels, generator
+        self.path = _VisiblePath(visible, rbm.visible_bias[:n], base_bias, generator)
+        self.relu = rbm.hidden.name == "relu"
+        W = rbm.weight
+        self.offsets = (torch.arange(rbm.hidden.n_steps, device=W.device, dtype=W.dtype) + 0.5) if self.relu else None
+        copies = rbm.hidden.n_steps if self.relu else 1
+        # p*_0(x) = exp(-E_A(x)) 2^(hidden units) K: at beta = 0 every hidden unit (copy) is a fair coin
+        self.log_z_base = (rbm.n_hidden * copies * math.log(2.0) + (math.log(n_labels) if n_labels else 0.0)
+                           + self.path.log_z_base())
+
+    def start(self, n_runs):
+        """``n_runs`` exact draws from the base model."""
+        return self.path.sample(self.path.base.expand(n_runs, -1))
+
+    def _pre(self, x):
+        """Hidden pre-activations, (n, n_hidden), or with labels one row per label, (n, K, n_hidden)."""
+        W, c = self.rbm.weight, self.rbm.hidden_bias
+        if not self.n_labels:
+            return torch.addmm(c, x, W.t())
+        return torch.addmm(c, x, W[:, :self.n].t())[:, None, :] + W[:, self.n:].t()[None]
+
+    def _hidden(self, pre, beta):
+        """log sum_h exp(beta h.pre) of the hidden layer, per row (and label)."""
+        if self.relu:
+            return F.softplus(beta * (pre[..., None] - self.offsets)).sum((-1, -2))
+        return F.softplus(beta * pre).sum(-1)
+
+    def _label_scores(self, pre, beta):
+        """log p*_beta(x, y) - the visible part, per row and label, (n, K)."""
+        return beta * self.rbm.visible_bias[self.n:] + self._hidden(pre, beta)
+
+    def log_ratio_and_step(self, x, b0, b1, b_move=None):
+        """(log p*_b1(x) - log p*_b0(x), x after one transition at ``b_move``) for rows ``x``; ``b_move=None``
+        skips the transition."""
+        pre = self._pre(x)
+        visible = self.path.log(x, b1) - self.path.log(x, b0)
+        if self.n_labels:
+            ratio = visible + (torch.logsumexp(self._label_scores(pre, b1), 1)
+                               - torch.logsumexp(self._label_scores(pre, b0), 1))
+        elif self.relu:
+            ratio = visible + (F.softplus(b1 * (pre[..., None] - self.offsets))
+                               - F.softplus(b0 * (pre[..., None] - self.offsets))).sum((-1, -2))
+        else:  # the original order of operations, which the published AIS numbers used
+            ratio = visible + (F.softplus(b1 * pre) - F.softplus(b0 * pre)).sum(-1)
+        return ratio, (None if b_move is None else self._step(x, pre, b_move))
+
+    def _step(self, x, pre, beta):
+        W, g = self.rbm.weight, self.generator
+        if self.n_labels:  # the label given x, then the hidden units given x and the label
+            p_y = torch.softmax(self._label_scores(pre, beta), 1)
+            u = torch.rand((p_y.shape[0], 1), generator=g, device=W.device, dtype=W.dtype)
+            y = (p_y.cumsum(1) < u).sum(1).clamp_max_(self.n_labels - 1)
+            pre = pre[torch.arange(pre.shape[0], device=W.device), y]
+        if self.relu:
+            p = torch.sigmoid(beta * (pre[..., None] - self.offsets))
+            h = (torch.rand(p.shape, generator=g, device=W.device, dtype=W.dtype) < p).to(W.dtype).sum(-1)
+        else:
+            h = (torch.rand(pre.shape, generator=g, device=W.device, dtype=W.dtype)
+                 < torch.sigmoid(beta * pre)).to(W.dtype)
+        return self.path.sample(self.path.mean(beta, beta * (h @ W[:, :self.n])))
+
+    def log_p(self, x, beta):
+        """log p*_beta(x), per row (at beta = 1 the RBM's -F(x), the labels summed out)."""
+        pre = self._pre(x)
+        if self.n_labels:
+            return self.path.log(x, beta) + torch.logsumexp(self._label_scores(pre, beta), 1)
+        return self.path.log(x, beta) + self._hidden(pre, beta)
+
+
+def ais_log_weights(rbm, n_runs, betas, base_bias, generator):
+    """Log importance weights of ``n_runs`` parallel AIS runs along :class:`RBMAnnealing` (Salakhutdinov & Murray
+    2008): log Z = log Z_A + log mean(exp(log_weights)), an unbiased estimate of Z (so on average log Z is
+    underestimated). Returns (log_weights, log Z_A)."""
+    anneal = RBMAnnealing(rbm, base_bias, generator)
     betas = _checked_betas(betas)
     with torch.no_grad():
-        v = path.sample(path.base.expand(n_runs, -1))
-        log_w = torch.zeros(n_runs, dtype=W.dtype, device=W.device)
+        v = anneal.start(n_runs)
+        log_w = torch.zeros(n_runs, dtype=rbm.weight.dtype, device=rbm.weight.device)
         for k in range(1, len(betas)):
             b0, b1 = betas[k - 1], betas[k]
-            pre = torch.addmm(c, v, W.t())
-            log_w += (path.log(v, b1) - path.log(v, b0)
-                      + (F.softplus(b1 * pre) - F.softplus(b0 * pre)).sum(-1))
-            if k < len(betas) - 1:  # a Gibbs step that leaves p_k invariant
-                h = (torch.rand(pre.shape, generator=generator, device=W.device, dtype=W.dtype)
-                     < torch.sigmoid(b1 * pre)).to(W.dtype)
-                v = path.sample(path.mean(b1, b1 * (h @ W)))
-    return log_w, log_z_base
+            ratio, moved = anneal.log_ratio_and_step(v, b0, b1, b1 if k < len(betas) - 1 else None)
+            log_w += ratio
+            v = v if moved is None else moved
+    return log_w, anneal.log_z_base
+
+
+def raise_log_likelihood(rbm, x, n_runs, betas, base_bias, generator):
+    """Reverse annealed importance sampling (RAISE, Burda, Grosse & Salakhutdinov 2015): a stochastic lower
+    bound on log p_ann(x) for each row of ``x``, p_ann the model of a forward annealing run along
+    :class:`RBMAnnealing` (base draw, then one transition at each beta_1..beta_K = 1), which tends to the RBM as
+    the betas are refined.
+
+    From x_K = x the transitions (reversible, so their own reversals) run down the betas: x_{k-1} ~ T_k(. | x_k),
+    and log w = -F(x) - log Z_A + sum_{k=0}^{K-1} [log p*_k(x_k) - log p*_{k+1}(x_k)] has E[w] = p_ann(x); the
+    estimate is log mean(w) over ``n_runs`` runs per row, which underestimates log p_ann(x) on average.
+
+    Returns log-likelihood estimates of shape (n_rows,) and the per-run log weights (n_rows, n_runs).
+    """
+    anneal = RBMAnnealing(rbm, base_bias, generator)
+    betas = _checked_betas(betas)
+    with torch.no_grad():
+        runs = x.repeat_interleave(n_runs, 0)
+        log_w = anneal.log_p(runs, 1.0) - anneal.log_z_base
+        # x_{K-1} ~ T_K(. | x); then at each x_{k-1}: its ratio and the next transition, at beta_{k-1}
+        v = anneal.log_ratio_and_step(runs, betas[-2], betas[-1], betas[-1])[1]
+        for k in range(len(betas) - 1, 0, -1):
+            ratio, moved = anneal.log_ratio_and_step(v, betas[k - 1], betas[k], betas[k - 1] if k > 1 else None)
+            log_w -= ratio
+            v = moved
+        log_w = log_w.reshape(x.shape[0], n_runs)
+    return torch.logsumexp(log_w, 1) - math.log(n_runs), log_w
 
 
 def dbm_ais_log_weights(dbm, n_runs, betas, base_bias, generator):

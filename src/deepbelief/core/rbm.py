@@ -153,6 +153,33 @@ class RBMModule(nn.Module):
         """Free energy of the data rows with the label summed out, -log sum_y exp(-F(x, y)), shape (n,)."""
         return -torch.logsumexp(-self.label_free_energies(x), 1)
 
+    def discriminative_statistics(self, x, y):
+        """The exact gradient of the conditional log-likelihood sum_n log P(y_n | x_n) (Larochelle & Bengio 2008),
+        as batch means, for data rows ``x`` (n, n_features) and one-hot labels ``y`` (n, n_labels).
+
+        With o_yj = b_j + W_j x + U_jy and s_yj = d log-marginal / d o_yj (sigmoid(o_yj) for Bernoulli hidden
+        units), d log P(y | x) / d theta = sum_y' (1[y' = y] - P(y' | x)) d(-F(x, y')) / d theta: for b_j it is
+        sum_y' (1[y' = y] - P(y' | x)) s_y'j, for W_ji that times x_i, for U_jy' (1[y' = y] - P(y' | x)) s_y'j and
+        for the label bias c_y' 1[y' = y] - P(y' | x); the data units' biases cancel. No sampling. A row whose
+        ``y`` is all zeros (unlabelled) contributes nothing but counts in n.
+
+        Returns
+        -------
+        (grad_weight (n_hidden, n_visible), grad_visible_bias (n_visible,), grad_hidden_bias (n_hidden,),
+        the summed log loss -sum_n log P(y_n | x_n), E[h | x, y] averaged over the labelled rows (n_hidden,))
+        """
+        n, m = self.visible.n_features, x.shape[0]
+        pre_y = self.label_pre_h(x)  # (m, K, H)
+        log_p = torch.log_softmax(-self.label_free_energies(x, pre_y), 1)
+        labelled = y.sum(1, keepdim=True)
+        delta = y - labelled * log_p.exp()  # (m, K); 0 for an unlabelled row (y all zeros)
+        push = delta[..., None] * self.hidden.log_marginal_grad(pre_y)  # (m, K, H)
+        per_row = push.sum(1)  # (m, H): the gradient with respect to the hidden pre-activations
+        grad_weight = torch.cat([per_row.t() @ x, push.sum(0).t()], 1) / m
+        grad_visible = torch.cat([x.new_zeros(n), delta.mean(0)])
+        hidden_mean = (y[..., None] * self.hidden.mean(pre_y)).sum((0, 1)) / labelled.sum().clamp_min(1.0)
+        return grad_weight, grad_visible, per_row.mean(0), -(y * log_p).sum(), hidden_mean
+
     # learning statistics ------------------------------------------------------------------------
     def negative_phase(self, v0, k, generator, chain=None):
         """(E[h | v0], the visible state vk after k Gibbs steps from h0 ~ P(h | v0) or, for PCD, from ``chain``,
@@ -203,3 +230,18 @@ class RBMModule(nn.Module):
         hidden_mean = ph0.mean(0)
         return CDStatistics(grad_weight, v0.mean(0) - vk.mean(0), hidden_mean - phk.mean(0), vk,
                             hidden_mean, squared_error)
+
+    def weighted_cd_statistics(self, v0, weights, k, generator, chain=None):
+        """CD-k (or persistent CD-k) statistics of the weighted objective (1/n) sum_r w_r log P(v_r) over the
+        batch ``v0`` (n, n_visible) with row weights ``weights`` (n,): each row's positive statistics weighted by
+        w_r, the negative ones by the row's own chain's (CD) or by mean(w) over the persistent chains (PCD).
+        Gradients are batch means, cut at the chain end as in :meth:`cd_statistics`."""
+        ph0, vk, squared_error = self.negative_phase(v0, k, generator, chain)
+        phk = self.prob_h_given_v(vk)
+        n_data, n_chains = v0.shape[0], vk.shape[0]
+        w0 = weights[:, None]
+        wk = w0 if chain is None else weights.mean().expand(n_chains, 1)
+        grad_weight = (ph0 * w0).t() @ v0 / n_data - (phk * wk).t() @ vk / n_chains
+        hidden_mean = ph0.mean(0)
+        return CDStatistics(grad_weight, (w0 * v0).mean(0) - (wk * vk).mean(0),
+                            (w0 * ph0).mean(0) - (wk * phk).mean(0), vk, hidden_mean, squared_error)

@@ -91,6 +91,10 @@ class BernoulliUnits:
         """log sum_x exp(pre.x) = sum softplus(pre): the layer summed out, one value per row."""
         return F.softplus(pre).sum(-1)
 
+    def log_marginal_grad(self, pre):
+        """d log_marginal / d pre = sigmoid(pre), elementwise."""
+        return torch.sigmoid(pre)
+
 
 class GaussianUnits:
     """Real-valued units with unit variance (the data are expected standardised)."""
@@ -128,6 +132,10 @@ class GaussianUnits:
         Completing the square gives 0.5 (pre^2 - bias^2) + 0.5 log(2 pi) per unit.
         """
         return (0.5 * (pre**2 - bias**2) + _HALF_LOG_2PI).sum(-1)
+
+    def log_marginal_grad(self, pre):
+        """d log_marginal / d pre = pre, elementwise."""
+        return pre
 
 
 class ReLUUnits:
@@ -169,6 +177,11 @@ class ReLUUnits:
         """sum_{i=1..n_steps} softplus(pre - i + 0.5): the stepped-sigmoid copies summed out, one value per row."""
         offsets = torch.arange(self.n_steps, device=pre.device, dtype=pre.dtype) + 0.5
         return F.softplus(pre[..., None] - offsets).sum((-1, -2))
+
+    def log_marginal_grad(self, pre):
+        """d log_marginal / d pre = sum_i sigmoid(pre - i + 0.5), elementwise (the copies' exact mean)."""
+        offsets = torch.arange(self.n_steps, device=pre.device, dtype=pre.dtype) + 0.5
+        return torch.sigmoid(pre[..., None] - offsets).sum(-1)
 
 
 UNITS = {}

@@ -11,8 +11,11 @@ def has_labels(estimator):
 
 
 def one_hot(labels, n_labels, like):
-    """One-hot rows (n, n_labels) of the label indices ``labels``, with the tensor ``like``'s dtype and device."""
-    return torch.nn.functional.one_hot(torch.as_tensor(labels, dtype=torch.long), n_labels).to(like)
+    """One-hot rows (n, n_labels) of the label indices ``labels`` (-1: an unlabelled row, all zeros), with the
+    tensor ``like``'s dtype and device."""
+    labels = torch.as_tensor(labels, dtype=torch.long)
+    rows = torch.nn.functional.one_hot(labels.clamp_min(0), n_labels)
+    return (rows * (labels >= 0)[:, None]).to(like)
 
 
 class LabelModelMixin:

@@ -15,7 +15,7 @@ from ..core.dbn import propagate_up
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits, get_units
 from .._validation import chunk_rows, issparse
-from ..training import CDTrainer, SparseRows, TensorRows, split_validation, train_rbm, validation_count
+from ..training import CDTrainer, ClassificationTrainer, SparseRows, TensorRows, split_validation, train_rbm, validation_count
 from ._labels import one_hot
 from ._persist import copy_tensor
 from ._progress import EpochBar
@@ -84,16 +84,38 @@ class RBMLayer:
         module = self.module(n_visible, rbm.n_components, visible=visible, hidden=rbm.hidden, device=device)
         # Drawn on the CPU so that a seed gives the same initial weights on every device.
         init = make_generator(init_seed, "cpu")
-        module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
+        if getattr(rbm, "objective", "generative") == "generative":
+            module.weight.copy_(torch.randn(module.weight.shape, generator=init) * 0.01)
+        else:
+            # P(y | x) depends on the weights only through the label weights' differences, so from N(0, 0.01^2)
+            # the conditional gradient starts near a saddle; Larochelle & Bengio start from U(-m^-1/2, m^-1/2),
+            # m the larger layer.
+            scale = max(module.weight.shape) ** -0.5
+            module.weight.copy_((torch.rand(module.weight.shape, generator=init) * 2 - 1) * scale)
         rbm.module_, rbm.n_features_in_ = module, n_inputs
         rbm._stack_module = rbm._chains = None  # sample()'s chains over the old module would be stale
         rbm.n_iter_, rbm.history_ = 0, []
         rbm._shuffle_generator = make_generator(shuffle_seed, "cpu")
         rbm._inference_generator = make_generator(inference_seed, device)
-        rbm._trainer = CDTrainer(module, rbm._cd_config(), make_generator(sample_seed, device), self.group)
+        rbm._trainer = self.trainer(module, make_generator(sample_seed, device))
+
+    def trainer(self, module, generator):
+        """The trainer of the RBM's hyperparameters: CD, or for a label model with a discriminative part or
+        unlabelled rows the classification RBM's (:class:`~deepbelief.training.ClassificationTrainer`)."""
+        rbm = self.rbm
+        objective, beta = getattr(rbm, "objective", "generative"), getattr(rbm, "unlabelled_weight", 0.0)
+        if objective == "generative" and not beta:
+            return CDTrainer(module, rbm._cd_config(), generator, self.group)
+        if rbm.n_labels is None:
+            what = f"objective={objective!r}" if objective != "generative" else f"unlabelled_weight={beta}"
+            raise ValueError(f"{what} trains a classification RBM, which needs label units: set n_labels to the "
+                             "number of classes and fit(X, y)")
+        return ClassificationTrainer(module, rbm._cd_config(), generator, self.group, objective=objective,
+                                     generative_weight=rbm.generative_weight, unlabelled_weight=beta)
 
     def set_classes(self, y, n_rows):
-        """Validate labels for a label model; set ``classes_``; return (label indices, labelled rows)."""
+        """Validate labels for a label model; set ``classes_``; return (label indices, the rows to train on): the
+        labelled rows, or every row (label -1 for the unlabelled) when the model trains on unlabelled rows too."""
         rbm = self.rbm
         if y is None:
             raise ValueError(f"n_labels={rbm.n_labels} needs labels: call fit(X, y)")
@@ -106,7 +128,12 @@ class RBMLayer:
         if len(rbm.classes_) != rbm.n_labels:
             raise ValueError(f"n_labels={rbm.n_labels} but the labelled rows of y have {len(rbm.classes_)} classes "
                              f"({rbm.classes_[:10].tolist()}); set n_labels to the number of classes")
-        return labels, np.flatnonzero(labelled)
+        labelled = np.flatnonzero(labelled)
+        if getattr(rbm, "unlabelled_weight", 0.0):  # every row, the unlabelled ones (-1: all-zero label units)
+            every = np.full(n_rows, -1)
+            every[labelled] = labels
+            return every, np.arange(n_rows)
+        return labels, labelled
 
     def one_hot(self, labels):
         return one_hot(labels, self.rbm.n_labels, self.rbm.module_.weight)

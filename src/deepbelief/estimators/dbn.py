@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import checkpoint, distributed
 from ..data.streaming import fingerprint as streaming_fingerprint, is_streamed
 from .._runtime import memory_errors, seeds_from, to_tensor
-from ..training import greedy_stack
+from ..training import OBJECTIVES, greedy_stack
 from .._validation import check_layer, check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS
@@ -60,7 +60,11 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
     n_labels : int or None, default=None
         With K labels the top RBM models the penultimate layer jointly with K one-hot label units (Hinton,
         Osindero & Teh 2006): fit with ``fit(X, y)``; ``generate(n, label=c)`` clamps the label, and ``predict`` /
-        ``predict_proba`` classify by the top RBM's free energies. Rows labelled -1 train the layers below only.
+        ``predict_proba`` classify by the top RBM's free energies. Rows labelled -1 train the layers below only
+        (and the top one too with ``unlabelled_weight`` > 0).
+    objective, generative_weight, unlabelled_weight : default='generative', 0.01, 0.0
+        How the top label RBM is trained, as in :class:`RBM`: 'discriminative' or 'hybrid' train it for P(y | x)
+        of the penultimate features (a classification RBM on pretrained features, Larochelle & Bengio 2008).
     lr_schedule, batch_size, k, persistent, momentum, final_momentum, momentum_switch, weight_decay, sparsity_target,
     sparsity_cost, centering, validation_fraction, shuffle, device, precision, random_state, verbose
         As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
@@ -99,6 +103,9 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "propagate": [StrOptions({"mean", "sample"})],
         "n_labels": [Interval(Integral, 2, None, closed="left"), None],
+        "objective": [StrOptions(set(OBJECTIVES))],
+        "generative_weight": [Interval(Real, 0, None, closed="left")],
+        "unlabelled_weight": [Interval(Real, 0, None, closed="left")],
         "checkpoint_dir": [None, str, os.PathLike],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         **CD_PARAMETER_CONSTRAINTS,
@@ -108,7 +115,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
                  lr_schedule="constant", batch_size=32,
                  n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, centering=False, propagate="mean",
-                 n_labels=None,
+                 n_labels=None, objective="generative", generative_weight=0.01, unlabelled_weight=0.0,
                  validation_fraction=None, shuffle=True, checkpoint_dir=None, checkpoint_every=1, device="cpu",
                  precision="float32", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -129,6 +136,9 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         self.centering = centering
         self.propagate = propagate
         self.n_labels = n_labels
+        self.objective = objective
+        self.generative_weight = generative_weight
+        self.unlabelled_weight = unlabelled_weight
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.checkpoint_dir = checkpoint_dir
@@ -149,9 +159,11 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         shared = {name: getattr(self, name) for name in CD_PARAMETERS if name != "random_state"}
         rbms = []
         for layer, (size, seed) in enumerate(zip(sizes, seeds_from(self.random_state, n))):
+            top = layer == n - 1 and self.n_labels is not None
+            labels = dict(n_labels=self.n_labels, objective=self.objective, generative_weight=self.generative_weight,
+                          unlabelled_weight=self.unlabelled_weight) if top else {}
             rbm = RBM(n_components=size, visible=self.visible_ if layer == 0 else self.hidden, hidden=self.hidden,
-                      learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed,
-                      n_labels=self.n_labels if layer == n - 1 else None, **shared)
+                      learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed, **labels, **shared)
             rbm._validate_params()
             if layer > 0:
                 rbm.data_mean_ = rbm.data_scale_ = None  # the layers above take the rows in model units

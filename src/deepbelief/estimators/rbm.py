@@ -16,7 +16,7 @@ from ..core.dbn import DBNModule
 from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, get_units
 from ..data.streaming import is_streamed
 from ..errors import TrainingDivergedError
-from ..training import TensorRows, divergence
+from ..training import OBJECTIVES, TensorRows, divergence
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, cd_config
 from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
 from ._labels import LabelModelMixin, has_labels
@@ -82,7 +82,18 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
     n_labels : int or None, default=None
         With K labels, the visible layer also holds K one-hot (softmax) label units and ``fit(X, y)`` learns the
         joint distribution of data and labels (a generative classifier; the top layer of a labelled DBN).
-        ``predict`` and ``predict_proba`` then give P(y | x) from the free energies; rows labelled -1 are left out.
+        ``predict`` and ``predict_proba`` then give P(y | x) from the free energies; rows labelled -1 are
+        unlabelled (left out unless ``unlabelled_weight`` > 0).
+    objective : {'generative', 'discriminative', 'hybrid'}, default='generative'
+        What a label model learns (Larochelle & Bengio 2008): 'generative' the joint log P(x, y) by CD;
+        'discriminative' the conditional log P(y | x) by its exact gradient (a classifier, no sampling); 'hybrid'
+        log P(y | x) + ``generative_weight`` * log P(x, y). With a discriminative objective ``history_`` reports
+        'log_loss' (and with ``validation_fraction`` 'log_loss_valid' and 'error_valid').
+    generative_weight : float, default=0.01
+        alpha of the hybrid objective (Larochelle & Bengio's 0.01 on MNIST); used by 'hybrid' only.
+    unlabelled_weight : float, default=0.0
+        beta of semi-supervised training: rows labelled -1 add beta * log P(x) (by CD, their label drawn from
+        P(y | x)) to any objective. 0 leaves them out.
     validation_fraction : float or None, default=None
         Fraction of the rows held out to monitor the free-energy gap between held-out and training data.
     shuffle : bool, default=True
@@ -133,14 +144,18 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_labels": [Interval(Integral, 2, None, closed="left"), None],
+        "objective": [StrOptions(set(OBJECTIVES))],
+        "generative_weight": [Interval(Real, 0, None, closed="left")],
+        "unlabelled_weight": [Interval(Real, 0, None, closed="left")],
         **CD_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(self, n_components=256, *, visible="auto", hidden="bernoulli", learning_rate="auto",
                  lr_schedule="constant", batch_size=32, n_iter=10, k=1, persistent=False, momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0,
-                 centering=False, n_labels=None, validation_fraction=None, shuffle=True, device="cpu",
-                 precision="float32", random_state=None, verbose=False):
+                 centering=False, n_labels=None, objective="generative", generative_weight=0.01, unlabelled_weight=0.0,
+                 validation_fraction=None, shuffle=True, device="cpu", precision="float32", random_state=None,
+                 verbose=False):
         self.n_components = n_components
         self.visible = visible
         self.hidden = hidden
@@ -158,6 +173,9 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         self.sparsity_cost = sparsity_cost
         self.centering = centering
         self.n_labels = n_labels
+        self.objective = objective
+        self.generative_weight = generative_weight
+        self.unlabelled_weight = unlabelled_weight
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.device = device

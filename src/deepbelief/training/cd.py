@@ -92,12 +92,27 @@ class CDTrainer(Restartable):
             self.chain = stats.chain
         grads = [stats.grad_weight, stats.grad_visible_bias, stats.grad_hidden_bias, *stats.extra]
         self.adjust(grads, stats, v0)
+        self.descend(grads, epoch, learning_rate)
+        return stats.squared_error
+
+    # what the epochs report: the summed monitor of ``step`` over the monitor's count of a batch's values
+    monitor = "reconstruction_error"
+
+    def monitor_count(self, rows):
+        """The values of the batch (or data) ``rows`` that ``step``'s summed monitor covers: every element."""
+        return rows.numel()
+
+    def validation_metrics(self, validation):
+        """Further monitors of the held-out rows ``validation`` after an epoch ({name: float}); none for CD."""
+        return {}
+
+    def descend(self, grads, epoch, learning_rate=None):
+        """Move the parameters along ``grads`` with momentum, at the rate of ``epoch`` (or ``learning_rate``)."""
         momentum = self.momentum(epoch)
         rate = self.learning_rate(epoch) if learning_rate is None else learning_rate
         for param, velocity, grad in zip(self.params, self.velocity, grads):
             velocity.mul_(momentum).add_(grad, alpha=rate)
             param.add_(velocity)
-        return stats.squared_error
 
     def adjust(self, grads, stats, v0):
         """Turn the batch's statistics ``grads`` (in place) into the step's direction: the ranks' average under
@@ -157,7 +172,7 @@ class CDTrainer(Restartable):
             rows = slice(start, start + batch_size) if order is None else order[start:start + batch_size]
             total += self.step(data[rows], epoch)
         # One host synchronisation per epoch, for the monitor.
-        return self.mean_over_rows(total.item(), data.numel())
+        return self.mean_over_rows(total.item(), self.monitor_count(data))
 
     def run_batches(self, batches, epoch):
         """One pass over an iterable of mini-batches (streamed data); returns the mean squared reconstruction
@@ -166,7 +181,7 @@ class CDTrainer(Restartable):
         for batch in batches:
             error = self.step(batch, epoch)
             total = error if total is None else total + error
-            count += batch.numel()
+            count += self.monitor_count(batch)
         return self.mean_over_rows(0.0 if total is None else total.item(), count)
 
     def mean_over_rows(self, total, count):
@@ -295,11 +310,12 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
             if shuffle_generator is not None:
                 order = torch.randperm(data.shape[0], generator=shuffle_generator).to(data.device)
             error = trainer.run_epoch(data, batch_size, epoch, order)
-        return error, {"reconstruction_error": error}
+        return error, {trainer.monitor: error}
 
     def record(epoch, metrics):
         if validation is not None:
             with torch.no_grad():
+                metrics.update(trainer.validation_metrics(validation))
                 fe_valid = trainer.mean_over_rows(rbm.free_energy(validation).sum().item(), validation.shape[0])
                 sample = data[: validation.shape[0]] if train_sample is None else train_sample
                 fe_train = trainer.mean_over_rows(rbm.free_energy(sample).sum().item(), validation.shape[0])

@@ -1,0 +1,119 @@
+"""Classification RBMs as users train them: RBM(n_labels=K, objective=...) and a DBN's top RBM."""
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from sklearn.datasets import load_digits
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+import deepbelief
+from deepbelief import DBN, RBM
+
+from tests.helpers import all_binary
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16, y
+
+
+def test_predictions_are_the_argmax_of_the_posterior_by_enumeration():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 60)
+    X = (rng.random((60, 5)) < 0.2 + 0.6 * (np.arange(5) % 3 == y[:, None])).astype(float)
+    rbm = RBM(4, n_labels=3, objective="discriminative", n_iter=20, batch_size=10, random_state=0).fit(X, y)
+    W, a, b = rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_
+    U, c = rbm.label_components_, rbm.intercept_label_
+    H = all_binary(4)
+    log_joint = np.stack([logsumexp((X @ a)[:, None] + c[k] + H @ b + (X @ W.T + U[:, k]) @ H.T, axis=1)
+                          for k in range(3)], 1)
+    posterior = np.exp(log_joint - logsumexp(log_joint, 1, keepdims=True))
+    np.testing.assert_allclose(rbm.predict_proba(X), posterior, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(rbm.predict(X), rbm.classes_[posterior.argmax(1)])
+
+
+@pytest.mark.parametrize("objective", ["discriminative", "hybrid"])
+def test_classification_rbm_in_a_pipeline_under_cross_validation(digits, objective):
+    X, y = digits
+    model = make_pipeline(MinMaxScaler(), RBM(100, n_labels=10, objective=objective, n_iter=10, learning_rate=0.05,
+                                              batch_size=10, random_state=0))
+    scores = cross_val_score(model, X * 16, y, cv=3)
+    assert scores.mean() > 0.9
+
+
+def test_discriminative_training_beats_generative_training_at_equal_budget(digits):
+    X, y = digits
+    accuracy = {}
+    for objective in ("generative", "discriminative"):
+        rbm = RBM(50, n_labels=10, objective=objective, n_iter=10, learning_rate=0.05, batch_size=10,
+                  random_state=0)
+        accuracy[objective] = cross_val_score(rbm, X, y, cv=3).mean()
+    assert accuracy["discriminative"] > accuracy["generative"] + 0.02
+
+
+def test_history_reports_the_log_loss_and_the_validation_error(digits):
+    X, y = digits
+    rbm = RBM(50, n_labels=10, objective="hybrid", n_iter=4, batch_size=10, validation_fraction=0.2,
+              random_state=0).fit(X, y)
+    assert [set(h) >= {"log_loss", "log_loss_valid", "error_valid", "free_energy_gap"} for h in rbm.history_] == [
+        True] * 4
+    assert rbm.history_[-1]["log_loss"] < rbm.history_[0]["log_loss"]
+    assert 0 <= rbm.history_[-1]["error_valid"] < 0.2
+
+
+def test_objectives_need_label_units(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="objective='discriminative' trains a classification RBM.*set n_labels"):
+        RBM(8, objective="discriminative", n_iter=1).fit(X)
+    with pytest.raises(ValueError, match="unlabelled_weight=0.5 trains a classification RBM"):
+        RBM(8, unlabelled_weight=0.5, n_iter=1).fit(X)
+    with pytest.raises(ValueError, match="objective"):
+        RBM(8, n_labels=10, objective="supervised").fit(X, y)
+
+
+def test_semi_supervised_rows_train_with_unlabelled_weight(digits):
+    X, y = digits
+    y_few = y.copy()
+    y_few[200:] = -1
+    common = dict(n_labels=10, objective="hybrid", generative_weight=0.1, n_iter=3, batch_size=10,
+                  learning_rate=0.1, random_state=0)
+    left_out = RBM(30, **common).fit(X, y_few)
+    labelled_only = RBM(30, **common).fit(X[:200], y[:200])
+    np.testing.assert_array_equal(left_out.components_, labelled_only.components_)
+    semi = RBM(100, unlabelled_weight=0.1, **{**common, "n_iter": 10}).fit(X, y_few)
+    assert semi.n_iter_ == 10 and semi.score(X[200:], y[200:]) > 0.7
+
+
+def test_same_seed_same_model_and_the_objective_survives_save_and_load(digits, tmp_path):
+    X, y = digits
+    a = RBM(20, n_labels=10, objective="hybrid", generative_weight=0.1, n_iter=2, random_state=1).fit(X, y)
+    b = RBM(20, n_labels=10, objective="hybrid", generative_weight=0.1, n_iter=2, random_state=1).fit(X, y)
+    np.testing.assert_array_equal(a.components_, b.components_)
+    a.save(tmp_path / "m")
+    loaded = deepbelief.load(tmp_path / "m")
+    assert loaded.objective == "hybrid" and loaded.generative_weight == 0.1
+    np.testing.assert_array_equal(loaded.predict_proba(X), a.predict_proba(X))
+
+
+def test_dbn_top_rbm_trained_discriminatively(digits):
+    X, y = digits
+    common = dict(hidden_layer_sizes=(64, 64), n_labels=10, n_iter=5, batch_size=10, random_state=0)
+    generative = DBN(**common).fit(X, y)
+    discriminative = DBN(objective="discriminative", **common).fit(X, y)
+    assert discriminative.rbms_[-1].objective == "discriminative"
+    assert discriminative.rbms_[0].objective == "generative"
+    np.testing.assert_array_equal(discriminative.rbms_[0].components_, generative.rbms_[0].components_)
+    assert "log_loss" in discriminative.rbms_[-1].history_[0]
+    assert discriminative.score(X, y) > generative.score(X, y)
+
+
+def test_dbn_semi_supervised_top_rbm_sees_every_row(digits):
+    X, y = digits
+    y_few = y.copy()
+    y_few[300:] = -1
+    dbn = DBN((32,), n_labels=10, objective="hybrid", unlabelled_weight=0.5, n_iter=2, random_state=0).fit(X, y_few)
+    assert dbn.predict(X).shape == (len(X),)
+    plain = DBN((32,), n_labels=10, objective="hybrid", n_iter=2, random_state=0).fit(X, y_few)
+    assert not np.allclose(dbn.rbms_[-1].components_, plain.rbms_[-1].components_)
