@@ -21,6 +21,19 @@ def data():
     return (np.random.default_rng(0).random((6000, 100)) < 0.3).astype(np.float32)
 
 
+def interrupt_after(monkeypatch, cls, n_steps):
+    """Make ``cls.step`` raise KeyboardInterrupt at its ``n_steps``-th call (a training stopped mid-epoch)."""
+    real, steps = cls.step, []
+
+    def step(self, *args, **kwargs):
+        steps.append(1)
+        if len(steps) == n_steps:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "step", step)
+
+
 def state_of(path):
     return checkpoint.read(path)[1] if path.exists() else None
 
@@ -196,15 +209,7 @@ def test_an_interrupted_centred_pretraining_resumes_with_its_offsets(tmp_path, m
     X = data()[:600]
     settings = dict(hidden_layer_sizes=(12,), n_iter=4, batch_size=50, centering=True, random_state=0)
     reference = DBN(**settings).fit(X)
-    real, steps = CDTrainer.step, []
-
-    def step(self, *args, **kwargs):
-        steps.append(1)
-        if len(steps) == 12 * 2 + 3:  # in the third epoch
-            raise KeyboardInterrupt
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(CDTrainer, "step", step)
+    interrupt_after(monkeypatch, CDTrainer, 12 * 2 + 3)  # in the third epoch
     with pytest.raises(KeyboardInterrupt):
         DBN(checkpoint_dir=tmp_path, **settings).fit(X)
     monkeypatch.undo()
@@ -259,15 +264,7 @@ def test_an_interrupted_classification_top_rbm_resumes_to_the_same_network(tmp_p
     settings = dict(hidden_layer_sizes=(12, 8), n_labels=3, objective="hybrid", unlabelled_weight=0.5,
                     persistent=True, n_iter=4, batch_size=50, random_state=0)
     reference = DBN(**settings).fit(X, y)
-    real, steps = ClassificationTrainer.step, []
-
-    def step(self, *args, **kwargs):
-        steps.append(1)
-        if len(steps) == 8 * 2 + 3:  # in the top layer's third epoch
-            raise KeyboardInterrupt
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(ClassificationTrainer, "step", step)
+    interrupt_after(monkeypatch, ClassificationTrainer, 8 * 2 + 3)  # in the top layer's third epoch
     with pytest.raises(KeyboardInterrupt):
         DBN(checkpoint_dir=tmp_path, **settings).fit(X, y)
     monkeypatch.undo()
@@ -278,3 +275,27 @@ def test_an_interrupted_classification_top_rbm_resumes_to_the_same_network(tmp_p
             assert torch.equal(getattr(a.module_, name), getattr(b.module_, name))
         assert a.history_ == b.history_
     assert "log_loss" in resumed.rbms_[1].history_[0]
+
+
+@pytest.mark.parametrize("sampler", ["fast", "tempered"])
+def test_an_interrupted_pretraining_with_a_persistent_sampler_resumes_exactly(tmp_path, monkeypatch, sampler):
+    """The fast weights, the tempered replicas and their swap counts are in the checkpoint."""
+    from deepbelief.training import FastPCDTrainer, TemperedTrainer
+
+    X = data()[:400]
+    settings = dict(hidden_layer_sizes=(12, 8), sampler=sampler, n_temperatures=4, n_iter=4, batch_size=50,
+                    random_state=0)
+    reference = DBN(**settings).fit(X)
+    cls = FastPCDTrainer if sampler == "fast" else TemperedTrainer
+    interrupt_after(monkeypatch, cls, 8 * 4 + 8 * 2 + 3)  # in the second layer's third epoch
+    with pytest.raises(KeyboardInterrupt):
+        DBN(checkpoint_dir=tmp_path, **settings).fit(X)
+    monkeypatch.undo()
+    saved = checkpoint.read(tmp_path / "pretraining.ckpt")[0]
+    assert ("1.fast.0" in saved) if sampler == "fast" else saved["1.replicas"].shape == (4, 50, 12)
+    resumed = DBN(checkpoint_dir=tmp_path, **settings).fit(X, resume=True)
+    for a, b in zip(resumed.rbms_, reference.rbms_):
+        for name in ("weight", "visible_bias", "hidden_bias"):
+            assert torch.equal(getattr(a.module_, name), getattr(b.module_, name))
+        assert a.history_ == b.history_
+        assert type(a._trainer) is cls

@@ -211,10 +211,11 @@ def test_reproduce_quick_on_tiny_mnist_files(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     assert call("reproduce", "mnist", "--quick", "--data-home", tmp_path / "data", "--out", out) == 0
     table = (out / "table.md").read_text()
-    assert "QUICK settings" in table and table.count("\n| ") == 2 + 11  # header, rule, 11 rows
+    assert "QUICK settings" in table and table.count("\n| ") == 2 + 14  # header, rule, 14 rows
     rows = json.loads((out / "table.json").read_text())["rows"]
     assert [r["row"] for r in rows] == ["dbn", "dropout", "random_init", "up_down", "semi_supervised", "rbm_ais",
-                                        "rbm_ais_best", "autoencoder", "fashion", "dbm", "cdbn"]
+                                        "rbm_ais_best", "autoencoder", "fashion", "dbm", "cdbn", "drbm", "hdrbm",
+                                        "sparse_hdrbm"]
     for r in rows:
         values = r["value"].values() if isinstance(r["value"], dict) else [r["value"]]
         assert all(np.isfinite(v) for v in values)

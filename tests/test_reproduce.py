@@ -188,6 +188,28 @@ def test_rbm_row_reports_the_ais_interval(rbm_budget):
     table = reproduce.markdown([record], {"library_version": "v", "torch": "t", "device": "cpu", "seed": 0,
                                           "quick": True})
     assert f"AIS log Z {ais['log_z']:.2f}, 3-std interval" in table
+    # RAISE from below on the first test rows (all 10 here), with the AIS estimate of the same rows above it
+    bounds = record["raise"]
+    assert bounds["rows"] == 10 and bounds["lower"] <= bounds["raise_mean"]
+    assert bounds["ais_estimate"] == pytest.approx(record["value"])  # the same 10 rows here
+    assert f"on the first 10 test rows, RAISE {bounds['raise_mean']:.2f}" in table
+
+
+def test_classification_rbm_rows_train_their_objectives(monkeypatch):
+    from deepbelief import RBM
+
+    X = (np.random.default_rng(0).random((60, 784)) < 0.3).astype(np.float32)
+    y = np.arange(60) % 10
+    fitted = []
+    real = RBM.fit
+    monkeypatch.setattr(RBM, "fit", lambda self, *a, **k: fitted.append(self.get_params()) or real(self, *a, **k))
+    budget = reproduce.Budget(classification_rbm_epochs=2)
+    for name in ("drbm", "hdrbm", "sparse_hdrbm"):
+        record = reproduce._row_classification_rbm(((X, y), (X[:10], y[:10])), budget, "cpu", 0, name)
+        assert 0 <= record["value"] <= 100 and len(record["validation_error"]) == 2
+    assert [(p["objective"], p["n_components"], p["generative_weight"]) for p in fitted] == [
+        ("discriminative", 500, 0.01), ("hybrid", 1500, 0.01), ("hybrid", 3000, 0.01)]
+    assert fitted[2]["sparsity_cost"] > 0 and fitted[0]["validation_fraction"] == pytest.approx(1 / 6)
 
 
 def test_best_rbm_row_trains_the_centred_rbm_with_weight_decay(rbm_budget):

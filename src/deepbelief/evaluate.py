@@ -173,7 +173,8 @@ class LikelihoodBounds:
     raise_rows: np.ndarray
 
 
-def likelihood_bounds(model, X, ais_runs=100, raise_runs=10, betas=None, data=None, random_state=None):
+def likelihood_bounds(model, X, ais_runs=100, raise_runs=10, betas=None, data=None, random_state=None,
+                      ais_estimate=None):
     """Two-sided estimate of the mean log-likelihood of the rows ``X`` under a fitted RBM: AIS from above (an
     unbiased Z underestimates log Z on average, so log-likelihoods come out high; its 3-std low end of log Z makes
     that side more conservative still) and RAISE from below, with the same ``betas`` and base model (``data``).
@@ -185,6 +186,8 @@ def likelihood_bounds(model, X, ais_runs=100, raise_runs=10, betas=None, data=No
     X : array-like of shape (n_samples, n_features), e.g. test rows
     ais_runs, raise_runs : int, the forward runs and the reverse runs per row (>= 2)
     betas, data, random_state : as in :func:`ais`
+    ais_estimate : AISEstimate or None, the model's log Z from an earlier :func:`ais` call (then ``ais_runs`` is
+        not used)
 
     Returns
     -------
@@ -194,7 +197,7 @@ def likelihood_bounds(model, X, ais_runs=100, raise_runs=10, betas=None, data=No
         raise ValueError(f"raise_runs must be an integer >= 2 (the spread of its runs sizes its noise); got "
                          f"{raise_runs!r}")
     seeds = seeds_from(random_state, 2)
-    forward = ais(model, n_runs=ais_runs, betas=betas, data=data, random_state=seeds[0])
+    forward = ais_estimate or ais(model, n_runs=ais_runs, betas=betas, data=data, random_state=seeds[0])
     unnormalized = float(np.mean(-model.free_energy(X).astype(np.float64) + model._data_log_jacobian()))
     rows, variances = _raise(model, X, raise_runs, betas, data, seeds[1])
     mean = float(rows.mean())

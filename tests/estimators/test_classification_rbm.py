@@ -117,3 +117,11 @@ def test_dbn_semi_supervised_top_rbm_sees_every_row(digits):
     assert dbn.predict(X).shape == (len(X),)
     plain = DBN((32,), n_labels=10, objective="hybrid", n_iter=2, random_state=0).fit(X, y_few)
     assert not np.allclose(dbn.rbms_[-1].components_, plain.rbms_[-1].components_)
+
+
+def test_persistent_samplers_are_for_generative_rbms(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="sampler='tempered' trains generative RBMs"):
+        RBM(8, n_labels=10, objective="hybrid", sampler="tempered", n_iter=1).fit(X, y)
+    tempered = RBM(8, n_labels=10, sampler="tempered", n_temperatures=3, n_iter=2, random_state=0).fit(X, y)
+    assert tempered.predict(X).shape == (len(X),)

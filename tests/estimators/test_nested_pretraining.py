@@ -11,7 +11,8 @@ from deepbelief.estimators._cd_parameters import CD_PARAMETERS
 
 # A valid value other than the default for every CD option; an option added to CD_PARAMETER_CONSTRAINTS without a
 # value here fails test_every_cd_option_reaches_the_pretrained_layers.
-CHANGED = {"lr_schedule": "linear", "batch_size": 7, "k": 2, "persistent": True, "momentum": 0.3,
+CHANGED = {"lr_schedule": "linear", "batch_size": 7, "k": 2, "persistent": True, "sampler": "fast",
+           "n_temperatures": 3, "momentum": 0.3,
            "final_momentum": 0.7, "momentum_switch": 2, "weight_decay": 1e-3, "sparsity_target": 0.2,
            "sparsity_cost": 0.01, "centering": True, "validation_fraction": 0.2, "shuffle": False,
            "precision": "bfloat16"}

@@ -198,10 +198,11 @@ def test_unfitted_model_raises(motion):
 
 def test_every_cd_option_but_persistent_reaches_every_layer_of_the_sequence_models(motion):
     """The option walk of tests/estimators/test_nested_pretraining.py, for the sequence models: each option is a
-    parameter of both and reaches each layer; persistent chains are the one CD option a conditional RBM lacks."""
+    parameter of both and reaches each layer; persistent chains (and the persistent samplers) are the CD options a
+    conditional RBM lacks."""
     from deepbelief.estimators._cd_parameters import CD_PARAMETERS, SEQUENCE_CD_PARAMETERS
     from tests.estimators.test_nested_pretraining import CHANGED, WHERE_THE_FIT_RUNS
-    assert set(CD_PARAMETERS) - set(SEQUENCE_CD_PARAMETERS) == {"persistent"}
+    assert set(CD_PARAMETERS) - set(SEQUENCE_CD_PARAMETERS) == {"persistent", "sampler", "n_temperatures"}
     for option in SEQUENCE_CD_PARAMETERS:
         if option in WHERE_THE_FIT_RUNS:
             continue

@@ -4,6 +4,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .units import draw
+
 MAX_ENUMERATED_UNITS = 24
 
 
@@ -111,9 +113,8 @@ class _VisiblePath:
     def sample(self, mean):
         a = self.a
         if self.gaussian:
-            return mean + torch.randn(mean.shape, generator=self.generator, device=a.device, dtype=a.dtype)
-        return (torch.rand(mean.shape, generator=self.generator, device=a.device, dtype=a.dtype)
-                < torch.sigmoid(mean)).to(a.dtype)
+            return mean + draw(torch.randn, mean.shape, self.generator, a)
+        return (draw(torch.rand, mean.shape, self.generator, a) < torch.sigmoid(mean)).to(a.dtype)
 
     def log_z_base(self):
         """log of the sum (integral) of exp(-E_A(v)) over v."""
@@ -194,19 +195,29 @@ class RBMAnnealing:
             ratio = visible + (F.softplus(b1 * pre) - F.softplus(b0 * pre)).sum(-1)
         return ratio, (None if b_move is None else self._step(x, pre, b_move))
 
+    def step(self, x, beta):
+        """x after one transition at inverse temperature ``beta``."""
+        return self._step(x, self._pre(x), beta)
+
+    def draw_labels(self, x, beta):
+        """One-hot labels drawn from p_beta(y | x), (n, K) (one uniform per row)."""
+        p_y = torch.softmax(self._label_scores(self._pre(x), beta), 1)
+        return torch.zeros_like(p_y).scatter_(1, self._categorical(p_y)[:, None], 1.0)
+
+    def _categorical(self, p):
+        u = draw(torch.rand, (p.shape[0], 1), self.generator, p)
+        return (p.cumsum(1) < u).sum(1).clamp_max_(p.shape[1] - 1)
+
     def _step(self, x, pre, beta):
         W, g = self.rbm.weight, self.generator
         if self.n_labels:  # the label given x, then the hidden units given x and the label
-            p_y = torch.softmax(self._label_scores(pre, beta), 1)
-            u = torch.rand((p_y.shape[0], 1), generator=g, device=W.device, dtype=W.dtype)
-            y = (p_y.cumsum(1) < u).sum(1).clamp_max_(self.n_labels - 1)
+            y = self._categorical(torch.softmax(self._label_scores(pre, beta), 1))
             pre = pre[torch.arange(pre.shape[0], device=W.device), y]
         if self.relu:
             p = torch.sigmoid(beta * (pre[..., None] - self.offsets))
-            h = (torch.rand(p.shape, generator=g, device=W.device, dtype=W.dtype) < p).to(W.dtype).sum(-1)
+            h = (draw(torch.rand, p.shape, g, W) < p).to(W.dtype).sum(-1)
         else:
-            h = (torch.rand(pre.shape, generator=g, device=W.device, dtype=W.dtype)
-                 < torch.sigmoid(beta * pre)).to(W.dtype)
+            h = (draw(torch.rand, pre.shape, g, W) < torch.sigmoid(beta * pre)).to(W.dtype)
         return self.path.sample(self.path.mean(beta, beta * (h @ W[:, :self.n])))
 
     def log_p(self, x, beta):

@@ -218,6 +218,11 @@ class RBMModule(nn.Module):
         CDStatistics: positive statistics averaged over the batch rows, negative ones over the chains.
         """
         ph0, vk, squared_error = self.negative_phase(v0, k, generator, chain)
+        return self.contrast(v0, ph0, vk, squared_error, out)
+
+    def contrast(self, v0, ph0, vk, squared_error, out=None):
+        """The CD statistics of data ``v0`` with E[h | v0] = ``ph0`` against negative particles ``vk`` (however
+        they were sampled), with E[h | vk] under this RBM: <h v>_data - <h v>_particles and the bias terms."""
         phk = self.prob_h_given_v(vk)
 
         # PCD may keep more chains than a (last, short) batch has rows: average each phase separately.

@@ -7,7 +7,7 @@ from dataclasses import fields
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..training import PRECISIONS, SCHEDULES, CDConfig
+from ..training import PRECISIONS, SAMPLERS, SCHEDULES, CDConfig
 
 # Hyperparameters of CD training, shared with the DBN estimator, which passes them on to each layer.
 CD_PARAMETER_CONSTRAINTS = {
@@ -15,6 +15,8 @@ CD_PARAMETER_CONSTRAINTS = {
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "k": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
+    "sampler": [StrOptions(set(SAMPLERS))],
+    "n_temperatures": [Interval(Integral, 2, None, closed="left")],
     "momentum": [Interval(Real, 0, 1, closed="left")],
     "final_momentum": [Interval(Real, 0, 1, closed="left")],
     "momentum_switch": [Interval(Integral, 0, None, closed="left")],
@@ -30,10 +32,12 @@ CD_PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
 }
 CD_PARAMETERS = tuple(CD_PARAMETER_CONSTRAINTS)
+# The persistent samplers beyond Gibbs chains (training.samplers), for dense RBMs only.
+SAMPLER_PARAMETERS = ("sampler", "n_temperatures")
 
 # A conditional RBM's negative chains cannot persist: every training row has its own history, hence its own model
 # p(v_t | u_t), and a chain left by one row's update would continue under another row's biases.
-SEQUENCE_CD_PARAMETERS = tuple(name for name in CD_PARAMETERS if name != "persistent")
+SEQUENCE_CD_PARAMETERS = tuple(name for name in CD_PARAMETERS if name not in ("persistent", *SAMPLER_PARAMETERS))
 
 # CDConfig's names for the CD parameters that differ from the estimators' (the rest are the same).
 _CONFIG_NAMES = {"lr_schedule": "schedule"}

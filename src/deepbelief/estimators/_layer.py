@@ -15,7 +15,8 @@ from ..core.dbn import propagate_up
 from ..core.rbm import RBMModule
 from ..core.units import LabelledUnits, get_units
 from .._validation import chunk_rows, issparse
-from ..training import CDTrainer, ClassificationTrainer, SparseRows, TensorRows, split_validation, train_rbm, validation_count
+from ..training import (CDTrainer, ClassificationTrainer, FastPCDTrainer, SparseRows, TemperedTrainer, TensorRows,
+                        split_validation, train_rbm, validation_count)
 from ._labels import one_hot
 from ._persist import copy_tensor
 from ._progress import EpochBar
@@ -104,6 +105,14 @@ class RBMLayer:
         unlabelled rows the classification RBM's (:class:`~deepbelief.training.ClassificationTrainer`)."""
         rbm = self.rbm
         objective, beta = getattr(rbm, "objective", "generative"), getattr(rbm, "unlabelled_weight", 0.0)
+        sampler = getattr(rbm, "sampler", "gibbs")
+        if sampler != "gibbs" and (objective != "generative" or beta):
+            raise ValueError(f"sampler={sampler!r} trains generative RBMs; a classification RBM (objective="
+                             f"{objective!r}, unlabelled_weight={beta}) samples with sampler='gibbs'")
+        if sampler == "fast":
+            return FastPCDTrainer(module, rbm._cd_config(), generator, self.group)
+        if sampler == "tempered":
+            return TemperedTrainer(module, rbm._cd_config(), generator, self.group, rbm.n_temperatures)
         if objective == "generative" and not beta:
             return CDTrainer(module, rbm._cd_config(), generator, self.group)
         if rbm.n_labels is None:

@@ -17,7 +17,7 @@ from ..core.conv import ConvRBMModule, _pair, conv_shapes
 from ..core.nets import conv_network
 from ..core.units import get_units
 from ..training import ConvCDTrainer, greedy_stack
-from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, cd_config
+from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, SAMPLER_PARAMETERS, cd_config
 from ._checkpoints import StackCheckpointMixin
 from ._layer import RBMLayer
 from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
@@ -28,7 +28,8 @@ _CONV_VISIBLE = ("auto", "bernoulli", "gaussian")
 # same rate: 0.5 (measured on MNIST and digits against 0.1 and 2.0, see BENCHMARKS.md).
 _AUTO_RATE = {"bernoulli": 0.5, "gaussian": 0.05}
 # CD hyperparameters every layer takes from the estimator (the CD table less centring, undefined for shared weights)
-_LAYER_CD = tuple(name for name in CD_PARAMETER_CONSTRAINTS if name not in ("centering", "random_state", "verbose"))
+_LAYER_CD = tuple(name for name in CD_PARAMETER_CONSTRAINTS
+                  if name not in ("centering", "random_state", "verbose", *SAMPLER_PARAMETERS))
 
 
 def image_rows(X, image_shape, owner):
@@ -200,7 +201,7 @@ class ConvDBN(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, Save
         "propagate": [StrOptions({"mean", "sample"})],
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
-        **{name: c for name, c in CD_PARAMETER_CONSTRAINTS.items() if name != "centering"},
+        **{name: c for name, c in CD_PARAMETER_CONSTRAINTS.items() if name not in ("centering", *SAMPLER_PARAMETERS)},
     }
 
     def __init__(self, n_filters=(24, 40), *, filter_size=3, pool_size=2, image_shape=None, visible="auto",

@@ -65,8 +65,9 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
     objective, generative_weight, unlabelled_weight : default='generative', 0.01, 0.0
         How the top label RBM is trained, as in :class:`RBM`: 'discriminative' or 'hybrid' train it for P(y | x)
         of the penultimate features (a classification RBM on pretrained features, Larochelle & Bengio 2008).
-    lr_schedule, batch_size, k, persistent, momentum, final_momentum, momentum_switch, weight_decay, sparsity_target,
-    sparsity_cost, centering, validation_fraction, shuffle, device, precision, random_state, verbose
+    lr_schedule, batch_size, k, persistent, sampler, n_temperatures, momentum, final_momentum, momentum_switch,
+    weight_decay, sparsity_target, sparsity_cost, centering, validation_fraction, shuffle, device, precision,
+    random_state, verbose
         As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
     checkpoint_dir : path or None, default=None
         Write a checkpoint (``pretraining.ckpt``) there every ``checkpoint_every`` epochs of every layer;
@@ -113,7 +114,8 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
 
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="auto", hidden="bernoulli", learning_rate="auto",
                  lr_schedule="constant", batch_size=32,
-                 n_iter=10, k=1, persistent=False, momentum=0.5, final_momentum=0.9, momentum_switch=5,
+                 n_iter=10, k=1, persistent=False, sampler="gibbs", n_temperatures=10, momentum=0.5,
+                 final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, centering=False, propagate="mean",
                  n_labels=None, objective="generative", generative_weight=0.01, unlabelled_weight=0.0,
                  validation_fraction=None, shuffle=True, checkpoint_dir=None, checkpoint_every=1, device="cpu",
@@ -127,6 +129,8 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         self.n_iter = n_iter
         self.k = k
         self.persistent = persistent
+        self.sampler = sampler
+        self.n_temperatures = n_temperatures
         self.momentum = momentum
         self.final_momentum = final_momentum
         self.momentum_switch = momentum_switch

@@ -64,6 +64,14 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         Gibbs steps per update (CD-k).
     persistent : bool, default=False
         Persistent CD (Tieleman 2008): the negative chains continue across updates.
+    sampler : {'gibbs', 'fast', 'tempered'}, default='gibbs'
+        Where the negative particles come from: 'gibbs' the chains of CD-k or PCD-k (``persistent``); 'fast'
+        fast-weights PCD (Tieleman & Hinton 2009: persistent chains sampled from the parameters plus fast ones that
+        take each step at the learning rate and decay by 0.95 per update); 'tempered' parallel tempering
+        (persistent chains at ``n_temperatures`` inverse temperatures from 1 down to 0, neighbours swapping states
+        after every k sweeps; Desjardins et al. 2010). Both are persistent whatever ``persistent`` says.
+    n_temperatures : int, default=10
+        Temperatures of ``sampler='tempered'``.
     momentum, final_momentum : float, default=0.5, 0.9
         Momentum of the first ``momentum_switch`` epochs, then afterwards (Hinton's 0.5 -> 0.9 schedule;
         set both equal for a constant momentum). ``partial_fit`` uses the momentum of the epoch count
@@ -151,7 +159,8 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
     }
 
     def __init__(self, n_components=256, *, visible="auto", hidden="bernoulli", learning_rate="auto",
-                 lr_schedule="constant", batch_size=32, n_iter=10, k=1, persistent=False, momentum=0.5,
+                 lr_schedule="constant", batch_size=32, n_iter=10, k=1, persistent=False, sampler="gibbs",
+                 n_temperatures=10, momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0,
                  centering=False, n_labels=None, objective="generative", generative_weight=0.01, unlabelled_weight=0.0,
                  validation_fraction=None, shuffle=True, device="cpu", precision="float32", random_state=None,
@@ -165,6 +174,8 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         self.n_iter = n_iter
         self.k = k
         self.persistent = persistent
+        self.sampler = sampler
+        self.n_temperatures = n_temperatures
         self.momentum = momentum
         self.final_momentum = final_momentum
         self.momentum_switch = momentum_switch

@@ -5,6 +5,7 @@ import torch
 
 from ..core.units import draw
 from .cd import CDTrainer
+from .loop import precision_scope
 
 OBJECTIVES = ("generative", "discriminative", "hybrid")
 
@@ -50,7 +51,8 @@ class ClassificationTrainer(CDTrainer):
         grads = [torch.zeros_like(p) for p in self.params]
         hidden_mean, monitor = None, None
         if self.objective != "generative":
-            *parts, monitor, hidden_mean = rbm.discriminative_statistics(x, y)
+            with precision_scope(c.precision, v0.device.type):
+                *parts, monitor, hidden_mean = rbm.discriminative_statistics(x, y)
             for grad, part in zip(grads, parts):
                 grad.add_(part)
         weights = self.generative_weight * labelled + self.unlabelled_weight * (1.0 - labelled)
@@ -59,7 +61,9 @@ class ClassificationTrainer(CDTrainer):
                 v0 = torch.cat([x, y + (1.0 - labelled)[:, None] * self.draw_labels(x)], 1)
             if c.persistent and self.chain is None:
                 self.chain = self._start_chains(v0.shape[0])
-            stats = rbm.weighted_cd_statistics(v0, weights, c.k, self.draws, self.chain if c.persistent else None)
+            with precision_scope(c.precision, v0.device.type):
+                stats = rbm.weighted_cd_statistics(v0, weights, c.k, self.draws,
+                                                   self.chain if c.persistent else None)
             self.chain_end = stats.chain
             if c.persistent:
                 self.chain = stats.chain
