@@ -3,7 +3,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from deepbelief import DBN, RBM
+from deepbelief import DBM, DBN, RBM
 from deepbelief.evaluate import ais, dbn_lower_bound, log_likelihood, log_partition, reconstruction_error
 
 from tests.helpers import all_binary
@@ -140,3 +140,6 @@ def test_raise_of_label_and_gaussian_rbms_in_the_data_units():
     assert abs((raised - exact).mean()) < 0.01 and np.abs(raised - exact).mean() < 0.06
     with pytest.raises(ValueError, match="n_runs must be an integer >= 1"):
         raise_log_likelihood(gaussian, X, n_runs=0)
+    dbm = DBM((3, 2), n_iter=1, max_iter=1, n_particles=4, random_state=0).fit(X > 0.4)
+    with pytest.raises(TypeError, match="RAISE starts from each row's unnormalised probability"):
+        raise_log_likelihood(dbm, X > 0.4)

@@ -141,6 +141,9 @@ def raise_log_likelihood(model, X, n_runs=10, betas=None, data=None, random_stat
 def _raise(model, X, n_runs, betas, data, random_state, chunk=2000):
     """(RAISE estimates per row in the data's units, the estimates' Monte Carlo variances): the variance of
     log mean(w) by the delta method, var(w / mean(w)) / n_runs (nan for a single run)."""
+    if isinstance(model, DBM):
+        raise TypeError("RAISE starts from each row's unnormalised probability p*(x), which a DBM does not give in "
+                        "closed form (its hidden layers interact); bound a DBM with dbm_lower_bound and ais")
     rbm = _rbm(model)
     if not (isinstance(n_runs, int) and n_runs >= 1):
         raise ValueError(f"n_runs must be an integer >= 1; got {n_runs!r}")
