@@ -340,3 +340,22 @@ def test_missing_and_unexpected_columns_are_named(named_model, csv_files, tmp_pa
     assert call("predict", named_model, path) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_train_logs_every_epoch_to_tensorboard_and_csv(tmp_path, capsys):
+    pytest.importorskip("tensorboard")
+    import pandas as pd
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    code = main(["train", "digits", "--layers", "16", "--epochs", "2", "--max-iter", "3", "--quiet",
+                 "--tensorboard", str(tmp_path / "tb"), "--log-csv", str(tmp_path / "log.csv"),
+                 "--out", str(tmp_path / "model")])
+    assert code == 0
+    log = pd.read_csv(tmp_path / "log.csv")
+    assert list(log[log.stage == "fine-tuning"].epoch) == [0, 1, 2]
+    events = EventAccumulator(str(tmp_path / "tb" / "pretraining-layer1"), size_guidance={"images": 0})
+    events.Reload()
+    assert [e.step for e in events.Scalars("reconstruction_error")] == [0, 1]
+    assert "filters" in events.Tags()["images"]  # digits are 8 x 8 images
+    assert main(["train", "digits", "--log-csv", str(tmp_path), "--out", str(tmp_path / "m2")]) == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err

@@ -191,6 +191,28 @@ def test_streamed_fit_reads_each_rank_shard(tmp_path):
         np.testing.assert_allclose(np.load(tmp_path / f"w{rank}.npy"), expected.components_, rtol=0, atol=1e-5)
 
 
+
+def test_a_stop_asked_by_one_ranks_callback_stops_every_rank_and_only_rank_0_logs(tmp_path):
+    np.save(tmp_path / "x.npy", data())
+    script = tmp_path / "rank.py"
+    script.write_text(textwrap.dedent(f"""
+        import numpy as np
+        from deepbelief import DBN, distributed
+        from deepbelief.callbacks import CSVLogger
+        rank = distributed.current().rank
+        stop = lambda e: rank == 1 and e.epoch == 1  # only rank 1 asks: both must end the layer together
+        dbn = DBN((7, 5), batch_size={B}, n_iter=6, shuffle=False, random_state=0,
+                  callbacks=[stop, CSVLogger({str(tmp_path)!r} + "/log.csv")])
+        dbn.fit(np.load({str(tmp_path)!r} + "/x.npy"))
+        np.save({str(tmp_path)!r} + f"/n{{rank}}.npy", [rbm.n_iter_ for rbm in dbn.rbms_])
+    """))
+    finish(start_ranks([str(script)]))
+    for rank in (0, 1):
+        assert list(np.load(tmp_path / f"n{rank}.npy")) == [2, 2]
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4 and rows[1].startswith("pretraining,1,0,reconstruction_error")
+
+
 TRAIN = ["-m", "deepbelief", "train", "digits", "--task", "unsupervised", "--layers", "256", "--batch-size", "64",
          "--quiet"]
 EPOCHS = "60"

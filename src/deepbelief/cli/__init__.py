@@ -51,6 +51,12 @@ class _Help(argparse.HelpFormatter):
         return text
 
 
+def _log_options(p):
+    p.add_argument("--tensorboard", metavar="DIR",
+                   help="TensorBoard logs of every epoch into DIR (monitors, filters, samples; needs tensorboard)")
+    p.add_argument("--log-csv", metavar="FILE", help="every monitor of every epoch into a CSV file")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="deepbelief", description="Deep belief networks and RBMs.",
                                      formatter_class=_Help)
@@ -84,6 +90,7 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same result")
     p.add_argument("--out", default="deepbelief-pretrain", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _log_options(p)
     p.set_defaults(run=cmd_pretrain)
 
     p = commands.add_parser(
@@ -116,6 +123,7 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same result")
     p.add_argument("--out", default="deepbelief-model", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _log_options(p)
     p.set_defaults(run=cmd_train)
 
     for name, run, help_text in (("predict", cmd_predict, "predict labels or targets for the rows of a file"),
@@ -191,6 +199,21 @@ def _join_ranks(command):
     if not group.is_main:
         logging.getLogger("deepbelief").setLevel(logging.WARNING)
     return f" (rank {group.rank} of {group.world})"
+
+
+def run():
+    """The entry point of the ``deepbelief`` command and of ``python -m deepbelief``: :func:`main`'s exit code.
+
+    A data-parallel rank (under torchrun) leaves with ``os._exit`` once its output is flushed and the process group
+    closed: the interpreter's own teardown of torch's communication threads aborted about one rank exit in 100
+    ('terminate called without an active exception', with no Python frame left), after a run that had succeeded."""
+    code = main()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def main(argv=None):

@@ -15,7 +15,8 @@ def cmd_pretrain(args):
     check_layers_fit(args.layers, X.shape[1], args.device)
     dbn = DBN(hidden_layer_sizes=args.layers, n_iter=args.epochs, learning_rate=args.learning_rate,
               lr_schedule=args.lr_schedule, batch_size=args.batch_size, k=args.k, persistent=args.persistent,
-              centering=args.centering, device=args.device, random_state=args.seed, verbose=not args.quiet)
+              centering=args.centering, device=args.device, random_state=args.seed, verbose=not args.quiet,
+              callbacks=_loggers(args, image_shape))
     try:
         dbn.fit(X)
     except ValueError as exc:
@@ -100,7 +101,26 @@ def _parse_params(items):
     return params
 
 
-def _make_estimator(args, params):
+def _loggers(args, image_shape):
+    """The callbacks --tensorboard DIR and --log-csv FILE ask for."""
+    from ..callbacks import CSVLogger, TensorBoardLogger
+
+    loggers = []
+    if args.tensorboard is not None:
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            raise CLIError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
+        shape = tuple(image_shape[-2:]) if image_shape is not None else None
+        loggers.append(TensorBoardLogger(args.tensorboard, image_shape=shape))
+    if args.log_csv is not None:
+        if Path(args.log_csv).is_dir():
+            raise CLIError(f"--log-csv {args.log_csv} is a folder; give a file name, e.g. {args.log_csv}/log.csv")
+        loggers.append(CSVLogger(args.log_csv))
+    return loggers
+
+
+def _make_estimator(args, params, image_shape=None):
     from .. import estimators
 
     if args.model == "dbm" and args.task != "unsupervised":
@@ -108,7 +128,7 @@ def _make_estimator(args, params):
                        f"(got --task {args.task})")
     cls = getattr(estimators, "DBM" if args.model == "dbm" else TASKS[args.task])
     options = {"hidden_layer_sizes": args.layers, "device": args.device, "random_state": args.seed,
-               "verbose": not args.quiet}
+               "verbose": not args.quiet, "callbacks": _loggers(args, image_shape)}
     if args.scale == "standard":
         options["visible"] = "gaussian"
     for flag, name in (("epochs", "n_iter"), ("max_iter", "max_iter"), ("learning_rate", "learning_rate"),
@@ -153,7 +173,7 @@ def cmd_train(args):
                        f"values like {str(y[0])!r}: not a number")
     scale = args.scale if args.scale != "auto" else ("none" if named else "minmax")
     check_layers_fit(params.get("hidden_layer_sizes", args.layers), X.shape[1], args.device)
-    estimator = _make_estimator(args, params)
+    estimator = _make_estimator(args, params, image_shape)
     stratify = y if args.task == "classify" else None
     split = args.test_size > 0
     if split:

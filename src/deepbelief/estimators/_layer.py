@@ -211,12 +211,13 @@ def train_layer(estimator, desc, index, data, n_epochs, validation=None, on_epoc
     def record(epoch, metrics):
         est.history_.append(metrics)
         est.n_iter_ += 1
-        bar(epoch, metrics)
         if on_epoch is not None:
             on_epoch()
+        return bar(epoch, metrics)
 
     order = est._shuffle_generator if est.shuffle else None
-    with EpochBar(n_epochs, desc, est.verbose) as bar:
+    rows = data if isinstance(data, torch.Tensor) else None
+    with EpochBar(n_epochs, desc, est.verbose, "pretraining", index, est.module_, rows, est.n_iter, est) as bar:
         train_rbm(est._trainer, data, n_epochs, est.batch_size, order, validation, start_epoch=est.n_iter_,
                   callback=record, layer=index, train_sample=sample)
 

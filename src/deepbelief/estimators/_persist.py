@@ -41,12 +41,17 @@ def nested_estimator(value, classes):
     return estimator
 
 
+# Parameters of the running fit, not of the model: saved as None (a callback is code, which model files never hold).
+_NOT_SAVED = ("callbacks",)
+
+
 def json_params(estimator):
     """The constructor parameters as JSON values."""
-    return {name: _json_value(value) for name, value in estimator.get_params(deep=False).items()}
+    return {name: None if name in _NOT_SAVED else _json_value(value)
+            for name, value in estimator.get_params(deep=False).items()}
 
 
-_NOT_CHECKED = ("verbose", "checkpoint_dir", "device")
+_NOT_CHECKED = ("verbose", "checkpoint_dir", "device", *_NOT_SAVED)
 
 
 def checkpoint_params(estimator):

@@ -34,8 +34,9 @@ class _RectifiedDBN(DBN):
                 if layer not in self._bars:  # the layer's bar opens with its first epoch, as the one below closes
                     for bar in self._bars.values():
                         bar.close()
-                    self._bars[layer] = EpochBar(epochs[layer], f"layer {layer + 1}/{len(sizes)}", self.verbose)
-                self._bars[layer](epoch, metrics)
+                    self._bars[layer] = EpochBar(epochs[layer], f"layer {layer + 1}/{len(sizes)}", self.verbose,
+                                                 "pretraining", layer, layers[layer].module())
+                return self._bars[layer](epoch, metrics)
             return show
 
         layers = [RectifiedLayer(size, rates[layer], epochs[layer], self.k, self.batch_size,
@@ -53,7 +54,7 @@ class _RectifiedDBN(DBN):
             rbm = RBM.from_weights(to_numpy(trained.weight).T, to_numpy(trained.visible_bias),
                                    to_numpy(trained.hidden_bias), visible=self.visible if layer == 0 else "relu",
                                    hidden="relu", device=self.device)
-            rbm.history_, rbm.n_iter_ = trained.history, trained.n_epochs
+            rbm.history_, rbm.n_iter_ = trained.history, trained.epoch
             rbms.append(rbm)
         return rbms
 

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import reports
 from .. import checkpoint
 from .._runtime import make_generator, seeds_from
 from .._validation import check_X
@@ -20,6 +21,7 @@ class UpDownMixin:
     """``fine_tune_up_down`` for :class:`DBN` (it uses the DBN's checkpoint folder, state and label clamping)."""
 
     @torch.no_grad()
+    @reports
     def fine_tune_up_down(self, X, y=None, n_iter=10, learning_rate=0.01, k=10, batch_size=None, random_state=None,
                           resume=False):
         """Up-down (contrastive wake-sleep) fine-tuning after greedy pretraining (Hinton, Osindero & Teh 2006).
@@ -109,9 +111,9 @@ class UpDownMixin:
                                 "generator.shuffle": order_generator.get_state()})
                 checkpoint.write(path, tensors, {"fingerprint": key, "params": params, "epoch": epoch + 1,
                                                  "dbn": state})
-            bar(epoch, metrics)
+            return bar(epoch, metrics)
 
-        with EpochBar(n_iter - first, "up-down", self.verbose) as bar:
+        with EpochBar(n_iter - first, "up-down", self.verbose, "up-down", model=self.module_, n_epochs=n_iter) as bar:
             train_up_down(self.module_, trainer, data, labels, range(first, n_iter), batch, learning_rate, generator,
                           order_generator, after)
         return self

@@ -6,6 +6,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import reports
 from ..errors import ModelFileError
 from ._persist import SaveMixin, json_params
 from .dbn import DBN
@@ -27,6 +28,9 @@ class AnomalyDetector(SaveMixin, OutlierMixin, BaseEstimator):
         Expected share of outliers in the training data: ``offset_`` is that quantile of the training scores.
     random_state : int, RandomState or None, default=None
         When not None, sets the model's ``random_state``.
+    callbacks : list of :class:`deepbelief.callbacks.Callback` or callables, default=None
+        Each is called with a :class:`deepbelief.callbacks.Epoch` after every epoch of every stage of the fit
+        (pretraining layers, fine-tuning, up-down, joint training); one may end the stage. Not saved with the model.
 
     Attributes
     ----------
@@ -52,12 +56,15 @@ class AnomalyDetector(SaveMixin, OutlierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, model=None, *, anomaly_score="free_energy", contamination=0.1, random_state=None):
+    def __init__(self, model=None, *, anomaly_score="free_energy", contamination=0.1, random_state=None,
+                 callbacks=None):
         self.model = model
         self.anomaly_score = anomaly_score
         self.contamination = contamination
         self.random_state = random_state
+        self.callbacks = callbacks
 
+    @reports
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Fit the model on X (normal data, or data with about ``contamination`` outliers) and set ``offset_``."""

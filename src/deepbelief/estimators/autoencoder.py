@@ -9,6 +9,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import reports
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import INFERENCE_CHUNK, check_X, layer_sizes
 from ..core.nets import linear_from
@@ -79,6 +80,9 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
     device : 'cpu', 'cuda', 'cuda:N' or 'auto'
     random_state : int, RandomState or None
     verbose : bool
+    callbacks : list of :class:`deepbelief.callbacks.Callback` or callables, default=None
+        Each is called with a :class:`deepbelief.callbacks.Epoch` after every epoch of every stage of the fit
+        (pretraining layers, fine-tuning, up-down, joint training); one may end the stage. Not saved with the model.
 
     Attributes
     ----------
@@ -116,7 +120,8 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
                  n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, optimizer="adam", learning_rate=1e-3,
                  lr_schedule="constant", max_iter=50, batch_size=100, weight_decay=0.0, device="cpu", random_state=None,
-                 verbose=False):
+                 verbose=False,
+                 callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
@@ -134,6 +139,7 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _sizes(self):
         nested = self.pretraining
@@ -191,6 +197,7 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
             loss = (logits - target) ** 2
         return loss.sum(1).mean()
 
+    @reports
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -214,7 +221,7 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         if self.max_iter > 0:
             progress = FineTuneProgress()  # on divergence the network keeps its last good weights, and this record
             self.loss_curve_ = progress.loss_curve
-            with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
+            with EpochBar(self.max_iter, "fine-tuning", self.verbose, "fine-tuning", model=network) as bar:
                 fine_tune(network, self._loss, data, data, config, make_generator(shuffle_seed, "cpu"), callback=bar,
                           progress=progress)
         network.eval()

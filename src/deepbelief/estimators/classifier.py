@@ -4,6 +4,7 @@ import torch
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 
+from ..callbacks import reports
 from .. import io
 from .._runtime import memory_errors
 from .._validation import check_X_y
@@ -98,6 +99,9 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
     random_state : int, RandomState or None
     verbose : bool
         Progress bars for every pretraining layer and for fine-tuning.
+    callbacks : list of :class:`deepbelief.callbacks.Callback` or callables, default=None
+        Each is called with a :class:`deepbelief.callbacks.Epoch` after every epoch of every stage of the fit
+        (pretraining layers, fine-tuning, up-down, joint training); one may end the stage. Not saved with the model.
 
     The defaults differ from :class:`DBNRegressor`'s where a classifier gains: ReLU fine-tuning of rectified-RBM
     pretraining, SGD with momentum 0.5 and a cosine schedule from 0.2, dropout 0.2 on the inputs and hidden layers,
@@ -138,7 +142,8 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
                  optimizer="sgd", learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0,
                  max_norm=None, ema_decay=None, dropout=0.2, input_dropout=0.2, max_iter=100, batch_size=64,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None,
-                 checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False):
+                 checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False,
+                 callbacks=None):
         super().__init__(
             hidden_layer_sizes, visible=visible, pretrain=pretrain, pretraining=pretraining, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
             lr_schedule_rbm=lr_schedule_rbm, k=k, persistent=persistent, activation=activation, optimizer=optimizer,
@@ -147,8 +152,9 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
             batch_size=batch_size, early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, tol=tol, checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every, device=device, precision=precision, random_state=random_state,
-            verbose=verbose)
+            verbose=verbose, callbacks=callbacks)
 
+    @reports
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, resume=False):

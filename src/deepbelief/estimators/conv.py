@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import reports
 from .. import checkpoint, distributed
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import (INFERENCE_CHUNK, check_count, check_layer, check_masked_X, check_X, chunk_rows,
@@ -170,6 +171,9 @@ class ConvDBN(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, Save
     lr_schedule, batch_size, k, persistent, momentum, final_momentum, momentum_switch, weight_decay,
     validation_fraction, shuffle, device, precision, random_state, verbose
         As for :class:`deepbelief.RBM` (every layer takes them).
+    callbacks : list of :class:`deepbelief.callbacks.Callback` or callables, default=None
+        Each is called with a :class:`deepbelief.callbacks.Epoch` after every epoch of every stage of the fit
+        (pretraining layers, fine-tuning, up-down, joint training); one may end the stage. Not saved with the model.
     checkpoint_dir : str or None; checkpoint_every : int, default=1
         Checkpoints of the greedy pretraining (``fit(..., resume=True)`` continues an interrupted fit exactly).
 
@@ -208,7 +212,8 @@ class ConvDBN(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, Save
                  learning_rate="auto", lr_schedule="constant", batch_size=32, n_iter=10, k=1, persistent=False,
                  momentum=0.5, final_momentum=0.9, momentum_switch=5, weight_decay=1e-4, sparsity_target=0.05,
                  sparsity_cost=0.5, propagate="mean", validation_fraction=None, shuffle=True, checkpoint_dir=None,
-                 checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False):
+                 checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False,
+                 callbacks=None):
         self.n_filters = n_filters
         self.filter_size = filter_size
         self.pool_size = pool_size
@@ -235,6 +240,7 @@ class ConvDBN(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, Save
         self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     # architecture -------------------------------------------------------------------------------
     def _filters(self):
@@ -307,6 +313,7 @@ class ConvDBN(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, Save
                                     restoring=restoring))
         return layers
 
+    @reports
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, resume=False):
@@ -569,7 +576,8 @@ class ConvRBM(ConvDBN):
                  learning_rate="auto", lr_schedule="constant", batch_size=32, n_iter=10, k=1, persistent=False,
                  momentum=0.5, final_momentum=0.9, momentum_switch=5, weight_decay=1e-4, sparsity_target=0.05,
                  sparsity_cost=0.5, validation_fraction=None, shuffle=True, checkpoint_dir=None, checkpoint_every=1,
-                 device="cpu", precision="float32", random_state=None, verbose=False):
+                 device="cpu", precision="float32", random_state=None, verbose=False,
+                 callbacks=None):
         super().__init__((n_filters,), filter_size=filter_size, pool_size=pool_size, image_shape=image_shape,
                          visible=visible, learning_rate=learning_rate, lr_schedule=lr_schedule,
                          batch_size=batch_size, n_iter=n_iter, k=k, persistent=persistent, momentum=momentum,
@@ -577,7 +585,7 @@ class ConvRBM(ConvDBN):
                          sparsity_target=sparsity_target, sparsity_cost=sparsity_cost,
                          validation_fraction=validation_fraction, shuffle=shuffle, checkpoint_dir=checkpoint_dir,
                          checkpoint_every=checkpoint_every, device=device, precision=precision,
-                         random_state=random_state, verbose=verbose)
+                         random_state=random_state, verbose=verbose, callbacks=callbacks)
         self.n_filters = n_filters
         self.propagate = "mean"
 

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import reports
 from .. import checkpoint, distributed
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import (INFERENCE_CHUNK, check_count, check_layer, check_masked_X, check_X, chunk_rows, dense_rows,
@@ -71,6 +72,9 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
     verbose
         As in :class:`RBM`, for the pretraining RBMs and (but ``k``) the joint training; ``centering`` centres
         both (Melchior, Fischer & Wiskott 2016; in the DBM every layer has its offset).
+    callbacks : list of :class:`deepbelief.callbacks.Callback` or callables, default=None
+        Each is called with a :class:`deepbelief.callbacks.Epoch` after every epoch of every stage of the fit
+        (pretraining layers, fine-tuning, up-down, joint training); one may end the stage. Not saved with the model.
     checkpoint_dir : path or None, default=None
         Write checkpoints there every ``checkpoint_every`` epochs: ``pretraining.ckpt`` while the RBMs train,
         ``joint.ckpt`` in the joint training; ``fit(X, resume=True)`` continues from the later one with the
@@ -117,7 +121,8 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
                  joint_learning_rate="auto", max_iter=10, lr_schedule="linear", n_mean_field=10, damping=0.0,
                  n_particles=100, n_gibbs=5, batch_size=32, k=1, momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, centering=False, shuffle=True, checkpoint_dir=None, checkpoint_every=1,
-                 device="cpu", random_state=None, verbose=False):
+                 device="cpu", random_state=None, verbose=False,
+                 callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.learning_rate = learning_rate
@@ -142,6 +147,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     # training -----------------------------------------------------------------------------------
     def _joint_config(self):
@@ -170,6 +176,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
     def _layer_sizes(self):
         return layer_sizes(self.hidden_layer_sizes)
 
+    @reports
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, resume=False):
@@ -221,14 +228,16 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         def record(epoch, metrics):
             self.history_.append(metrics)
             self.n_iter_ += 1
-            bar(epoch, metrics)
             if joint_path is not None and (self.n_iter_ % self.checkpoint_every == 0 or self.n_iter_ == self.max_iter):
                 tensors, state = self._joint_state(trainer, shuffle)
                 if distributed.is_main_process():
                     checkpoint.write(joint_path, tensors, {"fingerprint": key, "params": self._checkpoint_params(),
                                                            **state})
+            return bar(epoch, metrics)
 
-        with EpochBar(self.max_iter - self.n_iter_, "DBM joint training", self.verbose) as bar:
+        with EpochBar(self.max_iter - self.n_iter_, "DBM joint training", self.verbose, "joint training",
+                      model=self.module_, rows=data if isinstance(data, torch.Tensor) else None,
+                      n_epochs=self.max_iter) as bar:
             train_dbm(trainer, data, self.max_iter - self.n_iter_, self.batch_size, shuffle if self.shuffle else None,
                       start_epoch=self.n_iter_, callback=record)
         return self

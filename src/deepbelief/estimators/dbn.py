@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import reports
 from .. import checkpoint, distributed
 from ..data.streaming import fingerprint as streaming_fingerprint, is_streamed
 from .._runtime import memory_errors, seeds_from, to_tensor
@@ -69,6 +70,9 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
     weight_decay, sparsity_target, sparsity_cost, centering, validation_fraction, shuffle, device, precision,
     random_state, verbose
         As in :class:`RBM`, applied to every layer. ``verbose`` shows one progress bar per layer.
+    callbacks : list of :class:`deepbelief.callbacks.Callback` or callables, default=None
+        Each is called with a :class:`deepbelief.callbacks.Epoch` after every epoch of every stage of the fit
+        (pretraining layers, fine-tuning, up-down, joint training); one may end the stage. Not saved with the model.
     checkpoint_dir : path or None, default=None
         Write a checkpoint (``pretraining.ckpt``) there every ``checkpoint_every`` epochs of every layer;
         ``fit(X, resume=True)`` continues from it with the same result as an uninterrupted run, for data in
@@ -119,7 +123,8 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, centering=False, propagate="mean",
                  n_labels=None, objective="generative", generative_weight=0.01, unlabelled_weight=0.0,
                  validation_fraction=None, shuffle=True, checkpoint_dir=None, checkpoint_every=1, device="cpu",
-                 precision="float32", random_state=None, verbose=False):
+                 precision="float32", random_state=None, verbose=False,
+                 callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.hidden = hidden
@@ -151,6 +156,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _layer_sizes(self):
         return layer_sizes(self.hidden_layer_sizes)
@@ -174,6 +180,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
             rbms.append(rbm)
         return rbms
 
+    @reports
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, resume=False):

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import reports
 from .. import distributed, io
 from .._runtime import make_generator, memory_errors, seeds_from, to_numpy, to_tensor
 from .._validation import FLOAT32_MAX, INFERENCE_CHUNK, check_range, check_X, chunk_rows, dense_rows, issparse
@@ -116,6 +117,9 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         Seeds initialisation, shuffling and sampling; the same seed on the same device gives the same model.
     verbose : bool or int, default=False
         Show a progress bar with the monitors.
+    callbacks : list of :class:`deepbelief.callbacks.Callback` or callables, default=None
+        Each is called with a :class:`deepbelief.callbacks.Epoch` after every epoch of every stage of the fit
+        (pretraining layers, fine-tuning, up-down, joint training); one may end the stage. Not saved with the model.
 
     Attributes
     ----------
@@ -164,7 +168,8 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
                  final_momentum=0.9, momentum_switch=5, weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0,
                  centering=False, n_labels=None, objective="generative", generative_weight=0.01, unlabelled_weight=0.0,
                  validation_fraction=None, shuffle=True, device="cpu", precision="float32", random_state=None,
-                 verbose=False):
+                 verbose=False,
+                 callbacks=None):
         self.n_components = n_components
         self.visible = visible
         self.hidden = hidden
@@ -193,6 +198,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     # construction -------------------------------------------------------------------------------
     def _cd_config(self):
@@ -284,6 +290,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         """Validated rows (a SciPy sparse matrix stays one, as CSR, unless ``sparse`` is False)."""
         return check_X(self, X, reset=reset, units=self.visible_, sparse=sparse)
 
+    @reports
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -3,6 +3,7 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
 
+from ..callbacks import reports
 from .. import io
 from .._runtime import memory_errors
 from .._validation import check_X_y
@@ -36,6 +37,7 @@ class DBNRegressor(RegressorMixin, SupervisedDBN):
     (2,)
     """
 
+    @reports
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, resume=False):

@@ -13,6 +13,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import reports
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, clearer
 from ..core.crbm import ConditionalRBMModule
@@ -148,6 +149,9 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
     device : str or torch.device, default='cpu'
     random_state : int, RandomState or None
     verbose : bool or int, default=False
+    callbacks : list of :class:`deepbelief.callbacks.Callback` or callables, default=None
+        Each is called with a :class:`deepbelief.callbacks.Epoch` after every epoch of every stage of the fit
+        (pretraining layers, fine-tuning, up-down, joint training); one may end the stage. Not saved with the model.
 
     Attributes
     ----------
@@ -183,7 +187,8 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
                  batch_size=100, n_iter=50, k=1, momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=2e-4, lr_schedule="constant", sparsity_target=0.1, sparsity_cost=0.0, centering=False,
                  validation_fraction=None, precision="float32", n_gibbs=30, n_predict_steps=5, shuffle=True,
-                 device="cpu", random_state=None, verbose=False):
+                 device="cpu", random_state=None, verbose=False,
+                 callbacks=None):
         self.n_components = n_components
         self.order = order
         self.visible = visible
@@ -208,6 +213,7 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _build(self, n_features):
         device = resolve_device(self.device)
@@ -236,6 +242,7 @@ class ConditionalRBM(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEsti
         V = to_numpy(V)
         return V if self.data_mean_ is None else V * self.data_scale_ + self.data_mean_
 
+    @reports
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

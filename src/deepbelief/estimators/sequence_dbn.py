@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import reports
 from .._runtime import memory_errors, seeds_from
 from .._validation import layer_sizes, per_layer
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS
@@ -39,6 +40,9 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
     batch_size, k, momentum, final_momentum, momentum_switch, weight_decay, lr_schedule, sparsity_target,
     sparsity_cost, centering, validation_fraction, precision, n_gibbs, n_predict_steps, shuffle, device,
     random_state, verbose : as :class:`ConditionalRBM`, shared by all layers (each layer its own seed).
+    callbacks : list of :class:`deepbelief.callbacks.Callback` or callables, default=None
+        Each is called with a :class:`deepbelief.callbacks.Epoch` after every epoch of every stage of the fit
+        (pretraining layers, fine-tuning, up-down, joint training); one may end the stage. Not saved with the model.
 
     Attributes
     ----------
@@ -60,7 +64,8 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
                  learning_rate="auto", batch_size=100, n_iter=50, k=1, momentum=0.5, final_momentum=0.9,
                  momentum_switch=5, weight_decay=2e-4, lr_schedule="constant", sparsity_target=0.1,
                  sparsity_cost=0.0, centering=False, validation_fraction=None, precision="float32", n_gibbs=30,
-                 n_predict_steps=5, shuffle=True, device="cpu", random_state=None, verbose=False):
+                 n_predict_steps=5, shuffle=True, device="cpu", random_state=None, verbose=False,
+                 callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.order = order
         self.visible = visible
@@ -85,6 +90,7 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _layers(self):
         """One unfitted, validated ConditionalRBM per layer with this stack's hyperparameters (and own seeds)."""
@@ -109,6 +115,7 @@ class ConditionalDBN(SaveMixin, BaseEstimator):
         check_is_fitted(self, "layers_")
         return sum(layer.order for layer in self.layers_)
 
+    @reports
     @memory_errors
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -77,7 +77,8 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
                  optimizer="adam", learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0,
                  max_norm=None, ema_decay=None, dropout=0.0, input_dropout=0.0, max_iter=100, batch_size=32,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None,
-                 checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False):
+                 checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False,
+                 callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
@@ -109,6 +110,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     # Further DBN settings for pretraining; deepbelief.compat uses it to reproduce the older package's plain CD.
     _pretrain_params = {}
@@ -300,7 +302,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
 
         resumed, progress = progress is not None, progress or FineTuneProgress()
         try:
-            with EpochBar(self.max_iter, "fine-tuning", self.verbose) as bar:
+            with EpochBar(self.max_iter, "fine-tuning", self.verbose, "fine-tuning", model=network) as bar:
                 if resumed and bar.bar is not None:
                     bar.bar.update(progress.epoch)
                 if group is not None:  # this rank's shard of the training rows (validation rows: all, everywhere)

@@ -284,7 +284,7 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
     validation : tensor of shape (n_valid, n_visible) or None; when given, the mean free energies of it and
         of an equally large slice of the training data are recorded, and their gap (Hinton's overfitting monitor)
     start_epoch : int, the index of the first epoch (for the momentum and learning-rate schedules)
-    callback : callable(epoch, metrics) or None, called after every epoch
+    callback : callable(epoch, metrics) or None, called after every epoch; a true result ends the training
     layer : int, named in errors
     train_sample : tensor or None, the training rows the validation rows are compared with when ``data`` is a
         callable (default: the first ``len(validation)`` rows of ``data``)
@@ -321,8 +321,7 @@ def train_rbm(trainer, data, n_epochs, batch_size, shuffle_generator=None, valid
                 fe_train = trainer.mean_over_rows(rbm.free_energy(sample).sum().item(), validation.shape[0])
             metrics.update(free_energy_train=fe_train, free_energy_valid=fe_valid, free_energy_gap=fe_valid - fe_train)
         history.append(metrics)
-        if callback is not None:
-            callback(epoch, metrics)
+        return callback is not None and callback(epoch, metrics)
 
     def failure(epoch, why):
         return (f"training diverged in layer {layer}, epoch {epoch}: the parameters or the reconstruction error "

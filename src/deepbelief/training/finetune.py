@@ -200,7 +200,8 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
         stops after ``n_iter_no_change`` epochs without an improvement of ``tol`` and the best epoch's
         parameters are restored. With ``config.ema_decay``, the moving average of the parameters
         (:class:`MovingAverage`) is what is scored, kept and left in the network at the end
-    callback : callable(epoch, metrics) or None
+    callback : callable(epoch, metrics) or None; a true result stops training after this epoch (as early stopping
+        does: the best validated parameters are restored, the checkpoint records the stop)
     progress : FineTuneProgress or None
         Continue a checkpointed run (with ``progress.optimizer`` holding the optimiser's saved tensors).
     on_epoch : callable(progress, optimizer) or None, called after every epoch (to write checkpoints)
@@ -301,8 +302,8 @@ def fine_tune(network, loss_fn, X, Y, config, shuffle_generator, validation=None
             p.average_updates = average.updates
         p.epoch = epoch + 1
         p.stopped = validation is not None and p.stale >= config.n_iter_no_change
-        if callback is not None:
-            callback(epoch, metrics)
+        if callback is not None and callback(epoch, metrics):
+            p.stopped = True
         if on_epoch is not None:
             on_epoch(p, optimizer)
         return p.stopped

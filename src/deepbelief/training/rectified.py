@@ -66,7 +66,7 @@ def rectified_cd(V, n_hidden, learning_rate, n_epochs, k, batch_size, generator,
                 f"error {why} (learning_rate={learning_rate}); lower the learning rate")
 
     run_epochs(range(start_epoch, n_epochs), train_epoch, lambda: (W,), lambda: None, lambda saved: None, failure,
-               None if callback is None else lambda epoch, metrics: callback(epoch, metrics))
+               callback)
     return W, a, b
 
 
@@ -91,8 +91,9 @@ def rectified_rate(V, group=None):
 class RectifiedLayer:
     """One layer trained with :func:`rectified_cd`, for :func:`deepbelief.training.greedy_stack`; passes up
     relu(W v + b). ``learning_rate`` may be 'auto' (:func:`rectified_rate` of the layer's rows); ``callback(epoch,
-    metrics)`` after every epoch; ``restoring()`` is a context manager around every load of a saved state. The
-    rule runs on rows in memory only; a checkpointed layer resumes at the epoch it reached."""
+    metrics)`` after every epoch (a true result ends the layer's training); ``restoring()`` is a context manager
+    around every load of a saved state. The rule runs on rows in memory only; a checkpointed layer resumes at the
+    epoch it reached."""
 
     def __init__(self, n_hidden, learning_rate, n_epochs, k, batch_size, generator, callback=None, index=0,
                  group=None, schedule="constant", restoring=None):
@@ -100,6 +101,14 @@ class RectifiedLayer:
         self.batch_size, self.generator, self.callback, self.index = batch_size, generator, callback, index
         self.group, self.schedule, self.restoring = group, schedule, restoring or contextlib.nullcontext
         self.begin(0)
+
+    def module(self):
+        """The layer's tensors as a module (``weight`` (H, V), ``visible_bias``, ``hidden_bias``), sharing their
+        storage: what callbacks see."""
+        view = torch.nn.Module()
+        for name in ("weight", "visible_bias", "hidden_bias"):
+            setattr(view, name, torch.nn.Parameter(getattr(self, name), requires_grad=False))
+        return view
 
     def begin(self, n_inputs):
         self.weight = self.visible_bias = self.hidden_bias = None
@@ -119,10 +128,9 @@ class RectifiedLayer:
         def record(epoch, metrics):
             self.epoch += 1
             self.history.append(metrics)
-            if self.callback is not None:
-                self.callback(epoch, metrics)
             if on_epoch is not None:
                 on_epoch()
+            return self.callback is not None and self.callback(epoch, metrics)
 
         rectified_cd(V, self.n_outputs, rate, self.n_epochs, self.k, self.batch_size, self.generator, record,
                      self.index, self.group, self.schedule, (self.weight, self.visible_bias, self.hidden_bias),
