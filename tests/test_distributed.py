@@ -28,14 +28,23 @@ def free_port():
         return s.getsockname()[1]
 
 
+# A rank script run to its end, then left as the command line leaves (deepbelief.cli.run): the group closed
+# together, the output flushed, os._exit. The interpreter's own teardown of torch's communication threads aborts
+# about one rank exit in 50-100 ('terminate called without an active exception'), after a run that succeeded.
+RUN_SCRIPT = ("import os, runpy, sys; sys.argv = sys.argv[1:]; sys.path.insert(0, os.path.dirname(sys.argv[0])); "
+              "runpy.run_path(sys.argv[0], run_name='__main__'); from deepbelief import distributed; "
+              "distributed.close(together=True); sys.stdout.flush(); sys.stderr.flush(); os._exit(0)")
+
+
 def start_ranks(args, world=2, cwd=None, timeout="60"):
-    """``world`` processes running ``python args...`` as the ranks of one job."""
+    """``world`` processes running ``python args...`` (a script through RUN_SCRIPT) as the ranks of one job."""
     port = str(free_port())
     procs = []
+    command = ["-c", RUN_SCRIPT, *args] if args[0].endswith(".py") else args
     for rank in range(world):
         env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "WORLD_SIZE": str(world),
                "RANK": str(rank), "LOCAL_RANK": str(rank), "OMP_NUM_THREADS": "1", "DEEPBELIEF_TIMEOUT": timeout}
-        procs.append(subprocess.Popen([sys.executable, *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
+        procs.append(subprocess.Popen([sys.executable, *command], env=env, cwd=cwd, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
     return procs
 
