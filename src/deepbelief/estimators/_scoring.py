@@ -37,7 +37,7 @@ class RBMScoringMixin:
         ----------
         X : array-like of shape (n_samples, n_features)
         score : {'pseudo_likelihood', 'free_energy', 'reconstruction'}, default='pseudo_likelihood'
-            'pseudo_likelihood': sum_i log P(v_i | v_-i), computed exactly over all features (scikit-learn's
+            'pseudo_likelihood': ``sum_i log P(v_i | v_-i)``, computed exactly over all features (scikit-learn's
             BernoulliRBM estimates it from one random feature); for Gaussian visible units, where these
             conditionals have no closed form, and for label models, -F(v) instead. 'free_energy': -F(v), the
             unnormalised log-density (the label summed out for label models), the usual anomaly score.

@@ -94,7 +94,7 @@ class AnomalyDetector(SaveMixin, OutlierMixin, BaseEstimator):
         return np.asarray(self.model_.score_samples(X), dtype=np.float64)
 
     def decision_function(self, X):
-        """score_samples - offset_: negative for outliers."""
+        """``score_samples - offset_``: negative for outliers."""
         return self.score_samples(X) - self.offset_
 
     def predict(self, X):
