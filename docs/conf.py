@@ -1,10 +1,13 @@
 """Sphinx configuration of the documentation site. Build it with ``pip install -e ".[docs]"`` and
 ``python -m sphinx -W -b html docs docs/_build/html`` (warnings are errors). The Markdown pages are read by
 myst-parser; the API reference is generated from the docstrings (numpy style, read by napoleon)."""
+import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 from deepbelief import __version__  # noqa: E402
 
@@ -13,9 +16,10 @@ author = "the deepbelief maintainers"
 copyright = "2026, the deepbelief maintainers"
 version = release = __version__
 
-extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.napoleon"]
+extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.napoleon",
+              "sphinx_gallery.gen_gallery"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip"]
 templates_path = ["_templates"]
 myst_heading_anchors = 3
 
@@ -25,6 +29,11 @@ autodoc_member_order = "groupwise"
 napoleon_google_docstring = False
 napoleon_use_param = False  # a field list per section: reads the docstrings' combined "a, b : ..." entries
 napoleon_use_ivar = True
+
+# The gallery: examples/plot_*.py run at build time, their figures and output captured.
+sphinx_gallery_conf = {"examples_dirs": str(ROOT / "examples"), "gallery_dirs": "auto_examples",
+                       "filename_pattern": "/plot_", "download_all_examples": False,
+                       "within_subsection_order": "FileNameSortKey"}
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"deepbelief {version}"

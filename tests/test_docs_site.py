@@ -47,3 +47,13 @@ def test_no_internal_link_of_the_site_is_broken(site):
             if not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(site)} -> {target}")
     assert not broken, broken[:20]
+
+
+@pytest.mark.slow
+def test_every_gallery_example_ran_and_drew_its_figure(site):
+    examples = sorted((ROOT / "examples").glob("plot_*.py"))
+    assert examples
+    for example in examples:
+        html = (site / "auto_examples" / f"{example.stem}.html").read_text()
+        assert re.search(r'<img[^>]+src="[^"]*sphx_glr_' + example.stem, html), example.name
+    assert "test accuracy" in (site / "auto_examples" / "plot_digits_classification.html").read_text()
