@@ -28,12 +28,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-# A rank script run to its end, then left as the command line leaves (deepbelief.cli.run): the group closed
-# together, the output flushed, os._exit. The interpreter's own teardown of torch's communication threads aborts
-# about one rank exit in 50-100 ('terminate called without an active exception'), after a run that succeeded.
+# A rank script run to its end, then left as the command line leaves (deepbelief.cli.run): through
+# distributed.leave, which skips the interpreter's teardown of torch's communication threads (it aborts about one
+# rank exit in 50-100, 'terminate called without an active exception', after a run that succeeded).
 RUN_SCRIPT = ("import os, runpy, sys; sys.argv = sys.argv[1:]; sys.path.insert(0, os.path.dirname(sys.argv[0])); "
               "runpy.run_path(sys.argv[0], run_name='__main__'); from deepbelief import distributed; "
-              "distributed.close(together=True); sys.stdout.flush(); sys.stderr.flush(); os._exit(0)")
+              "distributed.leave(0)")
 
 
 def start_ranks(args, world=2, cwd=None, timeout="60"):

@@ -135,8 +135,8 @@ def epoch_end(stage, layer, epoch, n_epochs, metrics, model=None, rows=None, sou
         for cb in own:
             result = cb.on_epoch_end(info) if isinstance(cb, Callback) else cb(info)
             stop = stop or bool(result)
-    group = distributed.current()
-    if group is not None and listening():
+    group = distributed.current() if listening() else None
+    if group is not None:
         stop = group.sum([float(stop)])[0] > 0
     return stop
 
@@ -212,8 +212,7 @@ class TensorBoardLogger(_StageLog):
     gibbs_steps: int = 100
     _writers: dict = field(default_factory=dict, init=False, repr=False)
 
-    def on_fit_begin(self, estimator):
-        super().on_fit_begin(estimator)
+    def __post_init__(self):
         try:
             from torch.utils.tensorboard import SummaryWriter  # noqa: F401
         except ImportError as exc:

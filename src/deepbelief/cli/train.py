@@ -107,12 +107,11 @@ def _loggers(args, image_shape):
 
     loggers = []
     if args.tensorboard is not None:
-        try:
-            import tensorboard  # noqa: F401
-        except ImportError:
-            raise CLIError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
         shape = tuple(image_shape[-2:]) if image_shape is not None else None
-        loggers.append(TensorBoardLogger(args.tensorboard, image_shape=shape))
+        try:
+            loggers.append(TensorBoardLogger(args.tensorboard, image_shape=shape))
+        except ImportError as exc:
+            raise CLIError(f"--tensorboard: {exc}") from None
     if args.log_csv is not None:
         if Path(args.log_csv).is_dir():
             raise CLIError(f"--log-csv {args.log_csv} is a folder; give a file name, e.g. {args.log_csv}/log.csv")

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ..callbacks import reports
 from .. import checkpoint
 from .._runtime import make_generator, seeds_from
 from .._validation import check_X
+from ..callbacks import reports
 from ..training import CDConfig, CDTrainer, train_up_down
 from ._persist import check_int, checkpoint_params
 from ._progress import EpochBar

@@ -9,9 +9,9 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..callbacks import reports
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import INFERENCE_CHUNK, check_X, layer_sizes
+from ..callbacks import reports
 from ..core.nets import linear_from
 from ..training import SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
 from ._persist import SaveMixin, check_elements, check_int, json_params, restore_params

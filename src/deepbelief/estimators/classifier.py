@@ -4,10 +4,10 @@ import torch
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 
-from ..callbacks import reports
 from .. import io
 from .._runtime import memory_errors
 from .._validation import check_X_y
+from ..callbacks import reports
 from ..data.streaming import is_streamed
 from ._stream import streamed_X_y
 from .supervised import SupervisedDBN

@@ -9,11 +9,11 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..callbacks import reports
 from .. import checkpoint, distributed
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import (INFERENCE_CHUNK, check_count, check_layer, check_masked_X, check_X, chunk_rows,
                            dense_rows, issparse)
+from ..callbacks import reports
 from ..core.conv import ConvRBMModule, _pair, conv_shapes
 from ..core.nets import conv_network
 from ..core.units import get_units

@@ -10,11 +10,11 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..callbacks import reports
 from .. import checkpoint, distributed
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import (INFERENCE_CHUNK, check_count, check_layer, check_masked_X, check_X, chunk_rows, dense_rows,
                            layer_sizes)
+from ..callbacks import reports
 from ..core.dbm import DBMModule, ScaledRBMModule, compose, pretraining_scales
 from ..training import DBMConfig, DBMTrainer, TensorRows, greedy_stack, train_dbm
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS

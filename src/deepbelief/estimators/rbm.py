@@ -9,10 +9,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..callbacks import reports
 from .. import distributed, io
 from .._runtime import make_generator, memory_errors, seeds_from, to_numpy, to_tensor
 from .._validation import FLOAT32_MAX, INFERENCE_CHUNK, check_range, check_X, chunk_rows, dense_rows, issparse
+from ..callbacks import reports
 from ..core.dbn import DBNModule
 from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, get_units
 from ..data.streaming import is_streamed

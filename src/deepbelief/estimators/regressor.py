@@ -3,10 +3,10 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
 
-from ..callbacks import reports
 from .. import io
 from .._runtime import memory_errors
 from .._validation import check_X_y
+from ..callbacks import reports
 from ..data.streaming import is_streamed
 from ._stream import streamed_X_y
 from .supervised import SupervisedDBN

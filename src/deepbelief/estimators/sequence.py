@@ -13,9 +13,9 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..callbacks import reports
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import check_range, clearer
+from ..callbacks import reports
 from ..core.crbm import ConditionalRBMModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS, get_units
 from ..training import CDTrainer

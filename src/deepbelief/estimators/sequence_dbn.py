@@ -7,9 +7,9 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..callbacks import reports
 from .._runtime import memory_errors, seeds_from
 from .._validation import layer_sizes, per_layer
+from ..callbacks import reports
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS
 from ..training import greedy_stack
 from ._persist import SaveMixin, check_int, json_params, restore_params
