@@ -33,7 +33,7 @@ napoleon_use_ivar = True
 # The gallery: examples/plot_*.py run at build time, their figures and output captured.
 sphinx_gallery_conf = {"examples_dirs": str(ROOT / "examples"), "gallery_dirs": "auto_examples",
                        "filename_pattern": "/plot_", "download_all_examples": False,
-                       "within_subsection_order": "FileNameSortKey"}
+                       "within_subsection_order": "FileNameSortKey", "matplotlib_animations": (True, "jshtml")}
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"deepbelief {version}"
