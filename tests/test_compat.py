@@ -116,3 +116,13 @@ def test_save_and_load_like_the_older_package(tmp_path):
         UnsupervisedDBN.load(tmp_path / "model.pkl")
     with pytest.raises(ModelFileError, match=r"SupervisedDBNClassification.load\(path\)"):
         deepbelief.load(tmp_path / "model.pkl")
+
+
+@pytest.mark.parametrize("cls", [SupervisedDBNClassification, SupervisedDBNRegression])
+def test_messages_name_the_class_the_user_made(cls, capsys):
+    X = np.random.default_rng(0).random((12, 4))
+    model = cls(hidden_layers_structure=[4], n_epochs_rbm=1, n_iter_backprop=1, verbose=True, random_state=0)
+    model.fit(X, np.arange(12) % 2)
+    assert f"{cls.__name__}: visible='auto' chose bernoulli" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=f"{cls.__name__} does not accept missing values"):
+        model.predict(np.full((1, 4), np.nan))

@@ -43,6 +43,11 @@ class _PlainCDRegressor(DBNRegressor):
     _pretrain_params = _PLAIN_CD
 
 
+# Messages of the inner estimators (theirs and scikit-learn's checks, verbose lines) name the class the user made
+_PlainCDClassifier.__name__ = _PlainCDClassifier.__qualname__ = "SupervisedDBNClassification"
+_PlainCDRegressor.__name__ = _PlainCDRegressor.__qualname__ = "SupervisedDBNRegression"
+
+
 def _check_algorithm(name):
     if name != "sgd":
         raise ValueError(f"optimization_algorithm={name!r} is not supported; the only option is 'sgd'")
