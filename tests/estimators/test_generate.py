@@ -39,6 +39,30 @@ def test_rbm_samples_follow_the_exact_distribution():
     assert total_variation(empirical(samples), exact_visible_marginal(W, a, b)) < 0.03
 
 
+def test_rbm_generate_with_a_clamped_label_follows_the_exact_conditional():
+    # A label RBM's visible layer is [v, one-hot y]: P(v | y=c) is proportional to
+    # exp(a_v.v + sum_j softplus(b_j + W_j,v.v + W_j,c)), enumerated over the 32 states of v.
+    import torch
+
+    rng = np.random.default_rng(0)
+    X, y = (rng.random((30, 5)) < 0.5).astype(float), np.array(list("xyz") * 10)
+    rbm = RBM(4, n_labels=3, n_iter=1, random_state=0).fit(X, y)
+    W, a, b = rng.normal(size=(4, 8)), rng.normal(size=8), rng.normal(size=4)
+    rbm.module_.load_state_dict({"weight": torch.tensor(W, dtype=torch.float32),
+                                 "visible_bias": torch.tensor(a, dtype=torch.float32),
+                                 "hidden_bias": torch.tensor(b, dtype=torch.float32)})
+    V = all_binary(5)
+    for c, label in enumerate("xyz"):
+        neg_free_energy = V @ a[:5] + np.logaddexp(0, V @ W[:, :5].T + W[:, 5 + c] + b).sum(1)
+        exact = np.exp(neg_free_energy - logsumexp(neg_free_energy))
+        samples = rbm.generate(30000, label=label, n_gibbs=20, burn_in=200, random_state=c)
+        assert samples.shape == (30000, 5)
+        assert total_variation(empirical(samples), exact) < 0.03, label
+    assert np.array_equal(rbm.generate(7, random_state=3), rbm.sample(7, random_state=3))
+    with pytest.raises(ValueError, match="label= needs label units: fit the RBM with n_labels"):
+        RBM(4, n_iter=1).fit(X).generate(3, label="x")
+
+
 def test_dbn_top_down_distribution_matches_enumeration():
     W_1, a_1, b_1 = random_params(4, 3, seed=1)
     W_2, _, b_2 = random_params(3, 2, seed=2)
@@ -170,7 +194,7 @@ def test_label_errors(labelled_dbn, digits):
     X, y = digits
     with pytest.raises(ValueError, match="label 'z' is not one of the classes"):
         labelled_dbn.generate(3, label="z")
-    with pytest.raises(ValueError, match="needs a DBN fitted with n_labels"):
+    with pytest.raises(ValueError, match="label= needs label units: fit the DBN with n_labels"):
         DBN(hidden_layer_sizes=(8,), n_iter=1).fit(X).generate(3, label=1)
     with pytest.raises(ValueError, match="n_labels=10 needs labels"):
         DBN(hidden_layer_sizes=(8,), n_labels=10, n_iter=1).fit(X)

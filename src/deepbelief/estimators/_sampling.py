@@ -27,7 +27,8 @@ class StackSamplingMixin:
             return None
         top = self._stack()[0][-1]
         if top.n_labels is None:
-            raise ValueError("label= needs a DBN fitted with n_labels (label units in the top RBM)")
+            raise ValueError(f"label= needs label units: fit the {type(self).__name__} with n_labels (label units in "
+                             "the top RBM)")
         given = np.asarray(label, dtype=top.classes_.dtype)
         if given.ndim > 1 or given.size not in (1, n_samples):
             raise ValueError(f"label holds {given.size} labels for {n_samples} samples; give one label for all of them "
@@ -161,6 +162,36 @@ class RBMSamplingMixin(StackSamplingMixin):
         """
         check_is_fitted(self, "module_")
         return self._generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities, None, mean_field)
+
+    @torch.no_grad()
+    def generate(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
+                 return_probabilities=False, label=None, mean_field=False):
+        """Samples from the RBM as a generative model, under the name every generative estimator has: ``sample``
+        with, for an RBM fitted with ``n_labels``, ``label`` to clamp the label units to a class (or each chain to
+        its own), as :meth:`DBN.generate` does. The chains are ``sample``'s (persistent, shared by both).
+
+        Parameters
+        ----------
+        n_samples : int
+        n_gibbs, burn_in : int, default=100, 1000
+            Steps before read-out, and extra steps for new chains.
+        init : array-like of shape (n_samples, n_features) or None
+            Start new chains from these rows instead of from the visible biases.
+        random_state : int, RandomState or None
+        return_probabilities : bool, default=False
+            Return E[v | h] of the last step instead of samples.
+        label : a class label, an array of n_samples labels, or None
+            With ``n_labels``: the class each chain is clamped to. None samples the labels with the image.
+        mean_field : bool, default=False
+            Return E[v | E[h | v]] of the chains' last state v: the deterministic read-out.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features), in the data's units
+        """
+        check_is_fitted(self, "module_")
+        return self._generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities, label,
+                              mean_field)
 
     @torch.no_grad()
     def denoise(self, X, mask=None, n_gibbs=100, random_state=None):
