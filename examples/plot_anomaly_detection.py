@@ -6,6 +6,8 @@ An RBM trained on normal data gives typical rows a low free energy. ``AnomalyDet
 (``score_samples``: higher is more normal) and flags the lowest ``contamination`` share. Trained here on the
 digits 0-4, it is asked about held-out 0-4 and about the digits 5-9 it never saw.
 """
+import os
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -14,12 +16,17 @@ from sklearn.model_selection import train_test_split
 
 from deepbelief import RBM, AnomalyDetector
 
-X, y = load_digits(return_X_y=True)
-X = X / 16
+if os.environ.get("DEEPBELIEF_FULL") == "1":  # MNIST (deepbelief.datasets, downloaded once)
+    from deepbelief.datasets import load_mnist
+    (X, y), _ = load_mnist()
+    units = 500
+else:
+    X, y = load_digits(return_X_y=True)
+    X, units = X / 16, 64
 normal, novel = X[y < 5], X[y >= 5]
 train, held_out = train_test_split(normal, test_size=0.3, random_state=0)
 
-detector = AnomalyDetector(RBM(64, n_iter=30), contamination=0.05, random_state=0).fit(train)
+detector = AnomalyDetector(RBM(units, n_iter=30), contamination=0.05, random_state=0).fit(train)
 scores = np.concatenate([detector.score_samples(held_out), detector.score_samples(novel)])
 is_novel = np.r_[np.zeros(len(held_out)), np.ones(len(novel))]
 auc = roc_auc_score(is_novel, -scores)

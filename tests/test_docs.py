@@ -60,3 +60,24 @@ def test_the_quick_switch_only_cuts_epochs():
     assert quick("DBN(n_iter=(20, 20, 30), k=25, max_iter=50, n_iter_no_change=5)") == \
         "DBN(n_iter=1, k=1, max_iter=1, n_iter_no_change=5)"
     assert all(python_blocks(p) is not None for p in PAGES)
+
+
+FULL_EXAMPLES = sorted(p for p in (ROOT / "examples").glob("plot_*.py") if "DEEPBELIEF_FULL" in p.read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", FULL_EXAMPLES, ids=lambda p: p.stem)
+def test_the_gallery_examples_full_size_switch_runs_on_mnist(example, tmp_path):
+    """DEEPBELIEF_FULL=1 runs the example on MNIST: here cut by the quick switch (1 epoch, 2,000 rows)."""
+    if not (SHARED / "mnist").is_dir():
+        pytest.skip("needs MNIST in ../shared/data")
+    env = {**os.environ, "DEEPBELIEF_DATA": str(SHARED), "DEEPBELIEF_FULL": "1", "MPLBACKEND": "Agg",
+           "PYTHONPATH": str(ROOT / "src")}
+    run = subprocess.run([sys.executable, "-c", PRELUDE + quick(example.read_text())], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, f"{example.name}:\n{run.stderr[-3000:]}"
+
+
+def test_the_image_examples_have_the_full_size_switch():
+    assert {p.stem for p in FULL_EXAMPLES} >= {"plot_digits_classification", "plot_layer_filters", "plot_generation",
+                                               "plot_denoising_inpainting", "plot_anomaly_detection"}

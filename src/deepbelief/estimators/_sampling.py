@@ -141,24 +141,8 @@ class RBMSamplingMixin(StackSamplingMixin):
     @torch.no_grad()
     def sample(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
                return_probabilities=False, mean_field=False):
-        """Samples from the RBM by block Gibbs sampling, with persistent chains (see :meth:`DBN.generate`).
-
-        Parameters
-        ----------
-        n_samples : int
-        n_gibbs, burn_in : int, default=100, 1000
-            Steps before read-out, and extra steps for new chains.
-        init : array-like of shape (n_samples, n_features) or None
-            Start new chains from these rows instead of from the visible biases.
-        random_state : int, RandomState or None
-        return_probabilities : bool, default=False
-            Return E[v | h] of the last step instead of samples.
-        mean_field : bool, default=False
-            Return E[v | E[h | v]] of the chains' last state v: the deterministic read-out.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features), in the data's units
+        """Samples from the RBM by block Gibbs sampling, with persistent chains: :meth:`generate` without
+        ``label`` (the same parameters and the same chains).
         """
         check_is_fitted(self, "module_")
         return self._generate(n_samples, n_gibbs, burn_in, init, random_state, return_probabilities, None, mean_field)
@@ -166,9 +150,9 @@ class RBMSamplingMixin(StackSamplingMixin):
     @torch.no_grad()
     def generate(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
                  return_probabilities=False, label=None, mean_field=False):
-        """Samples from the RBM as a generative model, under the name every generative estimator has: ``sample``
-        with, for an RBM fitted with ``n_labels``, ``label`` to clamp the label units to a class (or each chain to
-        its own), as :meth:`DBN.generate` does. The chains are ``sample``'s (persistent, shared by both).
+        """Samples from the RBM by block Gibbs sampling, with persistent chains (see :meth:`DBN.generate`); for an
+        RBM fitted with ``n_labels``, ``label`` clamps the label units to a class (or each chain to its own).
+        ``sample`` is the same without ``label``, and shares the chains.
 
         Parameters
         ----------
