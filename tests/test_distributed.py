@@ -74,7 +74,7 @@ RANK_SCRIPT = textwrap.dedent("""
     from deepbelief import DBN, RBM, distributed
     from deepbelief.training import FineTuneConfig, fine_tune
     sys.path.insert(0, sys.argv[2])
-    from test_distributed import B, conv, data, dbm, network, batches
+    from test_distributed import B, batches, conv, data, dbm, labels, network, samplers
 
     X = data()
     group = distributed.current()
@@ -92,6 +92,8 @@ RANK_SCRIPT = textwrap.dedent("""
     model = dbm(B).fit(X).module_
     out["dbm"], out["dbm_top_bias"] = model.weights[1].numpy(), model.biases[2].numpy()
     out["conv"] = conv(B).fit(X).filters_
+    for name, rbm in samplers(B).items():
+        out[name] = rbm.fit(X, labels() if name == "discriminative" else None).components_
     net = network()
     shard = X[group.rank * 32:(group.rank + 1) * 32]
     fine_tune(net, torch.nn.functional.mse_loss, batches(shard, B), None, FineTuneConfig(optimizer="sgd",
@@ -108,6 +110,20 @@ def dbm(batch_size):
 
     return DBM(hidden_layer_sizes=(7, 5), batch_size=batch_size, n_iter=2, max_iter=2, shuffle=False, n_particles=4,
                centering=True, random_state=0)
+
+
+def samplers(batch_size):
+    """RBMs trained by more than plain CD: a discriminative classification RBM (its exact gradient; the label units'
+    Gibbs draws of the generative and hybrid objectives are inverse-CDF draws under torch.distributed, not one
+    process's torch.multinomial, so those equal one process in distribution only), fast-weights PCD and parallel
+    tempering."""
+    common = dict(n_components=6, batch_size=batch_size, n_iter=2, shuffle=False, random_state=0)
+    return {"discriminative": RBM(n_labels=3, objective="discriminative", **common),
+            "fast": RBM(sampler="fast", **common), "tempered": RBM(sampler="tempered", n_temperatures=4, **common)}
+
+
+def labels():
+    return (data()[:, :2] @ [1, 2]).astype(int) % 3
 
 
 def conv(batch_size):
@@ -148,6 +164,8 @@ def test_two_ranks_with_batch_b_equal_one_process_with_batch_2b(tmp_path):
     model = dbm(2 * B).fit(X).module_
     expected["dbm"], expected["dbm_top_bias"] = model.weights[1].numpy(), model.biases[2].numpy()
     expected["conv"] = conv(2 * B).fit(X).filters_
+    for name, rbm in samplers(2 * B).items():
+        expected[name] = rbm.fit(X, interleaved(labels()) if name == "discriminative" else None).components_
     net = network()
     fine_tune(net, torch.nn.functional.mse_loss, batches(X, 2 * B), None,
               FineTuneConfig(optimizer="sgd", learning_rate=0.1, max_iter=3), None)
