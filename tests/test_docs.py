@@ -50,10 +50,16 @@ def test_the_pages_code_runs_as_written(page, tmp_path):
     code = "\n".join(quick(block) for block in python_blocks(page))
     if "load_mnist" in code and not (SHARED / "mnist").is_dir():
         pytest.skip("needs MNIST in ../shared/data")
-    env = {**os.environ, "DEEPBELIEF_DATA": str(SHARED), "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src")}
-    run = subprocess.run([sys.executable, "-c", PRELUDE + code], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=600)
-    assert run.returncode == 0, f"{page.name}:\n{run.stderr[-3000:]}"
+    run_quick(code, page.name, tmp_path)
+
+
+def run_quick(code, name, cwd, **env):
+    """Run ``code`` (already cut by ``quick``) after PRELUDE in a fresh process with the shared data; it must
+    succeed."""
+    env = {**os.environ, "DEEPBELIEF_DATA": str(SHARED), "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src"), **env}
+    run = subprocess.run([sys.executable, "-c", PRELUDE + code], cwd=cwd, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, f"{name}:\n{run.stderr[-3000:]}"
 
 
 def test_the_quick_switch_only_cuts_epochs():
@@ -71,11 +77,7 @@ def test_the_gallery_examples_full_size_switch_runs_on_mnist(example, tmp_path):
     """DEEPBELIEF_FULL=1 runs the example on MNIST: here cut by the quick switch (1 epoch, 2,000 rows)."""
     if not (SHARED / "mnist").is_dir():
         pytest.skip("needs MNIST in ../shared/data")
-    env = {**os.environ, "DEEPBELIEF_DATA": str(SHARED), "DEEPBELIEF_FULL": "1", "MPLBACKEND": "Agg",
-           "PYTHONPATH": str(ROOT / "src")}
-    run = subprocess.run([sys.executable, "-c", PRELUDE + quick(example.read_text())], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, f"{example.name}:\n{run.stderr[-3000:]}"
+    run_quick(quick(example.read_text()), example.name, tmp_path, DEEPBELIEF_FULL="1")
 
 
 def test_the_image_examples_have_the_full_size_switch():

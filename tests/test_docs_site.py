@@ -1,13 +1,13 @@
 """The documentation site builds with Sphinx, warnings as errors, and its pages and internal links are there:
 the home page, the user guide, the API reference of every public estimator, the benchmarks, every gallery example
 with its figure; and a reader's browser (headless Chromium) renders four of them."""
-import html
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -110,7 +110,7 @@ def test_a_reader_sees_the_pages_rendered_in_headless_chromium(site, tmp_path):
         probe = tmp_path / "probe.html"
         probe.write_text(PROBE.format(url=(site / page).as_uri()))
         dom = headless(browser, tmp_path / "profile", "--dump-dom", probe.as_uri()).stdout
-        report = json.loads(html.unescape(re.search(r'<pre id="report">(.*?)</pre>', dom, re.S).group(1)))
+        report = json.loads(unescape(re.search(r'<pre id="report">(.*?)</pre>', dom, re.S).group(1)))
         assert report["title"].endswith(f"deepbelief {__version__}") and heading in report["heading"], report
         assert "serif" not in report["font"].split(",")[0] and report["navigation"] > 5, report
         assert not report["broken"], report
