@@ -74,7 +74,7 @@ RANK_SCRIPT = textwrap.dedent("""
     from deepbelief import DBN, RBM, distributed
     from deepbelief.training import FineTuneConfig, fine_tune
     sys.path.insert(0, sys.argv[2])
-    from test_distributed import B, batches, conv, data, dbm, labels, network, samplers
+    from test_distributed import B, batches, conv, data, dbm, label_dbm, labels, network, partly_labelled, samplers
 
     X = data()
     group = distributed.current()
@@ -91,6 +91,7 @@ RANK_SCRIPT = textwrap.dedent("""
     out["dbn"] = dbn.fit(X).rbms_[1].components_
     model = dbm(B).fit(X).module_
     out["dbm"], out["dbm_top_bias"] = model.weights[1].numpy(), model.biases[2].numpy()
+    out["label_dbm"] = label_dbm(B).fit(X, partly_labelled()).module_.weights[2].numpy()
     out["conv"] = conv(B).fit(X).filters_
     for name, rbm in samplers(B).items():
         out[name] = rbm.fit(X, labels() if name == "discriminative" else None).components_
@@ -110,6 +111,21 @@ def dbm(batch_size):
 
     return DBM(hidden_layer_sizes=(7, 5), batch_size=batch_size, n_iter=2, max_iter=2, shuffle=False, n_particles=4,
                centering=True, random_state=0)
+
+
+def label_dbm(batch_size):
+    """A DBM with label units, trained jointly only (the label RBM of its pretraining draws labels as the generative
+    label RBMs do, equal to one process in distribution only): clamped and inferred labels, label chains."""
+    from deepbelief import DBM
+
+    return DBM(hidden_layer_sizes=(7, 5), n_labels=3, batch_size=batch_size, n_iter=0, max_iter=2, shuffle=False,
+               n_particles=4, random_state=0)
+
+
+def partly_labelled():
+    y = labels()
+    y[::5] = -1
+    return y
 
 
 def samplers(batch_size):
@@ -163,6 +179,7 @@ def test_two_ranks_with_batch_b_equal_one_process_with_batch_2b(tmp_path):
                           random_state=0).fit(X).rbms_[1].components_
     model = dbm(2 * B).fit(X).module_
     expected["dbm"], expected["dbm_top_bias"] = model.weights[1].numpy(), model.biases[2].numpy()
+    expected["label_dbm"] = label_dbm(2 * B).fit(X, interleaved(partly_labelled())).module_.weights[2].numpy()
     expected["conv"] = conv(2 * B).fit(X).filters_
     for name, rbm in samplers(2 * B).items():
         expected[name] = rbm.fit(X, interleaved(labels()) if name == "discriminative" else None).components_

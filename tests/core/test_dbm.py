@@ -14,9 +14,9 @@ from deepbelief.training import DBMConfig, DBMTrainer
 from tests.helpers import all_binary
 
 
-def random_dbm(sizes, visible="bernoulli", scale=1.0, seed=0):
+def random_dbm(sizes, visible="bernoulli", scale=1.0, seed=0, n_labels=None):
     g = torch.Generator().manual_seed(seed)
-    dbm = DBMModule(sizes, visible=visible, dtype=torch.float64)
+    dbm = DBMModule(sizes, visible=visible, dtype=torch.float64, n_labels=n_labels)
     with torch.no_grad():
         for p in (*dbm.weights, *dbm.biases):
             p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * scale)
@@ -28,9 +28,12 @@ def numpy_layers(dbm):
 
 
 def brute_force(dbm):
-    """(every binary state of every layer as a list of arrays, -E of each joint state), Bernoulli visible."""
+    """(every state of every layer as a list of arrays, -E of each joint state), Bernoulli visible; a label
+    layer takes its one-hot states."""
     W, b = numpy_layers(dbm)
     grids = [all_binary(n) for n in dbm.sizes]
+    if dbm.n_labels is not None:
+        grids[-1] = np.eye(dbm.n_labels)
     index = np.array(list(itertools.product(*[range(len(g)) for g in grids])))
     states = [grids[l][index[:, l]] for l in range(len(grids))]
     neg = sum(s @ bias for s, bias in zip(states, b))
@@ -237,3 +240,136 @@ def test_ais_at_mnist_width_matches_an_exact_decoupled_dbm():
     log_w, log_z_base = dbm_ais_log_weights(dbm, 50, torch.linspace(0, 1, 1500, dtype=torch.float64),
                                             torch.zeros(784, dtype=torch.float64), torch.Generator().manual_seed(1))
     assert abs(log_z_base + float(torch.logsumexp(log_w, 0)) - np.log(50) - exact) < 0.1
+
+
+# label DBMs: K softmax label units above the top hidden layer ------------------------------------------------------
+LABELLED = [((4, 3, 2), 3), ((3, 2), 3), ((3, 2, 2, 2), 2)]  # the label layer odd, even, even in the chain
+
+
+def exact_joint(dbm):
+    """{(v, y) codes: P(v, y)} by brute force: P over every visible state (rows) and label (columns)."""
+    states, neg = brute_force(dbm)
+    p = np.exp(neg - logsumexp(neg))
+    v_code = (states[0] @ (2 ** np.arange(dbm.sizes[0])[::-1])).astype(int)
+    joint = np.zeros((2 ** dbm.sizes[0], dbm.n_labels))
+    np.add.at(joint, (v_code, states[-1].argmax(1)), p)
+    return joint
+
+
+@pytest.mark.parametrize("sizes, n_labels", LABELLED)
+def test_label_dbm_exact_estimates_match_brute_force(sizes, n_labels):
+    dbm = random_dbm(sizes, seed=11, n_labels=n_labels)
+    assert dbm.n_hidden_layers == len(sizes) - 1 and dbm.label_layer == len(sizes)
+    states, neg = brute_force(dbm)
+    np.testing.assert_allclose(float(dbm_log_partition_exact(dbm)), logsumexp(neg), rtol=1e-12)
+    V = all_binary(sizes[0])
+    expected = [logsumexp(neg[(states[0] == v).all(1)]) for v in V]  # the label summed out
+    np.testing.assert_allclose(dbm_log_unnormalized_exact(dbm, torch.tensor(V)).numpy(), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("sizes, n_labels", [((5, 4, 3), 3), ((4, 3), 4)])
+def test_label_dbm_ais_is_within_a_tenth_of_a_nat_of_the_exact_log_partition(sizes, n_labels):
+    dbm = random_dbm(sizes, scale=0.7, seed=12, n_labels=n_labels)
+    base = torch.zeros(sizes[0], dtype=torch.float64)
+    log_w, log_z_base = dbm_ais_log_weights(dbm, 400, torch.linspace(0, 1, 2001, dtype=torch.float64), base,
+                                            torch.Generator().manual_seed(0))
+    estimate = log_z_base + float(torch.logsumexp(log_w, 0)) - np.log(len(log_w))
+    assert abs(estimate - float(dbm_log_partition_exact(dbm))) < 0.1
+
+
+def test_label_dbm_mean_field_bounds_with_the_label_clamped_and_inferred():
+    V = torch.tensor(all_binary(4))
+    for sizes in ((4, 3), (4, 3, 2)):
+        dbm = random_dbm(sizes, scale=1.5, seed=13, n_labels=3)
+        states, neg = brute_force(dbm)
+        for y in range(3):  # log p*(v, y) by brute force against the bound with y clamped
+            exact = np.array([logsumexp(neg[(states[0] == v).all(1) & (states[-1][:, y] == 1)]) for v in V.numpy()])
+            labels = torch.nn.functional.one_hot(torch.full((len(V),), y), 3).double()
+            mu = dbm.mean_field(V, 30, labels=labels)
+            np.testing.assert_array_equal(mu[-1].numpy(), labels.numpy())
+            bound = dbm.mean_field_bound(mu).numpy()
+            if len(sizes) == 2:  # one hidden layer: P(h | v, y) factorises, the bound is exact
+                np.testing.assert_allclose(bound, exact, rtol=1e-10)
+            else:
+                assert (bound <= exact + 1e-10).all() and (exact - bound).max() > 1e-3
+        free = dbm.mean_field(V, 30)  # the label inferred: a categorical factor, a bound on log p*(v)
+        np.testing.assert_allclose(free[-1].sum(1).numpy(), 1.0, rtol=1e-12)
+        assert (dbm.mean_field_bound(free) <= dbm_log_unnormalized_exact(dbm, V) + 1e-10).all()
+        unknown = torch.zeros(len(V), 3, dtype=torch.float64)  # all-zero rows: unknown labels, as free
+        np.testing.assert_allclose(dbm.mean_field(V, 30, labels=unknown)[-1].numpy(), free[-1].numpy(), rtol=1e-12)
+
+
+def test_label_dbm_gibbs_samples_follow_the_exact_joint_and_the_clamped_conditional():
+    dbm = random_dbm((4, 3, 2), seed=14, n_labels=3)
+    joint = exact_joint(dbm)
+    g = torch.Generator().manual_seed(0)
+
+    def histogram(labels=None):
+        chains = dbm.start_chains(4000, g)
+        chains, _ = dbm.gibbs(chains, 50, g, labels=labels)
+        counts = np.zeros_like(joint)
+        for _ in range(10):
+            chains, _ = dbm.gibbs(chains, 5, g, labels=labels)
+            codes = (chains[0].numpy() @ (2 ** np.arange(3, -1, -1))).astype(int)
+            np.add.at(counts, (codes, chains[-1].numpy().argmax(1)), 1)
+        return counts / counts.sum()
+
+    assert 0.5 * np.abs(histogram() - joint).sum() < 0.03
+    clamped = torch.zeros(4000, 3, dtype=torch.float64)
+    clamped[:, 2] = 1
+    sampled = histogram(clamped)
+    assert sampled[:, 2].sum() == 1.0
+    assert 0.5 * np.abs(sampled[:, 2] - joint[:, 2] / joint[:, 2].sum()).sum() < 0.03
+
+
+def test_label_dbm_persistent_chain_statistics_match_the_exact_model_expectations():
+    dbm = random_dbm((4, 3, 2), scale=0.8, seed=15, n_labels=3)
+    states, neg = brute_force(dbm)
+    p = np.exp(neg - logsumexp(neg))
+    trainer = DBMTrainer(dbm, DBMConfig(n_particles=20000, n_gibbs=30), torch.Generator().manual_seed(1))
+    rows = torch.tensor([[1.0, 0, 1, 0, 0, 1, 0]], dtype=torch.float64)  # v, then the one-hot label
+    grads, means, _ = trainer.statistics(rows)
+    mu = dbm.mean_field(rows[:, :4], trainer.config.n_mean_field, labels=rows[:, 4:])
+    np.testing.assert_array_equal(means[-1].numpy(), [0, 1, 0])  # the data side clamps the label
+    for l in range(3):  # the label weights U are weights[2]; model statistic = data statistic - gradient
+        model = (mu[l + 1].t() @ mu[l]).numpy() - grads[l].numpy()
+        np.testing.assert_allclose(model, np.einsum("s,si,sj->ij", p, states[l + 1], states[l]), atol=0.015)
+    for l in range(4):
+        np.testing.assert_allclose(means[l].numpy() - grads[3 + l].numpy(), p @ states[l], atol=0.015)
+
+
+def test_softmax_units_sample_one_hot_rows_at_their_probabilities_on_every_rank():
+    from deepbelief.core.units import RankDraws, SoftmaxUnits
+    units = SoftmaxUnits()
+    pre = torch.tensor([[0.0, 1.0, -1.0, 2.0]], dtype=torch.float64).expand(40000, -1)
+    draws = units.sample(pre, units.mean(pre), torch.Generator().manual_seed(0))
+    assert (draws.sum(1) == 1).all()
+    np.testing.assert_allclose(draws.mean(0).numpy(), units.mean(pre[0]).numpy(), atol=0.01)
+    one = units.sample(pre[:8], units.mean(pre[:8]), torch.Generator().manual_seed(1))
+    ranks = [units.sample(pre[:4], units.mean(pre[:4]), RankDraws(torch.Generator().manual_seed(1), r, 2))
+             for r in range(2)]
+    np.testing.assert_array_equal(torch.cat(ranks).numpy(), one.numpy())
+    np.testing.assert_allclose(float(units.log_marginal(pre[0], None)), float(torch.logsumexp(pre[0], 0)))
+
+
+def test_scaled_label_rbm_doubles_the_data_units_only_and_compose_places_the_label_weights():
+    from deepbelief.core.units import LabelledUnits
+    g = torch.Generator().manual_seed(16)
+    top = ScaledRBMModule(5, 2, visible=LabelledUnits("bernoulli", 3, 2), up=1.0, down=2.0, dtype=torch.float64)
+    bottom = ScaledRBMModule(4, 3, up=2.0, dtype=torch.float64)
+    for r in (top, bottom):
+        with torch.no_grad():
+            for p in r.cd_parameters():
+                p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64))
+    h = torch.rand(6, 2, generator=g, dtype=torch.float64)
+    top_down = (h @ top.weight).numpy()
+    expected = top.visible_bias.numpy() + np.concatenate([2 * top_down[:, :3], top_down[:, 3:]], 1)
+    np.testing.assert_allclose(top.pre_v(h).numpy(), expected, rtol=1e-12)
+    dbm = DBMModule((4, 3, 2), dtype=torch.float64, n_labels=2)
+    compose([bottom, top], dbm)
+    np.testing.assert_array_equal(dbm.weights[1].numpy(), top.weight[:, :3].numpy())
+    np.testing.assert_array_equal(dbm.weights[2].numpy(), top.weight[:, 3:].t().numpy())  # U: (labels, top units)
+    np.testing.assert_array_equal(dbm.biases[3].numpy(), top.visible_bias[3:].numpy())
+    np.testing.assert_allclose(dbm.biases[1].numpy(), 0.5 * (bottom.hidden_bias + top.visible_bias[:3]).numpy())
+    with pytest.raises(ValueError, match="n_labels >= 2"):
+        DBMModule((4, 3), n_labels=1)

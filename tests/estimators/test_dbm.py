@@ -225,3 +225,96 @@ def test_a_classifier_fine_tuned_from_a_dbm(digits, tmp_path):
     reg = DBNRegressor(pretraining=DBM(hidden_layer_sizes=(16, 8), n_iter=2, max_iter=1), max_iter=5).fit(X[:300],
                                                                                                        y[:300] / 9)
     assert reg.predict(X[:5]).shape == (5,)
+
+
+# label DBMs (n_labels) -------------------------------------------------------------------------------------------------
+LABEL_SETTINGS = dict(hidden_layer_sizes=(64, 32), n_labels=10, n_iter=10, max_iter=10, random_state=0)
+
+
+def test_a_label_dbm_classifies_generates_each_class_and_takes_unlabelled_rows(digits):
+    X, y = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])[y]
+    dbm = DBM(**LABEL_SETTINGS).fit(X[:1200], names[:1200])
+    assert dbm.classes_.tolist() == sorted(set(names)) and dbm.module_.n_hidden_layers == 2
+    proba = dbm.predict_proba(X[1200:])
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(dbm.predict(X[1200:]), dbm.classes_[proba.argmax(1)])
+    accuracy = dbm.score(X[1200:], names[1200:])
+    pretrained = DBM(**{**LABEL_SETTINGS, "max_iter": 0}).fit(X[:1200], names[:1200])
+    assert accuracy > 0.8 and accuracy > pretrained.score(X[1200:], names[1200:]) + 0.03  # 0.851 vs 0.762
+    assert dbm.transform(X[:5]).shape == (5, 32) and np.isfinite(dbm.score_samples(X[:5])).all()
+    # images generated with the label clamped look like their class to a classifier of the real digits
+    judge = LogisticRegression(max_iter=2000).fit(X, names)
+    wanted = dbm.classes_[np.arange(200) % 10]
+    images = dbm.generate(200, label=wanted, burn_in=500, random_state=0, return_probabilities=True)
+    assert np.mean(judge.predict(images) == wanted) > 0.6  # 0.75; chance 0.1
+    half = y[:1200].copy()
+    half[::2] = -1  # unlabelled rows: the label inferred in the joint training
+    semi = DBM(**LABEL_SETTINGS).fit(X[:1200], half)
+    assert semi.score(X[1200:], y[1200:]) > 0.7  # 0.784
+
+
+def test_a_one_layer_label_dbm_gives_the_classification_rbm_posterior_and_sound_estimates():
+    X = tiny_data(300)
+    y = (X[:, 0] + X[:, 4] > 1).astype(int) + (X[:, 2] > 0)
+    dbm = DBM(hidden_layer_sizes=(4,), n_labels=3, n_iter=5, max_iter=5, batch_size=20, n_particles=20,
+              random_state=0).fit(X, y)
+    W, U = (w.double().numpy() for w in dbm.module_.weights)
+    a, b, c = (x.double().numpy() for x in dbm.module_.biases)
+    pre = (b + X @ W.T)[:, None, :] + U[None]  # (n, labels, hidden): F(x, y) = -a.x - c_y - sum softplus
+    neg_free = (X @ a)[:, None] + c[None] + np.logaddexp(0, pre).sum(-1)
+    exact = np.exp(neg_free - neg_free.max(1, keepdims=True))
+    np.testing.assert_allclose(dbm.predict_proba(X), exact / exact.sum(1, keepdims=True), rtol=1e-4, atol=1e-6)
+    log_z = evaluate.log_partition(dbm)
+    assert abs(evaluate.ais(dbm, n_runs=200, betas=np.linspace(0, 1, 2001), random_state=0).log_z - log_z) < 0.1
+    # with the label summed out the bound lies below the exact log-likelihood
+    assert (evaluate.dbm_lower_bound(dbm, X) <= evaluate.log_likelihood(dbm, X) + 1e-4).all()
+
+
+def test_a_label_dbm_saves_loads_and_resumes_to_the_same_model(digits, tmp_path, monkeypatch):
+    from deepbelief.training import DBMTrainer
+
+    X, y = digits[0][:300], digits[1][:300]
+    settings = dict(hidden_layer_sizes=(12, 6), n_labels=10, n_iter=2, max_iter=3, batch_size=50, n_particles=10,
+                    random_state=0)
+    reference = DBM(**settings).fit(X, y)
+    reference.save(tmp_path / "labels.dbn")
+    loaded = deepbelief.load(tmp_path / "labels.dbn")
+    np.testing.assert_array_equal(loaded.classes_, reference.classes_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), reference.predict_proba(X))
+    np.testing.assert_array_equal(loaded.generate(4, label=7, random_state=1),
+                                  reference.generate(4, label=7, random_state=1))
+    real, steps = DBMTrainer.step, []
+
+    def step(self, *args, **kwargs):
+        steps.append(1)
+        if len(steps) == 8:  # in the second joint epoch (6 batches each)
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(DBMTrainer, "step", step)
+    with pytest.raises(KeyboardInterrupt):
+        DBM(checkpoint_dir=tmp_path / "run", **settings).fit(X, y)
+    monkeypatch.undo()
+    resumed = DBM(checkpoint_dir=tmp_path / "run", **settings).fit(X, y, resume=True)
+    for p, q in zip(resumed.module_.parameters(), reference.module_.parameters()):
+        assert torch.equal(p, q)
+    with pytest.raises(ValueError, match="other data; refusing to resume"):
+        DBM(checkpoint_dir=tmp_path / "run", **settings).fit(X, (y + 1) % 10, resume=True)
+
+
+def test_label_dbm_misuse_is_named(digits):
+    X, y = digits[0][:100], digits[1][:100]
+    with pytest.raises(ValueError, match="n_labels=10 needs labels: call fit\\(X, y\\)"):
+        DBM(hidden_layer_sizes=(4,), n_labels=10, n_iter=1, max_iter=1).fit(X)
+    with pytest.raises(ValueError, match="n_labels=3 but the labelled rows of y have 10 classes"):
+        DBM(hidden_layer_sizes=(4,), n_labels=3, n_iter=1, max_iter=1).fit(X, y)
+    plain = DBM(hidden_layer_sizes=(4,), n_iter=1, max_iter=1).fit(X)
+    with pytest.raises(ValueError, match="label= needs label units: fit the DBM with n_labels"):
+        plain.generate(2, label=1)
+    assert not hasattr(plain, "predict_proba")
+    labelled = DBM(hidden_layer_sizes=(4,), n_labels=10, n_iter=1, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="label 11 is not one of the classes"):
+        labelled.generate(2, label=11)
+    with pytest.raises(ValueError, match="n_labels"):
+        DBM(n_labels=1).fit(X, y)

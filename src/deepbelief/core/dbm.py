@@ -6,14 +6,20 @@ shape (n_l, n_(l-1)) (the orientation of ``RBMModule.weight``) and ``biases[l]``
 visible units Bernoulli or Gaussian with unit variance. Given the even layers the odd ones are independent, and the
 other way round: Gibbs sampling and mean-field inference update one parity at a time, and the estimates sum the
 odd layers out in closed form. Pure math: no optimizer, no I/O.
+
+With ``n_labels`` = K a layer of K softmax (one-hot) label units y sits above the top hidden layer, coupled to it
+alone (the label DBM of Salakhutdinov & Hinton's MNIST code): energy terms -c.y - h^L U y with ``weights[L]`` = U
+of shape (K, n_L) and ``biases[L + 1]`` = c. In every loop over the layers it is layer L + 1 of the chain, so the
+parity rules hold unchanged; its mean-field update is a softmax and its entropy a categorical one.
 """
 import torch
 from torch import nn
 
 from .rbm import RBMModule
-from .units import get_units
+from .units import SoftmaxUnits, get_units
 
 _BERNOULLI = get_units("bernoulli")
+_SOFTMAX = SoftmaxUnits()
 
 
 class DBMModule(nn.Module):
@@ -24,9 +30,11 @@ class DBMModule(nn.Module):
     sizes : sequence of int
     visible : {'bernoulli', 'gaussian'}
     dtype, device : torch dtype and device of the parameters.
+    n_labels : int >= 2 or None
+        Softmax label units above the top hidden layer (the chain's last layer; see the module docstring).
     """
 
-    def __init__(self, sizes, visible="bernoulli", dtype=torch.float32, device=None):
+    def __init__(self, sizes, visible="bernoulli", dtype=torch.float32, device=None, n_labels=None):
         super().__init__()
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
@@ -34,6 +42,10 @@ class DBMModule(nn.Module):
         self.visible = get_units(visible) if isinstance(visible, str) else visible
         if self.visible.name not in ("bernoulli", "gaussian"):
             raise ValueError(f"a DBM takes Bernoulli or Gaussian visible units, not {self.visible.name!r}")
+        if n_labels is not None and int(n_labels) < 2:
+            raise ValueError(f"a DBM's label layer needs n_labels >= 2; got {n_labels}")
+        self.n_labels = None if n_labels is None else int(n_labels)
+        sizes = sizes + ([self.n_labels] if self.n_labels else [])
         kw = dict(dtype=dtype, device=device)
         # Updates are hand-computed (the PCD statistics are no loss's gradient), so autograd stays off.
         self.weights = nn.ParameterList(nn.Parameter(torch.zeros(n_out, n_in, **kw), requires_grad=False)
@@ -42,18 +54,42 @@ class DBMModule(nn.Module):
 
     @property
     def sizes(self):
+        """The sizes of the chain's layers, v first (the label layer last, if any)."""
         return [b.shape[0] for b in self.biases]
 
     @property
     def n_layers(self):
-        """The number of hidden layers L."""
+        """The number of layers above v in the chain: L hidden layers, plus the label layer if any."""
         return len(self.weights)
 
+    @property
+    def n_hidden_layers(self):
+        """The number of hidden layers L."""
+        return len(self.weights) - (self.n_labels is not None)
+
+    @property
+    def label_layer(self):
+        """The label layer's index in the chain (L + 1), or None."""
+        return len(self.weights) if self.n_labels is not None else None
+
     def extra_repr(self):
-        return f"{'-'.join(map(str, self.sizes))}, {self.visible.name} visible"
+        labels = f", {self.n_labels} softmax label units on top" if self.n_labels else ""
+        return f"{'-'.join(map(str, self.sizes[:self.n_hidden_layers + 1]))}, {self.visible.name} visible{labels}"
 
     def units(self, layer):
-        return self.visible if layer == 0 else _BERNOULLI
+        if layer == 0:
+            return self.visible
+        return _SOFTMAX if layer == self.label_layer else _BERNOULLI
+
+    def _log_sum(self, layer, pre):
+        """log of the sum over the states of hidden or label layer ``layer`` of exp(pre.h), one value per row."""
+        return torch.logsumexp(pre, -1) if layer == self.label_layer else torch.nn.functional.softplus(pre).sum(-1)
+
+    def clamp_labels(self, mean, labels):
+        """``mean`` of the label layer with the rows of ``labels`` (one-hot; an all-zero row: unknown) put in."""
+        if labels is None:
+            return mean
+        return torch.where(labels.sum(-1, keepdim=True) > 0, labels, mean)
 
     # conditionals -------------------------------------------------------------------------------
     def pre(self, layer, states):
@@ -73,17 +109,22 @@ class DBMModule(nn.Module):
         mean = units.mean(pre)
         return mean, units.sample(pre, mean, generator)
 
-    def gibbs(self, states, n_steps, generator, known=None):
+    def gibbs(self, states, n_steps, generator, known=None, labels=None):
         """``n_steps`` sweeps of block Gibbs sampling: each samples the odd layers given the even ones, then the
         even ones (v included) given the odd ones.
 
         ``known``: None, or (mask, values) that keeps v at ``values`` where ``mask`` is False (the known entries of
-        rows being denoised). Returns (states, E[v | h^1] of the last sweep).
+        rows being denoised). ``labels``: None, or one-hot rows the label layer is clamped to.
+        Returns (states, E[v | h^1] of the last sweep).
         """
         states, mean = list(states), states[0]
+        if labels is not None:
+            states[self.label_layer] = labels
         for _ in range(n_steps):
             for parity in (1, 0):
                 for layer in range(parity, self.n_layers + 1, 2):
+                    if labels is not None and layer == self.label_layer:
+                        continue
                     layer_mean, states[layer] = self.sample_layer(layer, states, generator)
                     if layer == 0:
                         mean = layer_mean
@@ -100,29 +141,38 @@ class DBMModule(nn.Module):
         return chains
 
     # mean-field inference -----------------------------------------------------------------------
-    def initial_mean_field(self, v):
+    def initial_mean_field(self, v, labels=None):
         """A bottom-up start for mean-field inference: every layer below the top gets twice its input from below,
-        standing in for the input from above it will receive (the top layer has none)."""
+        standing in for the input from above it will receive (the top layer has none); the label layer, if any,
+        its softmax given the top hidden layer, with the known ``labels`` put in."""
         mu = [v]
         for layer, weight in enumerate(self.weights, 1):
+            if layer == self.label_layer:
+                mu.append(self.clamp_labels(torch.softmax(torch.addmm(self.biases[layer], mu[-1], weight.t()), -1),
+                                            labels))
+                continue
             scale = 1.0 if layer == self.n_layers else 2.0
             mu.append(torch.sigmoid(torch.addmm(self.biases[layer], mu[-1], weight.t(), alpha=scale)))
         return mu
 
-    def mean_field(self, v, n_iter, damping=0.0, mu=None):
+    def mean_field(self, v, n_iter, damping=0.0, mu=None, labels=None):
         """The factorial posterior Q(h | v) = prod_l prod_j mu_lj^h (1 - mu_lj)^(1 - h) by fixed-point iteration of
         mu_l = sigmoid(b_l + W_l mu_(l-1) + W_(l+1)^T mu_(l+1)), mu_0 = v.
 
         Each iteration updates the odd layers, then the even ones; each half is an exact coordinate ascent step
         on the variational bound, so without damping the bound never decreases. ``damping`` d keeps
         mu <- d mu + (1 - d) (the update). ``mu`` (a list as returned) continues from an earlier result; None starts
-        from :meth:`initial_mean_field`. Returns [v, mu_1, ..., mu_L].
+        from :meth:`initial_mean_field`. ``labels`` (one-hot rows, all-zero for an unknown label) clamps the label
+        layer of the rows whose label is known; the others infer it (softmax updates). Returns [v, mu_1, ..., mu_L]
+        (and the label layer's means last, if any).
         """
-        mu = self.initial_mean_field(v) if mu is None else [v, *mu[1:]]
+        mu = self.initial_mean_field(v, labels) if mu is None else [v, *mu[1:]]
         for _ in range(n_iter):
             for first in (1, 2):  # the odd layers, then the even hidden layers (v stays clamped)
                 for layer in range(first, self.n_layers + 1, 2):
-                    update = torch.sigmoid(self.pre(layer, mu))
+                    update = self.units(layer).mean(self.pre(layer, mu))
+                    if layer == self.label_layer:
+                        update = self.clamp_labels(update, labels)
                     mu[layer] = update if not damping else torch.lerp(update, mu[layer], damping)
         return mu
 
@@ -138,16 +188,17 @@ class DBMModule(nn.Module):
 
     def mean_field_bound(self, mu):
         """The variational lower bound on log p*(v) = log p(v) + log Z: -E_Q[E(v, h)] + H(Q) for the factorial Q
-        with means ``mu`` = [v, mu_1, ..., mu_L], one value per row."""
-        entropy = sum(-(torch.special.xlogy(m, m) + torch.special.xlogy(1 - m, 1 - m)).sum(-1) for m in mu[1:])
+        with means ``mu`` = [v, mu_1, ..., mu_L] (and the label layer's, a categorical factor), one value per row."""
+        entropy = sum(_SOFTMAX.entropy(m) if layer == self.label_layer
+                      else -(torch.special.xlogy(m, m) + torch.special.xlogy(1 - m, 1 - m)).sum(-1)
+                      for layer, m in enumerate(mu[1:], 1))
         return -self.energy(mu) + entropy
 
     def even_log_marginal(self, states, beta=1.0):
         """log of the sum over the odd layers of exp(-beta E_odd-terms) given the even layers in ``states``:
-        sum over odd l of sum_j softplus(beta pre_lj) (every weight touches one odd layer, so this holds all of
-        them; the even layers' bias terms are the caller's)."""
-        return sum(torch.nn.functional.softplus(beta * self.pre(layer, states)).sum(-1)
-                   for layer in range(1, self.n_layers + 1, 2))
+        sum over odd l of sum_j softplus(beta pre_lj) (logsumexp for the label layer; every weight touches one odd
+        layer, so this holds all of them; the even layers' bias terms are the caller's)."""
+        return sum(self._log_sum(layer, beta * self.pre(layer, states)) for layer in range(1, self.n_layers + 1, 2))
 
     def odd_log_marginal(self, states):
         """log p*(odd layers) with v and the even hidden layers summed (integrated) out, given the odd layers in
@@ -166,7 +217,7 @@ class DBMModule(nn.Module):
             if layer % 2:
                 total = total + states[layer] @ self.biases[layer]
             else:
-                total = total + torch.nn.functional.softplus(self.pre(layer, states)).sum(-1)
+                total = total + self._log_sum(layer, self.pre(layer, states))
         return total
 
 
@@ -175,7 +226,8 @@ class ScaledRBMModule(RBMModule):
     the input from below and its visible units ``down`` times the input from above. The bottom RBM has up=2 (the
     DBM's h^1 hears h^2 as well as v), the top one down=2; composed into the DBM they keep their weights, and the
     RBMs between them (trained plainly) give half of theirs, so that every DBM layer gets about the input its RBM
-    was trained with."""
+    was trained with. The top RBM of a label DBM has label units (``LabelledUnits``) beside its data units: only the
+    data units get the doubled input (in the DBM the labels hear the top layer alone)."""
 
     def __init__(self, *args, up=1.0, down=1.0, **kwargs):
         super().__init__(*args, **kwargs)
@@ -188,7 +240,11 @@ class ScaledRBMModule(RBMModule):
         return torch.addmm(self.hidden_bias, v, self.weight.t(), alpha=self.up).to(self.weight.dtype)
 
     def pre_v(self, h):
-        return torch.addmm(self.visible_bias, h, self.weight, alpha=self.down).to(self.weight.dtype)
+        n = getattr(self.visible, "n_features", None)
+        if n is None or self.down == 1.0:
+            return torch.addmm(self.visible_bias, h, self.weight, alpha=self.down).to(self.weight.dtype)
+        top_down = (h @ self.weight).to(self.weight.dtype)
+        return torch.cat([self.down * top_down[..., :n], top_down[..., n:]], -1) + self.visible_bias
 
 
 def pretraining_scales(n_layers):
@@ -203,10 +259,14 @@ def compose(rbms, dbm):
     """Set the DBM ``dbm``'s parameters from its pretrained RBM modules (bottom to top, sized alike): each weight
     times its composing factor (:func:`pretraining_scales`); b_0 the bottom RBM's visible bias, b_L the top RBM's
     hidden bias, and a layer between two RBMs the mean of the lower one's hidden and the upper one's visible bias
-    (both were fitted to its full input)."""
-    for index, (rbm, (_, _, factor)) in enumerate(zip(rbms, pretraining_scales(len(rbms)))):
-        dbm.weights[index].copy_(rbm.weight * factor)
-    dbm.biases[0].copy_(rbms[0].visible_bias)
-    dbm.biases[-1].copy_(rbms[-1].hidden_bias)
-    for layer in range(1, len(rbms)):
-        dbm.biases[layer].copy_(0.5 * (rbms[layer - 1].hidden_bias + rbms[layer].visible_bias))
+    (both were fitted to its full input). A label DBM's label weights and biases are the top RBM's (a label RBM)."""
+    L, sizes = len(rbms), dbm.sizes
+    for index, (rbm, (_, _, factor)) in enumerate(zip(rbms, pretraining_scales(L))):
+        dbm.weights[index].copy_(rbm.weight[:, :sizes[index]] * factor)
+    dbm.biases[0].copy_(rbms[0].visible_bias[:sizes[0]])
+    dbm.biases[L].copy_(rbms[-1].hidden_bias)
+    for layer in range(1, L):
+        dbm.biases[layer].copy_(0.5 * (rbms[layer - 1].hidden_bias + rbms[layer].visible_bias[:sizes[layer]]))
+    if dbm.n_labels is not None:
+        dbm.weights[L].copy_(rbms[-1].weight[:, sizes[L - 1]:].t())
+        dbm.biases[L + 1].copy_(rbms[-1].visible_bias[sizes[L - 1]:])

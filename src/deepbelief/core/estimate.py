@@ -274,7 +274,8 @@ def raise_log_likelihood(rbm, x, n_runs, betas, base_bias, generator):
 
 def dbm_ais_log_weights(dbm, n_runs, betas, base_bias, generator):
     """Log importance weights of ``n_runs`` parallel AIS runs from a base model (visible biases or means
-    ``base_bias``, every hidden unit a fair coin) to the DBM ``dbm`` (Salakhutdinov & Hinton 2009).
+    ``base_bias``, every hidden unit a fair coin, a label layer uniform over its K states) to the DBM ``dbm``
+    (Salakhutdinov & Hinton 2009).
 
     The runs move the even layers (v, h^2, ...) through p_k ~ exp(-(1 - beta_k) E_A(v)) sum_odd exp(-beta_k E);
     the odd layers are summed out in closed form, which for two hidden layers leaves AIS on (v, h^2) only. The
@@ -282,7 +283,10 @@ def dbm_ais_log_weights(dbm, n_runs, betas, base_bias, generator):
     log Z_A).
     """
     path = _VisiblePath(dbm.visible, dbm.biases[0], base_bias, generator)
-    log_z_base = sum(dbm.sizes[1:]) * math.log(2.0) + path.log_z_base()
+    labels = dbm.label_layer
+    log_z_base = sum(dbm.sizes[1:labels]) * math.log(2.0) + path.log_z_base()
+    if labels is not None:
+        log_z_base += math.log(dbm.n_labels)
     betas = _checked_betas(betas)
     even = range(2, dbm.n_layers + 1, 2)
     W = dbm.weights[0]
@@ -295,8 +299,14 @@ def dbm_ais_log_weights(dbm, n_runs, betas, base_bias, generator):
     def coins(n):
         return (torch.rand(n_runs, n, generator=generator, device=W.device, dtype=W.dtype) < 0.5).to(W.dtype)
 
+    def base_state(layer, n):
+        if layer != labels:
+            return coins(n)
+        return dbm.units(layer).sample(None, W.new_full((n_runs, n), 1.0 / n), generator)
+
     with torch.no_grad():
-        states = [path.sample(path.base.expand(n_runs, -1)), *(coins(n) for n in dbm.sizes[1:])]
+        states = [path.sample(path.base.expand(n_runs, -1)),
+                  *(base_state(layer, n) for layer, n in enumerate(dbm.sizes[1:], 1))]
         log_w = torch.zeros(n_runs, dtype=W.dtype, device=W.device)
         for k in range(1, len(betas)):
             b0, b1 = betas[k - 1], betas[k]
@@ -306,6 +316,10 @@ def dbm_ais_log_weights(dbm, n_runs, betas, base_bias, generator):
             # a Gibbs sweep that leaves p_k invariant: the odd layers, then the even ones, at inverse temperature b1
             for first in (1, 2):
                 for layer in range(first, dbm.n_layers + 1, 2):
+                    if layer == labels:
+                        units = dbm.units(layer)
+                        states[layer] = units.sample(None, units.mean(b1 * dbm.pre(layer, states)), generator)
+                        continue
                     p = torch.sigmoid(b1 * dbm.pre(layer, states))
                     states[layer] = (torch.rand(p.shape, generator=generator, device=W.device, dtype=W.dtype)
                                      < p).to(W.dtype)
@@ -314,14 +328,20 @@ def dbm_ais_log_weights(dbm, n_runs, betas, base_bias, generator):
 
 
 def _odd_states(dbm):
-    """Every joint state of the DBM's odd layers, as [None, h^1, None, h^3, ...] (the even slots unused)."""
-    odd = list(range(1, dbm.n_layers + 1, 2))
+    """Every joint state of the DBM's odd layers, as [None, h^1, None, h^3, ...] (the even slots unused); an odd
+    label layer takes its K one-hot states."""
+    odd = [layer for layer in range(1, dbm.n_layers + 1, 2) if layer != dbm.label_layer]
     n = sum(dbm.sizes[layer] for layer in odd)
-    if n > MAX_ENUMERATED_UNITS:
+    labels = dbm.n_labels if dbm.label_layer is not None and dbm.label_layer % 2 else 1
+    if n + math.log2(labels) > MAX_ENUMERATED_UNITS:
         raise ValueError(f"exact DBM estimates would enumerate 2^{n} states of the odd layers; at most "
                          f"2^{MAX_ENUMERATED_UNITS} are allowed. Use an AIS estimate for a model of this size")
     W = dbm.weights[0]
     joint = binary_states(n, dtype=W.dtype, device=W.device)
+    if labels > 1:  # every binary state with every label
+        eye = torch.eye(labels, dtype=W.dtype, device=W.device)
+        joint = torch.cat([joint.repeat_interleave(labels, 0), eye.repeat(joint.shape[0], 1)], 1)
+        odd.append(dbm.label_layer)
     parts = joint.split([dbm.sizes[layer] for layer in odd], dim=1)
     states = [None] * (dbm.n_layers + 1)
     for layer, part in zip(odd, parts):

@@ -203,6 +203,35 @@ for _units in (BernoulliUnits(), GaussianUnits(), ReLUUnits()):
     register_units(_units)
 
 
+class SoftmaxUnits:
+    """One softmax (one-hot) group of units: exactly one of them is on, P(unit i) = softmax(pre)_i. A DBM's label
+    layer (its top layer, beside the top hidden layer). Not registered: no estimator takes it as a unit type."""
+
+    name = "softmax"
+    binary = False
+
+    def mean(self, pre):
+        return torch.softmax(pre, -1)
+
+    def sample(self, pre, mean, generator):
+        """One-hot rows drawn by inverse CDF, one uniform per row (so under :class:`RankDraws` the ranks draw
+        what one process with their rows stacked draws)."""
+        u = draw(torch.rand, (*mean.shape[:-1], 1), generator, mean)
+        index = (mean.cumsum(-1) < u).sum(-1, keepdim=True).clamp_max_(mean.shape[-1] - 1)
+        return torch.zeros_like(mean).scatter_(-1, index, 1.0)
+
+    def energy(self, x, bias):
+        return -(x * bias).sum(-1)
+
+    def log_marginal(self, pre, bias):
+        """log of the sum over the one-hot states: logsumexp(pre)."""
+        return torch.logsumexp(pre, -1)
+
+    def entropy(self, mean):
+        """Entropy of the categorical distribution ``mean``, one value per row."""
+        return -torch.special.xlogy(mean, mean).sum(-1)
+
+
 class LabelledUnits:
     """A visible layer of ``n_features`` units of type ``base`` followed by ``n_labels`` softmax (one-hot) label
     units, the top layer of a DBN with labels (Hinton, Osindero & Teh 2006). Rows are [x, y] with y one-hot.

@@ -18,12 +18,28 @@ def one_hot(labels, n_labels, like):
     return (rows * (labels >= 0)[:, None]).to(like)
 
 
+def clamped_labels(label, classes, n_samples, like):
+    """One-hot rows (n_samples, len(classes)) for ``label``, one class for every sample or one per sample, or
+    ValueError naming the problem."""
+    given = np.asarray(label, dtype=classes.dtype)
+    if given.ndim > 1 or given.size not in (1, n_samples):
+        raise ValueError(f"label holds {given.size} labels for {n_samples} samples; give one label for all of them "
+                         "or one per sample")
+    wanted = np.broadcast_to(given.reshape(-1) if given.ndim else given, (n_samples,))
+    index = np.searchsorted(classes, wanted).clip(0, len(classes) - 1)
+    unknown = classes[index] != wanted
+    if unknown.any():
+        raise ValueError(f"label {wanted[unknown][0].item()!r} is not one of the classes {classes.tolist()}")
+    return one_hot(index, len(classes), like)
+
+
 class LabelModelMixin:
     """``predict`` and ``score`` of a label model from its ``predict_proba``."""
 
     @available_if(has_labels)
     def predict(self, X):
-        """The label with the lowest free energy F(x, y) (label models)."""
+        """The most probable label under ``predict_proba`` (label models: for an RBM or DBN the label with the
+        lowest free energy F(x, y))."""
         return self.classes_[self.predict_proba(X).argmax(1)]
 
     @available_if(has_labels)

@@ -202,6 +202,26 @@ class RBMLayer:
 TENSORS = ("weight", "visible_bias", "hidden_bias")
 
 
+def label_rows(X, y, layers, group, first_rows=None):
+    """The ``prepare`` of the top layer of a stack with label units: the labelled rows of X passed up through
+    ``layers`` below, with their one-hot labels (sets the top RBM's ``classes_``). ``first_rows`` (callable: data
+    rows -> the first layer's rows) defaults to ``layers[0].rows``."""
+    labels, labelled = layers[-1].set_classes(y, X.shape[0])
+    first_rows = first_rows or layers[0].rows
+
+    def prepare(rows):
+        if group is None:
+            return rows.take(labelled).append(layers[-1].one_hot(labels))
+        # this rank's share of the labelled rows, which may lie in other ranks' shards
+        shard = group.shard(len(labelled))
+        rows = first_rows(X[labelled[shard]])
+        for below in layers[:-1]:
+            rows = rows.up(below)
+        return rows.append(layers[-1].one_hot(labels[shard]))
+
+    return prepare
+
+
 def train_layer(estimator, desc, index, data, n_epochs, validation=None, on_epoch=None, sample=None):
     """``n_epochs`` more epochs of CD of ``estimator`` (an RBM or conditional RBM with its trainer built) on
     ``data`` (a tensor, or a callable of streamed batches), shown as ``desc``; ``history_`` and ``n_iter_`` grow

@@ -9,7 +9,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._runtime import to_tensor
-from ._labels import one_hot
+from ._labels import clamped_labels
 from .._validation import check_count, check_masked_X, check_range, check_X
 
 
@@ -29,16 +29,7 @@ class StackSamplingMixin:
         if top.n_labels is None:
             raise ValueError(f"label= needs label units: fit the {type(self).__name__} with n_labels (label units in "
                              "the top RBM)")
-        given = np.asarray(label, dtype=top.classes_.dtype)
-        if given.ndim > 1 or given.size not in (1, n_samples):
-            raise ValueError(f"label holds {given.size} labels for {n_samples} samples; give one label for all of them "
-                             "or one per sample")
-        wanted = np.broadcast_to(given.reshape(-1) if given.ndim else given, (n_samples,))
-        index = np.searchsorted(top.classes_, wanted).clip(0, len(top.classes_) - 1)
-        unknown = top.classes_[index] != wanted
-        if unknown.any():
-            raise ValueError(f"label {wanted[unknown][0].item()!r} is not one of the classes {top.classes_.tolist()}")
-        return one_hot(index, top.n_labels, top.module_.weight)
+        return clamped_labels(label, top.classes_, n_samples, top.module_.weight)
 
     def _generate(self, n_samples, n_gibbs, burn_in, init, random_state, return_probabilities, label, mean_field):
         """See :meth:`DBN.generate`; the chains persist in ``_chains``."""

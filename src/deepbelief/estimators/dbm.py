@@ -8,9 +8,10 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .. import checkpoint, distributed
+from .. import checkpoint, distributed, io
 from .._runtime import make_generator, memory_errors, resolve_device, seeds_from, to_numpy, to_tensor
 from .._validation import (INFERENCE_CHUNK, check_count, check_layer, check_masked_X, check_X, chunk_rows, dense_rows,
                            layer_sizes)
@@ -18,7 +19,8 @@ from ..callbacks import reports
 from ..core.dbm import DBMModule, ScaledRBMModule, compose, pretraining_scales
 from ..training import DBMConfig, DBMTrainer, TensorRows, greedy_stack, train_dbm
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS
-from ._layer import RBMLayer
+from ._labels import LabelModelMixin, clamped_labels, has_labels, one_hot
+from ._layer import RBMLayer, label_rows
 from ._checkpoints import StackCheckpointMixin
 from ._persist import (SaveMixin, check_int, check_shapes, checkpoint_defaults, copy_tensor, json_params,
                        restore_params)
@@ -32,7 +34,8 @@ _PRETRAINING = ("batch_size", "k", "momentum", "final_momentum", "momentum_switc
                 "shuffle", "device")
 
 
-class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixin, TransformerMixin, BaseEstimator):
+class DBM(LabelModelMixin, AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixin, TransformerMixin,
+          BaseEstimator):
     """Deep Boltzmann machine (Salakhutdinov & Hinton 2009): undirected layers v, h^1, ..., h^L, each coupled to the
     layers beside it, E(v, h) = E_v(v; b_0) - sum_l b_l.h^l - sum_l h^l W_l h^(l-1).
 
@@ -68,6 +71,13 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         Persistent chains of the joint training (the paper: 100).
     n_gibbs : int, default=5
         Gibbs sweeps of the chains per update (the paper: 5).
+    n_labels : int or None, default=None
+        With K labels a layer of K softmax label units sits above the top hidden layer, coupled to it alone (the
+        label DBM of Salakhutdinov & Hinton's MNIST code): fit with ``fit(X, y)`` (rows labelled -1 are unlabelled:
+        their label is inferred by mean field in the joint training, and they are left out of the top RBM's
+        pretraining, which is a label RBM). ``predict_proba`` compares, label by label, the mean-field bound on
+        log p*(x, y): softmax over y of the bounds (exact for one hidden layer, where the DBM is a classification
+        RBM); ``generate(n, label=c)`` clamps the label; ``transform``, ``score_samples`` and ``denoise`` infer it.
     batch_size, k, momentum, final_momentum, momentum_switch, weight_decay, centering, shuffle, device, random_state,
     verbose
         As in :class:`RBM`, for the pretraining RBMs and (but ``k``) the joint training; ``centering`` centres
@@ -111,6 +121,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         "damping": [Interval(Real, 0, 1, closed="left")],
         "n_particles": [Interval(Integral, 1, None, closed="left")],
         "n_gibbs": [Interval(Integral, 1, None, closed="left")],
+        "n_labels": [Interval(Integral, 2, None, closed="left"), None],
         "checkpoint_dir": [None, str, os.PathLike],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         **{name: CD_PARAMETER_CONSTRAINTS[name] for name in (*_PRETRAINING, "lr_schedule", "random_state",
@@ -119,7 +130,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
 
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="auto", learning_rate="auto", n_iter=10,
                  joint_learning_rate="auto", max_iter=10, lr_schedule="linear", n_mean_field=10, damping=0.0,
-                 n_particles=100, n_gibbs=5, batch_size=32, k=1, momentum=0.5, final_momentum=0.9, momentum_switch=5,
+                 n_particles=100, n_gibbs=5, n_labels=None, batch_size=32, k=1, momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, centering=False, shuffle=True, checkpoint_dir=None, checkpoint_every=1,
                  device="cpu", random_state=None, verbose=False,
                  callbacks=None):
@@ -134,6 +145,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         self.damping = damping
         self.n_particles = n_particles
         self.n_gibbs = n_gibbs
+        self.n_labels = n_labels
         self.batch_size = batch_size
         self.k = k
         self.momentum = momentum
@@ -167,7 +179,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         for index, (size, seed, (up, down, _)) in enumerate(zip(sizes, seeds, pretraining_scales(n))):
             rbm = RBM(n_components=size, visible=self.visible_ if index == 0 else "bernoulli",
                       learning_rate=self.learning_rate, n_iter=self.n_iter, random_state=seed, verbose=self.verbose,
-                      **shared)
+                      n_labels=self.n_labels if index == n - 1 else None, **shared)
             rbm._validate_params()
             layers.append(RBMLayer(rbm, f"pretraining {index + 1}/{n}", index, group, restoring=restoring,
                                    module=functools.partial(ScaledRBMModule, up=up, down=down)))
@@ -185,7 +197,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : ignored
+        y : ignored, or with ``n_labels`` the labels, array-like of shape (n_samples,); -1 marks unlabelled rows
         resume : bool, default=False
             Continue from the checkpoints in ``checkpoint_dir``, if there are any; the data and hyperparameters
             must be those of the interrupted fit.
@@ -200,13 +212,18 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         group = distributed.current()
         device = resolve_device(self.device, group)
         path, joint_path = self._checkpoint_path("pretraining.ckpt"), self._checkpoint_path("joint.ckpt")
-        key = checkpoint.fingerprint(X, None) if path is not None or resume else None
+        labelled = self.n_labels is not None
+        key = checkpoint.fingerprint(X, y if labelled else None) if path is not None or resume else None
         joint = checkpoint.read_matching(joint_path, key, self._checkpoint_params(),
                                          checkpoint_defaults(self)) if resume else None
         init_seed, shuffle_seed, sample_seed, inference_seed, *seeds = seeds_from(self.random_state, 4 + len(sizes))
         data = self._encode(X if group is None else X[group.shard(X.shape[0])], device)
-        self.module_ = DBMModule([X.shape[1], *sizes], visible=self.visible_, device=device)
+        self.module_ = DBMModule([X.shape[1], *sizes], visible=self.visible_, device=device, n_labels=self.n_labels)
         self.n_features_in_, self.history_, self.n_iter_, self._chains = X.shape[1], [], 0, None
+        layers = self._pretraining_layers(sizes, seeds, group, lambda: checkpoint.restoring(path))
+        joint_data = data
+        if labelled:
+            joint_data = torch.cat([data, self._label_rows(X, y, layers, group, device)], 1)
         self._inference_generator = make_generator(inference_seed, device)
         trainer = DBMTrainer(self.module_, self._joint_config(), make_generator(sample_seed, device), group)
         shuffle = make_generator(shuffle_seed, "cpu")
@@ -214,7 +231,6 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
             with checkpoint.restoring(joint_path):
                 self._load_joint_state(*joint, trainer, shuffle)
         elif self.n_iter > 0:
-            layers = self._pretraining_layers(sizes, seeds, group, lambda: checkpoint.restoring(path))
             greedy_stack(layers, TensorRows(data, group), self._stack_resume(path, key) if resume else None,
                          self._stack_saver(path, key, [self.n_iter] * len(sizes)))
             compose([layer.rbm.module_ for layer in layers], self.module_)
@@ -238,9 +254,20 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         with EpochBar(self.max_iter - self.n_iter_, "DBM joint training", self.verbose, "joint training",
                       model=self.module_, rows=data if isinstance(data, torch.Tensor) else None,
                       n_epochs=self.max_iter) as bar:
-            train_dbm(trainer, data, self.max_iter - self.n_iter_, self.batch_size, shuffle if self.shuffle else None,
-                      start_epoch=self.n_iter_, callback=record)
+            train_dbm(trainer, joint_data, self.max_iter - self.n_iter_, self.batch_size,
+                      shuffle if self.shuffle else None, start_epoch=self.n_iter_, callback=record)
         return self
+
+    def _label_rows(self, X, y, layers, group, device):
+        """One-hot label rows of this process's rows of X for the joint training (all zeros where unlabelled); sets
+        ``classes_`` and makes the top pretraining RBM a label RBM on the labelled rows."""
+        layers[-1].prepare = label_rows(X, y, layers, group,
+                                        lambda rows: TensorRows(self._encode(rows, device), group))
+        labels, labelled = layers[-1].set_classes(y, X.shape[0])
+        self.classes_ = layers[-1].rbm.classes_
+        every = np.full(X.shape[0], -1)
+        every[labelled] = labels
+        return one_hot(every if group is None else every[group.shard(X.shape[0])], self.n_labels, self.module_.biases[0])
 
     def _joint_state(self, trainer, shuffle):
         """(tensors, JSON) of the joint training so far: the DBM, the trainer's state, the generators, the
@@ -299,7 +326,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         return make_generator(seeds_from(random_state, 1)[0], self.module_.biases[0].device)
 
     def _check_layer(self, layer):
-        return check_layer(layer, self.module_.n_layers, "DBM")
+        return check_layer(layer, self.module_.n_hidden_layers, "DBM")
 
     @torch.no_grad()
     def transform(self, X, layer=-1):
@@ -340,20 +367,36 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         bound = self._rows(lambda v: dbm.mean_field_bound(dbm.mean_field(v, self.n_mean_field, self.damping)), X)
         return bound.astype(np.float64) + self._data_log_jacobian()
 
-    def _start(self, v, generator):
+    @available_if(has_labels)
+    @torch.no_grad()
+    def predict_proba(self, X):
+        """P(y | x) as the DBM approximates it (``n_labels`` models): for each label y the mean-field lower bound
+        B(x, y) on log p*(x, y) with the label clamped, then softmax over y of B(x, y). With one hidden layer the
+        bound is exact and so is P(y | x). Shape (n_samples, n_labels)."""
+        X = self._check(X)
+        dbm, K = self.module_, self.n_labels
+
+        def proba(v):
+            labels = torch.eye(K, dtype=v.dtype, device=v.device).repeat(v.shape[0], 1)
+            mu = dbm.mean_field(v.repeat_interleave(K, 0), self.n_mean_field, self.damping, labels=labels)
+            return torch.softmax(dbm.mean_field_bound(mu).reshape(-1, K), 1)
+
+        return self._rows(proba, X).astype(np.float64)
+
+    def _start(self, v, generator, labels=None):
         """Chains for rows v (encoded): v with hidden layers sampled from its mean-field posterior."""
         dbm = self.module_
-        mu = dbm.mean_field(v, self.n_mean_field, self.damping)
+        mu = dbm.mean_field(v, self.n_mean_field, self.damping, labels=labels)
         return [v, *(dbm.units(layer).sample(None, m, generator) for layer, m in enumerate(mu[1:], 1))]
 
     @torch.no_grad()
     def generate(self, n_samples, n_gibbs=100, burn_in=1000, init=None, random_state=None,
-                 return_probabilities=False, mean_field=False):
+                 return_probabilities=False, mean_field=False, label=None):
         """Samples of v by block Gibbs sampling of all layers.
 
         Chains persist between calls (``n_gibbs`` more sweeps each call) unless ``init`` or ``random_state`` is
-        given or ``n_samples`` changes; new chains start from the biases alone (or from ``init`` rows and their
-        mean-field posterior) and run ``burn_in`` sweeps first.
+        given or ``n_samples`` or ``label`` changes; new chains start from the biases alone (or from ``init`` rows
+        and their mean-field posterior) and run ``burn_in`` sweeps first.
 
         Parameters
         ----------
@@ -364,6 +407,8 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         return_probabilities : bool, default=False: return E[v | h^1] of the last sweep instead of samples
         mean_field : bool, default=False: read the chains out deterministically instead, E[v | mu_1] with mu the
             mean-field posterior of the chains' visible state
+        label : a class label, an array of n_samples labels, or None
+            With ``n_labels``: the class each chain's label layer is clamped to. None samples the labels too.
 
         Returns
         -------
@@ -372,24 +417,35 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
         check_is_fitted(self, "module_")
         n_samples = check_count(n_samples, "n_samples", 1)
         n_gibbs, burn_in = check_count(n_gibbs, "n_gibbs"), check_count(burn_in, "burn_in")
+        labels = self._clamped_labels(label, n_samples)
         generator = self._generator(random_state)
-        chains = getattr(self, "_chains", None)
-        if init is not None or random_state is not None or chains is None or chains[0].shape[0] != n_samples:
+        chains, before = getattr(self, "_chains", None), getattr(self, "_chain_labels", None)
+        same_labels = (labels is None) == (before is None) and (labels is None or torch.equal(labels, before))
+        if (init is not None or random_state is not None or chains is None or chains[0].shape[0] != n_samples
+                or not same_labels):
             if init is not None:
                 X = check_X(self, init, reset=False, units=self.visible_)
                 if X.shape[0] != n_samples:
                     raise ValueError(f"init has {X.shape[0]} rows but n_samples={n_samples}")
-                chains = self._start(self._encode(X), generator)
+                chains = self._start(self._encode(X), generator, labels)
             else:
                 chains = self.module_.start_chains(n_samples, generator)
-            chains, _ = self.module_.gibbs(chains, burn_in, generator)
-        chains, mean = self.module_.gibbs(chains, n_gibbs, generator)
-        self._chains = chains
+            chains, _ = self.module_.gibbs(chains, burn_in, generator, labels=labels)
+        chains, mean = self.module_.gibbs(chains, n_gibbs, generator, labels=labels)
+        self._chains, self._chain_labels = chains, labels
         if mean_field:
             dbm = self.module_
             mean = dbm.visible.mean(dbm.pre(0, dbm.mean_field(chains[0], self.n_mean_field, self.damping)))
             return self._decode(mean)
         return self._decode(mean if return_probabilities else chains[0])
+
+    def _clamped_labels(self, label, n_samples):
+        if label is None:
+            return None
+        if self.n_labels is None:
+            raise ValueError("label= needs label units: fit the DBM with n_labels (a softmax label layer above the "
+                             "top hidden layer) and fit(X, y)")
+        return clamped_labels(label, self.classes_, n_samples, self.module_.biases[0])
 
     @torch.no_grad()
     def denoise(self, X, mask=None, n_gibbs=100, random_state=None):
@@ -422,6 +478,7 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
                    **{f"{prefix}bias{i}": b for i, b in enumerate(m.biases)}}
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_), "n_iter": self.n_iter_,
                  "history": self.history_, "pretraining_history": self.pretraining_history_,
+                 "classes": io.encode_array(self.classes_) if self.n_labels is not None else None,
                  **self._scaler_state(), **self._visible_state()}
         return tensors, state
 
@@ -433,9 +490,15 @@ class DBM(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, SaveMixi
             raise ValueError(f"the saved visible units {dbm.visible_!r} are not a DBM's")
         n_features = check_int(state["n_features_in"], "n_features_in")
         sizes = [n_features, *layer_sizes(dbm.hidden_layer_sizes)]
+        hidden_sizes, sizes = sizes, sizes + ([dbm.n_labels] if dbm.n_labels is not None else [])
         check_shapes(tensors, {**{f"weight{i}": (n_out, n_in) for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))},
                                **{f"bias{i}": (n,) for i, n in enumerate(sizes)}}, prefix)
-        dbm.module_ = module = DBMModule(sizes, visible=dbm.visible_, device=resolve_device(dbm.device))
+        dbm.module_ = module = DBMModule(hidden_sizes, visible=dbm.visible_, device=resolve_device(dbm.device),
+                                         n_labels=dbm.n_labels)
+        if dbm.n_labels is not None:
+            dbm.classes_ = io.decode_classes(state.get("classes"))
+            if dbm.classes_ is None or dbm.classes_.shape != (dbm.n_labels,):
+                raise ValueError("the saved classes do not match n_labels")
         dbm._load_module(tensors, prefix)
         dbm.n_features_in_, dbm._chains = n_features, None
         dbm.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)

@@ -25,7 +25,7 @@ from ._sampling import DBNSamplingMixin
 from ._scoring import DBNScoringMixin
 from ._up_down import UpDownMixin
 from ._scaling import AutoVisibleMixin
-from ._layer import RBMLayer
+from ._layer import RBMLayer, label_rows
 from ._stream import fit_streamed
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS
 from ._labels import LabelModelMixin, has_labels
@@ -229,30 +229,13 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         """The layers greedy pretraining trains on X (checked) and the rows of the first: one RBM per layer."""
         layers = RBMLayer.stack(self._layer_rbms(self._layer_sizes()), group, self.propagate, restoring)
         if self.n_labels is not None:
-            layers[-1].prepare = self._label_rows(X, y, layers, group)
+            layers[-1].prepare = label_rows(X, y, layers, group)
         layers[0].set_scaler(X)
         return layers, layers[0].rows(X if group is None else X[group.shard(X.shape[0])])
 
     @staticmethod
     def _fitted_rbms(layers):
         return [layer.rbm for layer in layers]
-
-    @staticmethod
-    def _label_rows(X, y, layers, group):
-        """The top layer's rows: the labelled rows passed up, with their one-hot labels (sets ``classes_``)."""
-        labels, labelled = layers[-1].set_classes(y, X.shape[0])
-
-        def prepare(rows):
-            if group is None:
-                return rows.take(labelled).append(layers[-1].one_hot(labels))
-            # this rank's share of the labelled rows, which may lie in other ranks' shards
-            shard = group.shard(len(labelled))
-            rows = layers[0].rows(X[labelled[shard]])
-            for below in layers[:-1]:
-                rows = rows.up(below)
-            return rows.append(layers[-1].one_hot(labels[shard]))
-
-        return prepare
 
     def _stack(self):
         return self.rbms_, self.module_

@@ -69,19 +69,23 @@ class DBMTrainer(Restartable):
     def statistics(self, v0):
         """(gradients in the order of ``params``, the data layers' means, the summed squared reconstruction error)
         of one batch: data statistics from mean field, model statistics from the chains after ``n_gibbs`` sweeps.
+        A label DBM's rows are [v, y], y one-hot (all zeros for an unlabelled row, whose label mean field infers).
 
         The model statistics are Rao-Blackwellised: the odd layers enter as their probabilities given the chains'
         even layers (their exact conditional expectation), the even layers as samples. Nothing is differentiated:
         the chains are cut at their end by construction.
         """
         c, dbm = self.config, self.dbm
-        mu = dbm.mean_field(v0, c.n_mean_field, c.damping)
+        labels = None
+        if dbm.n_labels is not None:
+            v0, labels = v0[:, :dbm.sizes[0]], v0[:, dbm.sizes[0]:]
+        mu = dbm.mean_field(v0, c.n_mean_field, c.damping, labels=labels)
         if self.chains is None:
             self.chains = self.start_chains()
         self.chains, _ = dbm.gibbs(self.chains, c.n_gibbs, self.draws)
         model = list(self.chains)
         for layer in range(1, dbm.n_layers + 1, 2):
-            model[layer] = torch.sigmoid(dbm.pre(layer, self.chains))
+            model[layer] = dbm.units(layer).mean(dbm.pre(layer, self.chains))
         n, m = v0.shape[0], model[0].shape[0]
         grad_w = [mu[l + 1].t() @ mu[l] / n - model[l + 1].t() @ model[l] / m for l in range(dbm.n_layers)]
         means = [x.mean(0) for x in mu]
@@ -126,13 +130,13 @@ class DBMTrainer(Restartable):
         return error
 
     def run_epoch(self, data, batch_size, epoch, order=None):
-        """One pass over ``data`` (n, n_visible) in mini-batches (rows in ``order``, or as stored); returns the mean
-        squared reconstruction error per element."""
+        """One pass over ``data`` (n, n_visible; a label DBM's with the one-hot labels after) in mini-batches (rows
+        in ``order``, or as stored); returns the mean squared reconstruction error per element of v."""
         total = torch.zeros((), dtype=data.dtype, device=data.device)
         for start in range(0, data.shape[0], batch_size):
             rows = slice(start, start + batch_size) if order is None else order[start:start + batch_size]
             total += self.step(data[rows], epoch)
-        total, count = total.item(), data.numel()
+        total, count = total.item(), data.shape[0] * self.dbm.sizes[0]
         if self.group is not None:
             total, count = self.group.sum([total, count])
         return total / max(count, 1)
