@@ -258,6 +258,38 @@ def test_discriminative_gradient_equals_autograd_of_the_enumerated_conditional_l
     assert loss.item() == pytest.approx(-enumerated_log_conditional(*params, x, y, 4).item(), rel=1e-12)
 
 
+def enumerated_weighted_entropy(weight, visible_bias, hidden_bias, x, weights):
+    """sum_n w_n H(P(y | x_n)), P by enumerating the binary hidden states (differentiable)."""
+    K = 2
+    log_p = torch.stack([enumerated_log_conditional(weight, visible_bias, hidden_bias, x[n:n + 1],
+                                                    torch.eye(K, dtype=x.dtype)[k:k + 1], 4)
+                         for n in range(x.shape[0]) for k in range(K)]).reshape(-1, K)
+    return -(weights * (log_p.exp() * log_p).sum(1)).sum()
+
+
+def test_entropy_gradient_equals_autograd_and_finite_differences_of_the_enumerated_entropy():
+    rbm = labelled_rbm(seed=7)
+    x, _ = labelled_batch(seed=8)
+    weights = torch.tensor([0.0, 1.0, 0.5, 1.0, 0.0, 2.0, 1.0], dtype=torch.float64)
+    params = [p.detach().clone().requires_grad_() for p in (rbm.weight, rbm.visible_bias, rbm.hidden_bias)]
+    entropy = enumerated_weighted_entropy(*params, x, weights)
+    (-entropy).backward()
+    *grads, total = rbm.entropy_statistics(x, weights)
+    assert total.item() == pytest.approx(entropy.item(), rel=1e-12)
+    for got, param in zip(grads, params):
+        torch.testing.assert_close(got, param.grad / x.shape[0], rtol=1e-10, atol=1e-12)
+    eps = 1e-6
+    for i, j in [(0, 1), (2, 4), (1, 5)]:
+        values = []
+        for sign in (1, -1):
+            rbm.weight[i, j] += sign * eps
+            values.append(rbm.entropy_statistics(x, weights)[3].item())
+            rbm.weight[i, j] -= sign * eps
+        assert grads[0][i, j].item() == pytest.approx(-(values[0] - values[1]) / (2 * eps) / x.shape[0], abs=1e-7)
+    zero = rbm.entropy_statistics(x, torch.zeros_like(weights))
+    assert all(g.abs().max() == 0 for g in zero[:3])
+
+
 def test_discriminative_gradient_matches_finite_differences():
     rbm = labelled_rbm(seed=5)
     x, y = labelled_batch(seed=6)

@@ -119,6 +119,32 @@ def test_dbn_semi_supervised_top_rbm_sees_every_row(digits):
     assert not np.allclose(dbn.rbms_[-1].components_, plain.rbms_[-1].components_)
 
 
+def test_entropy_on_unlabelled_rows_through_rbm_dbn_and_model_files(digits, tmp_path):
+    X, y = digits
+    y_few = np.full(len(y), -1)
+    y_few[::6] = y[::6]  # 300 labels
+    unlabelled = y_few == -1
+    common = dict(n_labels=10, objective="discriminative", n_iter=10, batch_size=10, learning_rate=0.05,
+                  random_state=0)
+    plain = RBM(100, **common).fit(X, y_few)
+    semi = RBM(100, unlabelled_weight=0.1, unlabelled_objective="entropy", **common).fit(X, y_few)
+
+    def entropy(model):
+        p = model.predict_proba(X[unlabelled]).clip(1e-12)
+        return -(p * np.log(p)).sum(1).mean()
+
+    assert entropy(semi) < 0.8 * entropy(plain)  # 0.791 against 1.168 nats
+    assert semi.score(X[unlabelled], y[unlabelled]) > plain.score(X[unlabelled], y[unlabelled]) - 0.05
+    semi.save(tmp_path / "semi")
+    loaded = deepbelief.load(tmp_path / "semi")
+    assert loaded.unlabelled_objective == "entropy"
+    np.testing.assert_array_equal(loaded.predict_proba(X[:20]), semi.predict_proba(X[:20]))
+    dbn = DBN((32, 16), unlabelled_weight=0.1, unlabelled_objective="entropy", **{**common, "n_iter": 2}).fit(X, y_few)
+    assert dbn.rbms_[-1].unlabelled_objective == "entropy" and dbn.rbms_[0].n_labels is None
+    with pytest.raises(ValueError, match="'unlabelled_objective' parameter of RBM"):
+        RBM(8, n_labels=10, unlabelled_weight=0.1, unlabelled_objective="mutual").fit(X, y_few)
+
+
 def test_persistent_samplers_are_for_generative_rbms(digits):
     X, y = digits
     with pytest.raises(ValueError, match="sampler='tempered' trains generative RBMs"):

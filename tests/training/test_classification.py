@@ -106,3 +106,34 @@ def test_validation_metrics_are_the_log_loss_and_error_of_the_labelled_rows():
 def test_objective_is_checked():
     with pytest.raises(ValueError, match="objective must be one of"):
         ClassificationTrainer(labelled_module(), CDConfig(), torch.Generator(), objective="supervised")
+
+
+def test_entropy_on_unlabelled_rows_makes_their_predictions_confident_without_sampling():
+    data = rows(unlabelled=10)
+    x = data[:10, :5]
+
+    def entropy(rbm):
+        log_p = torch.log_softmax(-rbm.label_free_energies(x), 1)
+        return -(log_p.exp() * log_p).sum(1).mean().item()
+
+    config = CDConfig(learning_rate=1.0, momentum=0.0, final_momentum=0.0)
+    discriminative, _ = train("discriminative", steps=100, config=config, data=data)
+    regularised, _ = train("discriminative", steps=100, config=config, data=data, unlabelled_weight=1.0,
+                           unlabelled_objective="entropy")
+    assert entropy(regularised) < entropy(discriminative) - 0.05
+    # exact: the step is the sum of the conditional and the entropy gradients, no draws
+    rbm = labelled_module()
+    trainer = ClassificationTrainer(rbm, CDConfig(learning_rate=1.0, momentum=0.0, final_momentum=0.0),
+                                    torch.Generator().manual_seed(3), objective="discriminative",
+                                    unlabelled_weight=0.5, unlabelled_objective="entropy")
+    reference = labelled_module()
+    labelled = data[:, 5:].sum(1)
+    parts = [a + b for a, b in zip(reference.discriminative_statistics(data[:, :5], data[:, 5:])[:3],
+                                   reference.entropy_statistics(data[:, :5], 0.5 * (1 - labelled))[:3])]
+    state = trainer.generator.get_state()
+    trainer.step(data)
+    assert torch.equal(trainer.generator.get_state(), state)
+    for param, before, part in zip(rbm.cd_parameters(), reference.cd_parameters(), parts):
+        torch.testing.assert_close(param, before + part, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="unlabelled_objective must be one of"):
+        ClassificationTrainer(labelled_module(), CDConfig(), torch.Generator(), unlabelled_objective="mutual")

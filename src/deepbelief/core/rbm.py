@@ -168,17 +168,37 @@ class RBMModule(nn.Module):
         (grad_weight (n_hidden, n_visible), grad_visible_bias (n_visible,), grad_hidden_bias (n_hidden,),
         the summed log loss -sum_n log P(y_n | x_n), E[h | x, y] averaged over the labelled rows (n_hidden,))
         """
-        n, m = self.visible.n_features, x.shape[0]
         pre_y = self.label_pre_h(x)  # (m, K, H)
         log_p = torch.log_softmax(-self.label_free_energies(x, pre_y), 1)
         labelled = y.sum(1, keepdim=True)
         delta = y - labelled * log_p.exp()  # (m, K); 0 for an unlabelled row (y all zeros)
+        hidden_mean = (y[..., None] * self.hidden.mean(pre_y)).sum((0, 1)) / labelled.sum().clamp_min(1.0)
+        return (*self._label_logit_gradient(x, pre_y, delta), -(y * log_p).sum(), hidden_mean)
+
+    def entropy_statistics(self, x, weights):
+        """The exact gradient of -(1/n) sum_n w_n H(P(y | x_n)), the entropy of the label posterior of each data row
+        weighted by ``weights`` (n,): ascending it makes the model's predictions on those rows confident (entropy
+        regularisation, Grandvalet & Bengio 2005; the unlabelled rows' term of a semi-supervised classification RBM).
+        With logits s_y = -F(x, y), d(-H)/d s_y = P(y | x) (log P(y | x) + H); the rest is as in
+        :meth:`discriminative_statistics`. Returns (grad_weight, grad_visible_bias, grad_hidden_bias, the summed
+        weighted entropy sum_n w_n H_n)."""
+        pre_y = self.label_pre_h(x)
+        log_p = torch.log_softmax(-self.label_free_energies(x, pre_y), 1)
+        p = log_p.exp()
+        entropy = -(p * log_p).sum(1)
+        delta = weights[:, None] * p * (log_p + entropy[:, None])
+        return (*self._label_logit_gradient(x, pre_y, delta), (weights * entropy).sum())
+
+    def _label_logit_gradient(self, x, pre_y, delta):
+        """(grad_weight, grad_visible_bias, grad_hidden_bias) as batch means of sum_y delta_y d(-F(x, y)) / d theta,
+        for ``delta`` (m, K) the derivative of an objective with respect to the label logits -F(x, y); the data
+        units' biases get 0 (every such objective is invariant to them when delta sums to 0 over y)."""
+        n, m = self.visible.n_features, x.shape[0]
         push = delta[..., None] * self.hidden.log_marginal_grad(pre_y)  # (m, K, H)
         per_row = push.sum(1)  # (m, H): the gradient with respect to the hidden pre-activations
         grad_weight = torch.cat([per_row.t() @ x, push.sum(0).t()], 1) / m
         grad_visible = torch.cat([x.new_zeros(n), delta.mean(0)])
-        hidden_mean = (y[..., None] * self.hidden.mean(pre_y)).sum((0, 1)) / labelled.sum().clamp_min(1.0)
-        return grad_weight, grad_visible, per_row.mean(0), -(y * log_p).sum(), hidden_mean
+        return grad_weight, grad_visible, per_row.mean(0)
 
     # learning statistics ------------------------------------------------------------------------
     def negative_phase(self, v0, k, generator, chain=None):

@@ -120,7 +120,8 @@ class RBMLayer:
             raise ValueError(f"{what} trains a classification RBM, which needs label units: set n_labels to the "
                              "number of classes and fit(X, y)")
         return ClassificationTrainer(module, rbm._cd_config(), generator, self.group, objective=objective,
-                                     generative_weight=rbm.generative_weight, unlabelled_weight=beta)
+                                     generative_weight=rbm.generative_weight, unlabelled_weight=beta,
+                                     unlabelled_objective=getattr(rbm, "unlabelled_objective", "generative"))
 
     def set_classes(self, y, n_rows):
         """Validate labels for a label model; set ``classes_``; return (label indices, the rows to train on): the

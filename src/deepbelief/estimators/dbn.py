@@ -63,7 +63,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         Osindero & Teh 2006): fit with ``fit(X, y)``; ``generate(n, label=c)`` clamps the label, and ``predict`` /
         ``predict_proba`` classify by the top RBM's free energies. Rows labelled -1 train the layers below only
         (and the top one too with ``unlabelled_weight`` > 0).
-    objective, generative_weight, unlabelled_weight : default='generative', 0.01, 0.0
+    objective, generative_weight, unlabelled_weight, unlabelled_objective : default='generative', 0.01, 0.0, 'generative'
         How the top label RBM is trained, as in :class:`RBM`: 'discriminative' or 'hybrid' train it for P(y | x)
         of the penultimate features (a classification RBM on pretrained features, Larochelle & Bengio 2008).
     lr_schedule, batch_size, k, persistent, sampler, n_temperatures, momentum, final_momentum, momentum_switch,
@@ -111,6 +111,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         "objective": [StrOptions(set(OBJECTIVES))],
         "generative_weight": [Interval(Real, 0, None, closed="left")],
         "unlabelled_weight": [Interval(Real, 0, None, closed="left")],
+        "unlabelled_objective": [StrOptions({"generative", "entropy"})],
         "checkpoint_dir": [None, str, os.PathLike],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         **CD_PARAMETER_CONSTRAINTS,
@@ -122,6 +123,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
                  final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, centering=False, propagate="mean",
                  n_labels=None, objective="generative", generative_weight=0.01, unlabelled_weight=0.0,
+                 unlabelled_objective="generative",
                  validation_fraction=None, shuffle=True, checkpoint_dir=None, checkpoint_every=1, device="cpu",
                  precision="float32", random_state=None, verbose=False,
                  callbacks=None):
@@ -148,6 +150,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         self.objective = objective
         self.generative_weight = generative_weight
         self.unlabelled_weight = unlabelled_weight
+        self.unlabelled_objective = unlabelled_objective
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.checkpoint_dir = checkpoint_dir
@@ -171,7 +174,8 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         for layer, (size, seed) in enumerate(zip(sizes, seeds_from(self.random_state, n))):
             top = layer == n - 1 and self.n_labels is not None
             labels = dict(n_labels=self.n_labels, objective=self.objective, generative_weight=self.generative_weight,
-                          unlabelled_weight=self.unlabelled_weight) if top else {}
+                          unlabelled_weight=self.unlabelled_weight,
+                          unlabelled_objective=self.unlabelled_objective) if top else {}
             rbm = RBM(n_components=size, visible=self.visible_ if layer == 0 else self.hidden, hidden=self.hidden,
                       learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed, **labels, **shared)
             rbm._validate_params()

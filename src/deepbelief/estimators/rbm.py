@@ -103,6 +103,10 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
     unlabelled_weight : float, default=0.0
         beta of semi-supervised training: rows labelled -1 add beta * log P(x) (by CD, their label drawn from
         P(y | x)) to any objective. 0 leaves them out.
+    unlabelled_objective : {'generative', 'entropy'}, default='generative'
+        What the unlabelled rows add: beta * log P(x), or with 'entropy' -beta * H(P(y | x)), the entropy of
+        their label posterior (entropy regularisation, Grandvalet & Bengio 2005: confident predictions on the
+        unlabelled rows; exact gradient, no sampling).
     validation_fraction : float or None, default=None
         Fraction of the rows held out to monitor the free-energy gap between held-out and training data.
     shuffle : bool, default=True
@@ -159,6 +163,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         "objective": [StrOptions(set(OBJECTIVES))],
         "generative_weight": [Interval(Real, 0, None, closed="left")],
         "unlabelled_weight": [Interval(Real, 0, None, closed="left")],
+        "unlabelled_objective": [StrOptions({"generative", "entropy"})],
         **CD_PARAMETER_CONSTRAINTS,
     }
 
@@ -167,6 +172,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
                  n_temperatures=10, momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0,
                  centering=False, n_labels=None, objective="generative", generative_weight=0.01, unlabelled_weight=0.0,
+                 unlabelled_objective="generative",
                  validation_fraction=None, shuffle=True, device="cpu", precision="float32", random_state=None,
                  verbose=False,
                  callbacks=None):
@@ -192,6 +198,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         self.objective = objective
         self.generative_weight = generative_weight
         self.unlabelled_weight = unlabelled_weight
+        self.unlabelled_objective = unlabelled_objective
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.device = device

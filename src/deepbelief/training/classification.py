@@ -8,6 +8,7 @@ from .cd import CDTrainer
 from .loop import precision_scope
 
 OBJECTIVES = ("generative", "discriminative", "hybrid")
+UNLABELLED_OBJECTIVES = ("generative", "entropy")
 
 
 class ClassificationTrainer(CDTrainer):
@@ -19,7 +20,9 @@ class ClassificationTrainer(CDTrainer):
     for 'generative', ``generative_weight`` for 'hybrid' and 0 for 'discriminative'; beta is
     ``unlabelled_weight``. The conditional term's gradient is exact (``discriminative_statistics``); the
     generative ones are CD-k / PCD-k, an unlabelled row's label drawn from P(y | x) (which makes [x, y] a sample
-    of the positive phase of log P(x)). Momentum, schedules, weight decay, sparsity, centring, checkpoints and
+    of the positive phase of log P(x)). With ``unlabelled_objective='entropy'`` an unlabelled row adds
+    -beta H(P(y | x)) instead of beta log P(x) (entropy regularisation, Grandvalet & Bengio 2005), also exact
+    (``entropy_statistics``). Momentum, schedules, weight decay, sparsity, centring, checkpoints and
     data parallelism are :class:`CDTrainer`'s.
 
     The monitor is the mean log loss -log P(y | x) of the labelled rows ('log_loss'), or for the generative
@@ -27,11 +30,14 @@ class ClassificationTrainer(CDTrainer):
     """
 
     def __init__(self, rbm, config, generator, group=None, *, objective="hybrid", generative_weight=0.01,
-                 unlabelled_weight=0.0):
+                 unlabelled_weight=0.0, unlabelled_objective="generative"):
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}; got {objective!r}")
+        if unlabelled_objective not in UNLABELLED_OBJECTIVES:
+            raise ValueError(f"unlabelled_objective must be one of {UNLABELLED_OBJECTIVES}; got {unlabelled_objective!r}")
         super().__init__(rbm, config, generator, group)
         self.objective, self.unlabelled_weight = objective, float(unlabelled_weight)
+        self.entropy = unlabelled_objective == "entropy"
         self.generative_weight = {"generative": 1.0, "discriminative": 0.0}.get(objective, float(generative_weight))
         self.monitor = "reconstruction_error" if objective == "generative" else "log_loss"
 
@@ -55,9 +61,15 @@ class ClassificationTrainer(CDTrainer):
                 *parts, monitor, hidden_mean = rbm.discriminative_statistics(x, y)
             for grad, part in zip(grads, parts):
                 grad.add_(part)
-        weights = self.generative_weight * labelled + self.unlabelled_weight * (1.0 - labelled)
-        if self.generative_weight or self.unlabelled_weight:
-            if self.unlabelled_weight:  # labels of the unlabelled rows drawn from P(y | x)
+        if self.entropy and self.unlabelled_weight:
+            with precision_scope(c.precision, v0.device.type):
+                *parts, _ = rbm.entropy_statistics(x, self.unlabelled_weight * (1.0 - labelled))
+            for grad, part in zip(grads, parts):
+                grad.add_(part)
+        generative_unlabelled = 0.0 if self.entropy else self.unlabelled_weight
+        weights = self.generative_weight * labelled + generative_unlabelled * (1.0 - labelled)
+        if self.generative_weight or generative_unlabelled:
+            if generative_unlabelled:  # labels of the unlabelled rows drawn from P(y | x)
                 v0 = torch.cat([x, y + (1.0 - labelled)[:, None] * self.draw_labels(x)], 1)
             if c.persistent and self.chain is None:
                 self.chain = self._start_chains(v0.shape[0])
