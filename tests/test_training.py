@@ -61,6 +61,16 @@ def test_weight_decay_subtracts_learning_rate_times_decay_times_weights():
     torch.testing.assert_close(rbm.weight, plain_rbm.weight - 0.1 * 0.5 * random_rbm(8, 4, seed=3).weight)
 
 
+def test_hidden_bias_decrement_lowers_each_hidden_bias_by_the_constant_after_the_update():
+    # Same seed, same draws: only the hidden biases differ, by exactly the decrement, whatever the rate.
+    rbm, plain_rbm = random_rbm(8, 4, seed=3), random_rbm(8, 4, seed=3)
+    v0 = binary_data(64)
+    make_trainer(rbm, learning_rate=0.1, momentum=0.0, hidden_bias_decrement=0.02).step(v0)
+    make_trainer(plain_rbm, learning_rate=0.1, momentum=0.0).step(v0)
+    torch.testing.assert_close(rbm.hidden_bias, plain_rbm.hidden_bias - 0.02, rtol=0, atol=1e-15)
+    assert torch.equal(rbm.weight, plain_rbm.weight) and torch.equal(rbm.visible_bias, plain_rbm.visible_bias)
+
+
 def test_sparsity_drives_mean_activation_to_target():
     data = binary_data(256, 16, seed=4)
     means = {}

@@ -145,6 +145,24 @@ def test_entropy_on_unlabelled_rows_through_rbm_dbn_and_model_files(digits, tmp_
         RBM(8, n_labels=10, unlabelled_weight=0.1, unlabelled_objective="mutual").fit(X, y_few)
 
 
+def test_hidden_bias_decrement_makes_a_sparse_hybrid_rbm_and_reaches_dbn_layers(digits, tmp_path):
+    X, y = digits
+    common = dict(n_labels=10, objective="hybrid", generative_weight=0.1, n_iter=5, batch_size=10,
+                  learning_rate=0.05, random_state=0)
+    plain = RBM(100, **common).fit(X, y)
+    sparse = RBM(100, hidden_bias_decrement=1e-3, **common).fit(X, y)  # 900 updates: biases lowered by 0.9
+    assert sparse.transform(X).mean() < 0.8 * plain.transform(X).mean()  # 0.337 against 0.486
+    assert sparse.score(X, y) > plain.score(X, y) - 0.02  # 0.899 against 0.892
+    sparse.save(tmp_path / "sparse")
+    assert deepbelief.load(tmp_path / "sparse").hidden_bias_decrement == 1e-3
+    dbn = DBN((16, 8), hidden_bias_decrement=(0.0, 0.05), n_iter=2, random_state=0).fit(X)
+    assert [rbm.hidden_bias_decrement for rbm in dbn.rbms_] == [0.0, 0.05]
+    with pytest.raises(ValueError, match="'hidden_bias_decrement' parameter of RBM"):
+        RBM(8, hidden_bias_decrement=-0.1).fit(X)
+    with pytest.raises(ValueError, match="hidden_bias_decrement has 3 values but there are 2 layers"):
+        DBN((16, 8), hidden_bias_decrement=(0.0, 0.1, 0.2)).fit(X)
+
+
 def test_persistent_samplers_are_for_generative_rbms(digits):
     X, y = digits
     with pytest.raises(ValueError, match="sampler='tempered' trains generative RBMs"):

@@ -66,6 +66,8 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
     objective, generative_weight, unlabelled_weight, unlabelled_objective : default='generative', 0.01, 0.0, 'generative'
         How the top label RBM is trained, as in :class:`RBM`: 'discriminative' or 'hybrid' train it for P(y | x)
         of the penultimate features (a classification RBM on pretrained features, Larochelle & Bengio 2008).
+    hidden_bias_decrement : float or one per layer, default=0.0
+        As in :class:`RBM`: subtracted from the layer's hidden biases after each update.
     lr_schedule, batch_size, k, persistent, sampler, n_temperatures, momentum, final_momentum, momentum_switch,
     weight_decay, sparsity_target, sparsity_cost, centering, validation_fraction, shuffle, device, precision,
     random_state, verbose
@@ -112,6 +114,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         "generative_weight": [Interval(Real, 0, None, closed="left")],
         "unlabelled_weight": [Interval(Real, 0, None, closed="left")],
         "unlabelled_objective": [StrOptions({"generative", "entropy"})],
+        "hidden_bias_decrement": [Interval(Real, 0, None, closed="left"), "array-like"],
         "checkpoint_dir": [None, str, os.PathLike],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         **CD_PARAMETER_CONSTRAINTS,
@@ -123,7 +126,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
                  final_momentum=0.9, momentum_switch=5,
                  weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0, centering=False, propagate="mean",
                  n_labels=None, objective="generative", generative_weight=0.01, unlabelled_weight=0.0,
-                 unlabelled_objective="generative",
+                 unlabelled_objective="generative", hidden_bias_decrement=0.0,
                  validation_fraction=None, shuffle=True, checkpoint_dir=None, checkpoint_every=1, device="cpu",
                  precision="float32", random_state=None, verbose=False,
                  callbacks=None):
@@ -151,6 +154,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         self.generative_weight = generative_weight
         self.unlabelled_weight = unlabelled_weight
         self.unlabelled_objective = unlabelled_objective
+        self.hidden_bias_decrement = hidden_bias_decrement
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.checkpoint_dir = checkpoint_dir
@@ -169,6 +173,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         n = len(sizes)
         rates = per_layer(self.learning_rate, n, "learning_rate")
         epochs = per_layer(self.n_iter, n, "n_iter")
+        decrements = per_layer(self.hidden_bias_decrement, n, "hidden_bias_decrement")
         shared = {name: getattr(self, name) for name in CD_PARAMETERS if name != "random_state"}
         rbms = []
         for layer, (size, seed) in enumerate(zip(sizes, seeds_from(self.random_state, n))):
@@ -177,7 +182,8 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
                           unlabelled_weight=self.unlabelled_weight,
                           unlabelled_objective=self.unlabelled_objective) if top else {}
             rbm = RBM(n_components=size, visible=self.visible_ if layer == 0 else self.hidden, hidden=self.hidden,
-                      learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed, **labels, **shared)
+                      learning_rate=rates[layer], n_iter=epochs[layer], random_state=seed,
+                      hidden_bias_decrement=decrements[layer], **labels, **shared)
             rbm._validate_params()
             if layer > 0:
                 rbm.data_mean_ = rbm.data_scale_ = None  # the layers above take the rows in model units

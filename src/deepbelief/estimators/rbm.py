@@ -1,4 +1,5 @@
 """The RBM estimator: scikit-learn API over :class:`~deepbelief.core.rbm.RBMModule` and CD training."""
+import dataclasses
 from numbers import Integral, Real
 
 import numpy as np
@@ -103,6 +104,10 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
     unlabelled_weight : float, default=0.0
         beta of semi-supervised training: rows labelled -1 add beta * log P(x) (by CD, their label drawn from
         P(y | x)) to any objective. 0 leaves them out.
+    hidden_bias_decrement : float, default=0.0
+        Subtracted from every hidden bias after each update: the sparse hybrid classification RBM's way to sparse
+        hidden activity (Larochelle, Mandel, Pascanu & Bengio 2012; any objective takes it). A constant per update,
+        not scaled by the learning rate; 0 disables it. ``sparsity_cost`` is the other, target-driven way.
     unlabelled_objective : {'generative', 'entropy'}, default='generative'
         What the unlabelled rows add: beta * log P(x), or with 'entropy' -beta * H(P(y | x)), the entropy of
         their label posterior (entropy regularisation, Grandvalet & Bengio 2005: confident predictions on the
@@ -164,6 +169,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         "generative_weight": [Interval(Real, 0, None, closed="left")],
         "unlabelled_weight": [Interval(Real, 0, None, closed="left")],
         "unlabelled_objective": [StrOptions({"generative", "entropy"})],
+        "hidden_bias_decrement": [Interval(Real, 0, None, closed="left")],
         **CD_PARAMETER_CONSTRAINTS,
     }
 
@@ -172,7 +178,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
                  n_temperatures=10, momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=1e-4, sparsity_target=0.1, sparsity_cost=0.0,
                  centering=False, n_labels=None, objective="generative", generative_weight=0.01, unlabelled_weight=0.0,
-                 unlabelled_objective="generative",
+                 unlabelled_objective="generative", hidden_bias_decrement=0.0,
                  validation_fraction=None, shuffle=True, device="cpu", precision="float32", random_state=None,
                  verbose=False,
                  callbacks=None):
@@ -199,6 +205,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         self.generative_weight = generative_weight
         self.unlabelled_weight = unlabelled_weight
         self.unlabelled_objective = unlabelled_objective
+        self.hidden_bias_decrement = hidden_bias_decrement
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.device = device
@@ -215,7 +222,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         if not (isinstance(lr, Real) and lr < FLOAT32_MAX):  # the updates are float32
             raise ValueError(f"learning_rate={lr!r} is beyond float32's range (3.4e38), so every update would "
                              "overflow; CD rates are about 0.001-0.1")
-        return cd_config(self, lr)
+        return dataclasses.replace(cd_config(self, lr), hidden_bias_decrement=float(self.hidden_bias_decrement))
 
     def _encode(self, X):
         """NumPy data -> tensor in model units (standardised for Gaussian visible units)."""

@@ -25,6 +25,7 @@ class CDConfig:
     schedule: str = "constant"  # of the learning rate over `n_epochs` epochs: see SCHEDULES and scheduled_rate
     n_epochs: int = 0  # the epochs the schedule spans (a fit's n_iter)
     centering: bool = False  # centred gradient (Melchior, Fischer & Wiskott 2016): see CDTrainer.center
+    hidden_bias_decrement: float = 0.0  # subtracted from every hidden bias after each update (Larochelle et al. 2012)
 
 
 CENTERING_RATE = 0.01  # sliding factor of the centring offsets' moving averages (Melchior et al. 2016)
@@ -107,12 +108,16 @@ class CDTrainer(Restartable):
         return {}
 
     def descend(self, grads, epoch, learning_rate=None):
-        """Move the parameters along ``grads`` with momentum, at the rate of ``epoch`` (or ``learning_rate``)."""
+        """Move the parameters along ``grads`` with momentum, at the rate of ``epoch`` (or ``learning_rate``); then
+        lower every hidden bias by ``hidden_bias_decrement``, the sparse classification RBM's constant push towards
+        inactive hidden units (Larochelle, Mandel, Pascanu & Bengio 2012)."""
         momentum = self.momentum(epoch)
         rate = self.learning_rate(epoch) if learning_rate is None else learning_rate
         for param, velocity, grad in zip(self.params, self.velocity, grads):
             velocity.mul_(momentum).add_(grad, alpha=rate)
             param.add_(velocity)
+        if self.config.hidden_bias_decrement:
+            self.rbm.hidden_bias.sub_(self.config.hidden_bias_decrement)
 
     def adjust(self, grads, stats, v0):
         """Turn the batch's statistics ``grads`` (in place) into the step's direction: the ranks' average under
