@@ -16,10 +16,9 @@ import torch
 from torch import nn
 
 from .rbm import RBMModule
-from .units import SoftmaxUnits, get_units
+from .units import SOFTMAX as _SOFTMAX, get_units
 
 _BERNOULLI = get_units("bernoulli")
-_SOFTMAX = SoftmaxUnits()
 
 
 class DBMModule(nn.Module):

@@ -232,6 +232,9 @@ class SoftmaxUnits:
         return -torch.special.xlogy(mean, mean).sum(-1)
 
 
+SOFTMAX = SoftmaxUnits()
+
+
 class LabelledUnits:
     """A visible layer of ``n_features`` units of type ``base`` followed by ``n_labels`` softmax (one-hot) label
     units, the top layer of a DBN with labels (Hinton, Osindero & Teh 2006). Rows are [x, y] with y one-hot.
@@ -259,15 +262,12 @@ class LabelledUnits:
         """[x ~ base units, y ~ one-hot categorical(softmax(pre_y))]."""
         pre_x, _ = self.split(pre)
         mean_x, p_y = self.split(mean)
-        mean_y_shape = p_y.shape
-        p_y = p_y.reshape(-1, self.n_labels)
-        if isinstance(generator, RankDraws):
-            # Inverse-CDF sampling, one uniform per row, so that the draws can be split among the ranks.
-            u = draw(torch.rand, (p_y.shape[0], 1), generator, p_y)
-            draws = (p_y.cumsum(-1) < u).sum(-1, keepdim=True).clamp_max_(self.n_labels - 1)
+        flat = p_y.reshape(-1, self.n_labels)  # one row per draw, whatever the leading dimensions
+        if isinstance(generator, RankDraws):  # inverse CDF, one uniform per row: the draws split among the ranks
+            y = SOFTMAX.sample(None, flat, generator)
         else:  # one process keeps torch.multinomial's stream, which the published benchmark numbers used
-            draws = torch.multinomial(p_y, 1, generator=generator)
-        y = torch.zeros_like(p_y).scatter_(1, draws, 1.0).reshape(mean_y_shape)
+            y = torch.zeros_like(flat).scatter_(1, torch.multinomial(flat, 1, generator=generator), 1.0)
+        y = y.reshape(p_y.shape)
         return torch.cat([self.base.sample(pre_x, mean_x, generator), y], -1)
 
     def energy(self, x, bias):

@@ -203,11 +203,10 @@ class RBMLayer:
 TENSORS = ("weight", "visible_bias", "hidden_bias")
 
 
-def label_rows(X, y, layers, group, first_rows=None):
-    """The ``prepare`` of the top layer of a stack with label units: the labelled rows of X passed up through
-    ``layers`` below, with their one-hot labels (sets the top RBM's ``classes_``). ``first_rows`` (callable: data
-    rows -> the first layer's rows) defaults to ``layers[0].rows``."""
-    labels, labelled = layers[-1].set_classes(y, X.shape[0])
+def label_rows(X, labels, labelled, layers, group, first_rows=None):
+    """The ``prepare`` of the top layer of a stack with label units: the rows ``labelled`` of X passed up through
+    ``layers`` below, with the one-hot ``labels`` (both as the top layer's ``set_classes`` returns them).
+    ``first_rows`` (callable: data rows -> the first layer's rows) defaults to ``layers[0].rows``."""
     first_rows = first_rows or layers[0].rows
 
     def prepare(rows):

@@ -261,9 +261,9 @@ class DBM(LabelModelMixin, AutoVisibleMixin, GaussianScalingMixin, StackCheckpoi
     def _label_rows(self, X, y, layers, group, device):
         """One-hot label rows of this process's rows of X for the joint training (all zeros where unlabelled); sets
         ``classes_`` and makes the top pretraining RBM a label RBM on the labelled rows."""
-        layers[-1].prepare = label_rows(X, y, layers, group,
-                                        lambda rows: TensorRows(self._encode(rows, device), group))
         labels, labelled = layers[-1].set_classes(y, X.shape[0])
+        layers[-1].prepare = label_rows(X, labels, labelled, layers, group,
+                                        lambda rows: TensorRows(self._encode(rows, device), group))
         self.classes_ = layers[-1].rbm.classes_
         every = np.full(X.shape[0], -1)
         every[labelled] = labels

@@ -14,7 +14,7 @@ from .. import checkpoint, distributed
 from ..callbacks import reports
 from ..data.streaming import fingerprint as streaming_fingerprint, is_streamed
 from .._runtime import memory_errors, seeds_from, to_tensor
-from ..training import OBJECTIVES, greedy_stack
+from ..training import OBJECTIVES, UNLABELLED_OBJECTIVES, greedy_stack
 from .._validation import check_layer, check_range, check_X, layer_sizes, per_layer
 from ..core.dbn import DBNModule
 from ..core.units import STACKED_UNITS, VISIBLE_UNITS
@@ -113,7 +113,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         "objective": [StrOptions(set(OBJECTIVES))],
         "generative_weight": [Interval(Real, 0, None, closed="left")],
         "unlabelled_weight": [Interval(Real, 0, None, closed="left")],
-        "unlabelled_objective": [StrOptions({"generative", "entropy"})],
+        "unlabelled_objective": [StrOptions(set(UNLABELLED_OBJECTIVES))],
         "hidden_bias_decrement": [Interval(Real, 0, None, closed="left"), "array-like"],
         "checkpoint_dir": [None, str, os.PathLike],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
@@ -239,7 +239,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         """The layers greedy pretraining trains on X (checked) and the rows of the first: one RBM per layer."""
         layers = RBMLayer.stack(self._layer_rbms(self._layer_sizes()), group, self.propagate, restoring)
         if self.n_labels is not None:
-            layers[-1].prepare = label_rows(X, y, layers, group)
+            layers[-1].prepare = label_rows(X, *layers[-1].set_classes(y, X.shape[0]), layers, group)
         layers[0].set_scaler(X)
         return layers, layers[0].rows(X if group is None else X[group.shard(X.shape[0])])
 

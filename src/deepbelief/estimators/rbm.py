@@ -18,7 +18,7 @@ from ..core.dbn import DBNModule
 from ..core.units import HIDDEN_UNITS, VISIBLE_UNITS, get_units
 from ..data.streaming import is_streamed
 from ..errors import TrainingDivergedError
-from ..training import OBJECTIVES, TensorRows, divergence
+from ..training import OBJECTIVES, UNLABELLED_OBJECTIVES, TensorRows, divergence
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, cd_config
 from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
 from ._labels import LabelModelMixin, has_labels
@@ -168,7 +168,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         "objective": [StrOptions(set(OBJECTIVES))],
         "generative_weight": [Interval(Real, 0, None, closed="left")],
         "unlabelled_weight": [Interval(Real, 0, None, closed="left")],
-        "unlabelled_objective": [StrOptions({"generative", "entropy"})],
+        "unlabelled_objective": [StrOptions(set(UNLABELLED_OBJECTIVES))],
         "hidden_bias_decrement": [Interval(Real, 0, None, closed="left")],
         **CD_PARAMETER_CONSTRAINTS,
     }

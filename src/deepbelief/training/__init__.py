@@ -4,7 +4,7 @@
 ``callback(epoch, metrics)`` supplied by the caller; every stateful object has ``state_dict()``."""
 from .dbm import DBMConfig, DBMTrainer, train_dbm
 from .conv import ConvCDTrainer
-from .classification import OBJECTIVES, ClassificationTrainer
+from .classification import OBJECTIVES, UNLABELLED_OBJECTIVES, ClassificationTrainer
 from .samplers import SAMPLERS, FastPCDTrainer, TemperedTrainer
 from .cd import CENTERING_RATE, CDConfig, CDTrainer, split_validation, train_rbm, validation_count
 from .finetune import (FineTuneConfig, FineTuneProgress, MomentumSGD, MovingAverage, fine_tune, learning_rate_at,
@@ -14,7 +14,7 @@ from .loop import EXPLOSION, PRECISIONS, SCHEDULES, divergence, precision_scope,
 from .rectified import RectifiedLayer, rectified_cd, rectified_rate
 from .up_down import train_up_down, up_down_step
 
-__all__ = ["CENTERING_RATE", "CDConfig", "CDTrainer", "ClassificationTrainer", "OBJECTIVES", "SAMPLERS", "FastPCDTrainer", "TemperedTrainer", "ConvCDTrainer", "DBMConfig", "DBMTrainer", "EXPLOSION", "FineTuneConfig", "FineTuneProgress", "MomentumSGD",
+__all__ = ["CENTERING_RATE", "CDConfig", "CDTrainer", "ClassificationTrainer", "OBJECTIVES", "UNLABELLED_OBJECTIVES", "SAMPLERS", "FastPCDTrainer", "TemperedTrainer", "ConvCDTrainer", "DBMConfig", "DBMTrainer", "EXPLOSION", "FineTuneConfig", "FineTuneProgress", "MomentumSGD",
            "MovingAverage", "PRECISIONS", "SCHEDULES", "divergence", "fine_tune", "greedy_stack", "learning_rate_at",
            "make_optimizer", "precision_scope", "RectifiedLayer", "rectified_cd", "rectified_rate", "run_epochs",
            "scheduled_rate", "split_validation", "SparseRows", "StreamedRows", "TensorRows", "train_rbm",

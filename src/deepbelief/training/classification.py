@@ -3,7 +3,7 @@ or by their hybrid, with unlabelled rows for semi-supervised learning (Larochell
 Mandel, Pascanu & Bengio 2012)."""
 import torch
 
-from ..core.units import draw
+from ..core.units import SOFTMAX
 from .cd import CDTrainer
 from .loop import precision_scope
 
@@ -89,10 +89,7 @@ class ClassificationTrainer(CDTrainer):
 
     def draw_labels(self, x):
         """One-hot labels drawn from P(y | x), row by row (one uniform per row: shareable among ranks)."""
-        p = self.rbm.label_posterior(x)
-        u = draw(torch.rand, (p.shape[0], 1), self.draws, p)
-        index = (p.cumsum(1) < u).sum(1, keepdim=True).clamp_max_(p.shape[1] - 1)
-        return torch.zeros_like(p).scatter_(1, index, 1.0)
+        return SOFTMAX.sample(None, self.rbm.label_posterior(x), self.draws)
 
     def validation_metrics(self, validation):
         x, y = self.split(validation)
