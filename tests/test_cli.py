@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
+import deepbelief
 from deepbelief.cli import main
 
 
@@ -150,8 +151,25 @@ def test_a_deep_boltzmann_machine_from_the_command_line(csv_files, tmp_path, cap
     assert call("sample", out / "model.dbn", "--n", 3, "--burn-in", 5, "--out", tmp_path / "s") == 0
     assert np.load(tmp_path / "s" / "samples.npy").shape == (3, 64)
     assert call("predict", out / "model.dbn", csv_files / "pixels.npy") == 2
-    assert call("train", csv_files / "pixels.npy", "--model", "dbm", "--out", tmp_path / "x") == 2
-    assert "use it with --task unsupervised" in capsys.readouterr().err
+    assert call("train", csv_files / "regress.csv", "--task", "regress", "--model", "dbm", "--out", tmp_path / "x") == 2
+    assert "use it with --task unsupervised or --task classify" in capsys.readouterr().err
+
+
+def test_a_label_dbm_from_the_command_line(csv_files, tmp_path, capsys):
+    """--task classify --model dbm trains DBM(n_labels=K): predict gives the class names, evaluate the accuracy."""
+    out = tmp_path / "label_dbm"
+    assert call("train", csv_files / "digits.csv", "--model", "dbm", "--layers", "32", "--epochs", 20, "--max-iter", 5,
+                "--quiet", "--out", out) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "DBM" and metrics["test_accuracy"] > 0.5 and "loss_curve" not in metrics
+    assert deepbelief.load(out / "model.dbn").n_labels == 10
+    assert call("predict", out / "model.dbn", csv_files / "digits.csv") == 0
+    predicted = capsys.readouterr().out.split()
+    assert len(predicted) == 300 and set(predicted) <= set(NAMES)
+    assert call("evaluate", out / "model.dbn", csv_files / "digits.csv") == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["accuracy"] > 0.5 and np.isfinite(scores["mean_field_bound"])
 
 
 @pytest.mark.parametrize("content, message", [

@@ -270,6 +270,8 @@ def _state_edit(**changes):
     ("rbm_gaussian", dict(edit_state=_state_edit(data_mean={"dtype": "<f4", "values": [float("inf")] * 16})),
      "NaN or infinite"),
     ("regressor", dict(edit_state=_state_edit(y_scale={"dtype": "<f8", "values": [0.0]})), "scale is 0"),
+    ("regressor", dict(edit_state=_state_edit(revived_units=3)), "revived_units must be a list"),
+    ("regressor", dict(edit_state=_state_edit(revived_units=[-1])), "revived_units must be an integer >= 0"),
     ("anomaly", dict(edit_state=_state_edit(offset=float("nan"))), "offset nan is not a finite number"),
     ("rbm", dict(tensors_extra={"weight": __import__("torch").full((4, 16), float("nan"))}),
      "NaN or infinite values in tensor 'weight'"),

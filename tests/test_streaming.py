@@ -109,10 +109,11 @@ def test_peak_memory_stays_far_below_the_file_size(tmp_path, model):
 
         before = kib("VmRSS")
         if {model!r} == "RBM":
-            RBM(n_components=16, n_iter=1, random_state=0).fit({str(tmp_path / "big.npy")!r})
+            RBM(n_components=16, visible="bernoulli", n_iter=1, random_state=0).fit({str(tmp_path / "big.npy")!r})
         else:
             y = np.arange({rows}) % 2
-            DBNClassifier((16,), n_iter=1, max_iter=1, early_stopping=True, validation_fraction=0.02,
+            DBNClassifier((16,), visible="bernoulli", n_iter=1, max_iter=1, early_stopping=True,
+                          validation_fraction=0.02,
                           random_state=0).fit({str(tmp_path / "big.npy")!r}, y)
         print(kib("VmHWM") - before)
     """)

@@ -111,13 +111,30 @@ def dense_rows(X, start, stop):
     return rows.toarray() if issparse(rows) else rows
 
 
-def resolve_visible(visible, lo, hi):
+# visible='auto' takes data in [0, 1] for Bernoulli units only when at least this share of the values is 0 or 1
+# (within ROUNDING): binary data, images, presence counts. Continuous features rescaled to [0, 1] (a MinMaxScaler's
+# output has one 0 and one 1 per column) model and fine-tune better standardised, as Gaussian units (BENCHMARKS.md).
+BERNOULLI_SHARE = 0.25
+
+
+def resolve_visible(visible, lo, hi, share=1.0):
     """The visible unit type for ``visible``: 'auto' picks Bernoulli units for data whose values (minimum ``lo``,
-    maximum ``hi``) lie within ROUNDING of [0, 1], else Gaussian units, which standardise the data; any other value
-    is kept."""
+    maximum ``hi``) lie within ROUNDING of [0, 1] and of which a ``share`` of at least BERNOULLI_SHARE is 0 or 1,
+    else Gaussian units, which standardise the data; any other value is kept."""
     if visible != "auto":
         return visible
-    return "bernoulli" if lo >= -ROUNDING and hi <= 1.0 + ROUNDING else "gaussian"
+    in_range = lo >= -ROUNDING and hi <= 1.0 + ROUNDING
+    return "bernoulli" if in_range and share >= BERNOULLI_SHARE else "gaussian"
+
+
+def extreme_count(X):
+    """How many values of X (dense or sparse; a sparse matrix's left-out entries are zeros) lie within ROUNDING
+    of 0 or of 1."""
+    stored = X.data if issparse(X) else X.reshape(-1) if X.flags.c_contiguous else X.ravel(order="K")
+    step = 2**20  # values per pass: bounded temporaries
+    near = sum(int(np.count_nonzero((np.abs(piece) <= ROUNDING) | (np.abs(piece - 1) <= ROUNDING)))
+               for piece in (stored[start:start + step] for start in range(0, len(stored), step)))
+    return near + (X.shape[0] * X.shape[1] - X.nnz if issparse(X) else 0)
 
 
 def unit_bounds(units):

@@ -37,10 +37,12 @@ _PLAIN_CD = {"momentum": 0.0, "final_momentum": 0.0, "weight_decay": 0.0}
 
 class _PlainCDClassifier(DBNClassifier):
     _pretrain_params = _PLAIN_CD
+    _auto_by_range = True  # the older package's Bernoulli units for any data in [0, 1]
 
 
 class _PlainCDRegressor(DBNRegressor):
     _pretrain_params = _PLAIN_CD
+    _auto_by_range = True
 
 
 # Messages of the inner estimators (theirs and scikit-learn's checks, verbose lines) name the class the user made
@@ -142,7 +144,8 @@ class _Supervised(_Persisted, BaseEstimator):
             activation=self.activation_function, optimizer="sgd", learning_rate=self.learning_rate, momentum=0.0,
             weight_decay=self.l2_regularization / max(n_samples, 1), dropout=self.dropout_p,
             input_dropout=self.dropout_p, max_iter=self.n_iter_backprop, batch_size=self.batch_size,
-            device=self.device, random_state=self.random_state, verbose=self.verbose)
+            early_stopping=False, revive_dead_units=False, device=self.device, random_state=self.random_state,
+            verbose=self.verbose)
         self.estimator_.fit(X, y)
         return self
 
@@ -213,6 +216,7 @@ class UnsupervisedDBN(_Persisted, TransformerMixin, BaseEstimator):
         if self.activation_function == "relu":
             self.dbn_ = rectified_dbn(check_X(self, X, reset=True, units="bernoulli", sparse=True), dbn)
         else:
+            dbn._auto_by_range = True  # the older package's Bernoulli units for any data in [0, 1]
             self.dbn_ = dbn.fit(X)
         return self
 

@@ -84,3 +84,27 @@ def test_streamed_rows_pick_their_units_in_the_pass_that_checks_them(digits, tmp
     clf = db.DBNClassifier((8,), max_iter=1, **FAST).fit(tmp_path / "raw.npy", y)
     assert clf.visible_ == "gaussian" and clf.dbn_.visible == "gaussian"
     np.testing.assert_allclose(clf.data_mean_, (X * 16).mean(0), rtol=1e-5)
+
+
+def test_auto_takes_unit_interval_data_as_bernoulli_only_when_a_quarter_of_the_values_are_0_or_1(digits, tmp_path):
+    """Binary data and images (58% of digits' values are 0 or 1) get Bernoulli units; continuous features rescaled
+    to [0, 1] (a MinMaxScaler's output) or uniform in [0, 1] get standardised Gaussian units, in memory, sparse
+    and streamed alike."""
+    import scipy.sparse as sp
+    from sklearn.datasets import make_classification
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, _ = digits
+    continuous = MinMaxScaler().fit_transform(make_classification(300, 10, random_state=0)[0])
+    uniform = np.random.default_rng(0).random((300, 10))
+    quarter = np.full((100, 4), 0.5)
+    quarter[:25] = 0.0  # exactly 25% of the values at 0 (without the first row: 24 of 99)
+    expected = {"digits": (X, "bernoulli"), "binary": ((X > 0.5).astype(float), "bernoulli"),
+                "minmax": (continuous, "gaussian"), "uniform": (uniform, "gaussian"),
+                "a quarter": (quarter, "bernoulli"), "just under": (quarter[1:], "gaussian"),
+                "sparse": (sp.random(300, 50, density=0.05, random_state=0, format="csr"), "bernoulli")}
+    for name, (data, units) in expected.items():
+        assert db.RBM(4, n_iter=1, random_state=0).fit(data).visible_ == units, name
+        if not sp.issparse(data):
+            np.save(tmp_path / "rows.npy", data.astype(np.float32))
+            assert db.RBM(4, n_iter=1, random_state=0).fit(tmp_path / "rows.npy").visible_ == units, name

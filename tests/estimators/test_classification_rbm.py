@@ -169,3 +169,22 @@ def test_persistent_samplers_are_for_generative_rbms(digits):
         RBM(8, n_labels=10, objective="hybrid", sampler="tempered", n_iter=1).fit(X, y)
     tempered = RBM(8, n_labels=10, sampler="tempered", n_temperatures=3, n_iter=2, random_state=0).fit(X, y)
     assert tempered.predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("make", [lambda: deepbelief.RBM(16, n_labels=10, n_iter=2, random_state=0),
+                                  lambda: deepbelief.DBN((16, 16), n_labels=10, n_iter=2, random_state=0),
+                                  lambda: deepbelief.DBM((16,), n_labels=10, n_iter=2, max_iter=1, random_state=0)])
+def test_label_posteriors_sum_to_one_in_float64(make):
+    """scikit-learn's log_loss warns when rows miss 1 by float32 rounding (1e-7)."""
+    import warnings
+
+    from sklearn.datasets import load_digits
+    from sklearn.metrics import log_loss
+
+    X, y = load_digits(return_X_y=True)
+    model = make().fit(X[:200] / 16, y[:200])
+    P = model.predict_proba(X[:200] / 16)
+    assert P.dtype == np.float64 and np.abs(P.sum(1) - 1).max() < 1e-12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_loss(y[:200], P, labels=model.classes_)

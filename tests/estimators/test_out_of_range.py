@@ -17,10 +17,14 @@ SMALL = dict(n_iter=2, random_state=0)
 def test_a_minmax_pipeline_cross_validates_on_a_raw_table():
     """The held-out fold, scaled with the training fold's minimum and maximum, leaves [0, 1]; predict used to raise."""
     X, y = load_wine(return_X_y=True)
-    pipe = make_pipeline(MinMaxScaler(), db.DBNClassifier((32,), max_iter=60, **SMALL))
+    pipe = make_pipeline(MinMaxScaler(), db.DBNClassifier((32,), visible="bernoulli", max_iter=60, **SMALL))
     with pytest.warns(OutOfRangeWarning, match="outside \\[0, 1\\].*clipped"):
         scores = cross_val_score(pipe, X, y, cv=5)
     assert scores.mean() > 0.85
+    # 'auto' standardises such continuous features (one 0 and one 1 per column) as Gaussian units: no clipping
+    pipe = make_pipeline(MinMaxScaler(), db.DBNClassifier((32,), max_iter=60, **SMALL))
+    assert cross_val_score(pipe, X, y, cv=5).mean() > 0.9
+    assert pipe.fit(X, y)[-1].visible_ == "gaussian"
 
 
 @pytest.mark.parametrize("make", [

@@ -106,7 +106,8 @@ def test_pretrain_picks_the_rule(split):
     assert DBNClassifier()._pretraining() == "rectified"
     assert DBNClassifier(activation="sigmoid")._pretraining() == "rbm"
     assert DBNClassifier(visible="gaussian")._pretraining() == "rbm"
-    assert DBNRegressor()._pretraining() == "rbm" and DBNClassifier(pretrain=False)._pretraining() is None
+    assert DBNRegressor()._pretraining() == "rectified" and DBNRegressor(activation="sigmoid")._pretraining() == "rbm"
+    assert DBNClassifier(pretrain=False)._pretraining() is None
     with pytest.raises(ValueError, match="pretrain='rectified' .* needs data >= 0"):
         DBNClassifier(visible="gaussian", pretrain="rectified").fit(Xtr, ytr)
     clf = DBNClassifier(**{**FAST, "pretrain": "rectified", "activation": "sigmoid"}).fit(Xtr, ytr)
@@ -305,3 +306,71 @@ def test_the_rectified_rules_progress_bars_close_when_a_layer_diverges(digits, m
     with pytest.raises(TrainingDivergedError):
         rectified_dbn(X, DBN((16, 8), n_iter=3, learning_rate=["auto", 1e12], verbose=True, random_state=0))
     assert opened and set(map(id, opened)) <= set(map(id, closed))
+
+
+def _friedman(n=600):
+    from sklearn.datasets import make_friedman1
+    from sklearn.preprocessing import StandardScaler
+    X, y = make_friedman1(n, noise=1.0, random_state=0)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
+
+
+def test_dead_pretrained_relu_units_are_revived():
+    """make_friedman1's features are independent, so RBM pretraining finds nothing to model: its second ReLU layer
+    is zero on every row and, kept, the network cannot learn (R^2 0). Revived, it fits like a random start."""
+    X, y = _friedman()
+    kept = DBNRegressor(hidden_layer_sizes=(64, 64), revive_dead_units=False, random_state=0).fit(X[:400], y[:400])
+    revived = DBNRegressor(hidden_layer_sizes=(64, 64), random_state=0).fit(X[:400], y[:400])
+    assert kept.revived_units_ == (0, 0) and abs(kept.score(X[400:], y[400:])) < 0.05
+    assert revived.revived_units_ == (0, 64) and revived.score(X[400:], y[400:]) > 0.85
+
+
+def test_revive_dead_units_draws_only_the_dead_rows():
+    """Layer by layer: a unit is revived when it is <= 0 on every training row given the (revived) layer below;
+    its incoming weights become a Glorot-uniform draw, its bias 0; live units keep their weights."""
+    from sklearn.datasets import make_regression
+    X, _ = make_regression(50, 4, random_state=0)
+    reg = DBNRegressor(hidden_layer_sizes=(3, 2), random_state=0)
+    reg._fit_visible(X)
+    reg._set_scaler(X)
+    reg._device = torch.device("cpu")
+    first, second = torch.nn.Linear(4, 3), torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        first.weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 0.5, 0, 0], [0.1, 0.1, 0.1, 0.1]]))
+        first.bias.copy_(torch.tensor([0.0, 0.0, -100.0]))  # unit 2 is dead on every row
+        second.weight.copy_(torch.tensor([[1.0, 1.0, 1.0], [-1.0, -1.0, -50.0]]))
+        second.bias.copy_(torch.tensor([0.5, 0.0]))  # on relu inputs (>= 0) unit 1 is <= 0 everywhere, unit 0 > 0
+    before = [first.weight.clone(), second.weight.clone()]
+    reg._revive_dead_units([first, second], X, torch.Generator().manual_seed(0))
+    assert reg.revived_units_ == (1, 1)
+    assert torch.equal(first.weight[:2], before[0][:2]) and torch.equal(second.weight[0], before[1][0])
+    assert first.bias[2] == 0 and second.bias[1] == 0 and second.bias[0] == 0.5
+    for linear, old, n_in, n_out, unit in ((first, before[0], 4, 3, 2), (second, before[1], 3, 2, 1)):
+        assert not torch.equal(linear.weight[unit], old[unit])
+        assert linear.weight[unit].abs().max() <= (6 / (n_in + n_out)) ** 0.5  # Glorot-uniform bound
+    assert (torch.relu(first(reg._encode(X))) > 0).any(0).all()  # the revived unit lives on the rows
+
+
+def test_revived_units_are_saved(tmp_path):
+    X, y = _friedman(300)
+    reg = DBNRegressor(hidden_layer_sizes=(16, 16), n_iter=2, max_iter=2, random_state=0).fit(X, y)
+    reg.save(tmp_path / "r.dbn")
+    assert load(tmp_path / "r.dbn").revived_units_ == reg.revived_units_
+
+
+def test_regressor_defaults_stop_early_and_fall_back_on_a_handful_of_rows():
+    X, y = _friedman(300)
+    reg = DBNRegressor(hidden_layer_sizes=(16,), n_iter=1, random_state=0).fit(X, y)
+    assert reg.early_stopping and reg.activation == "relu" and len(reg.validation_scores_) == reg.n_iter_
+    with pytest.warns(UserWarning, match="holds out 1; training on every row"):
+        tiny = DBNRegressor(hidden_layer_sizes=(4,), n_iter=1, max_iter=3, random_state=0).fit(X[:5], y[:5])
+    assert tiny.validation_scores_ is None and tiny.n_iter_ == 3 and tiny.predict(X[:2]).shape == (2,)
+
+
+def test_early_stopping_on_fewer_held_out_rows_than_classes_splits_unstratified(split):
+    """30 digits of 10 classes hold out 3 rows: a stratified split would need 10 (scikit-learn raises)."""
+    Xtr, _, ytr, _ = split
+    order = np.argsort(ytr, kind="stable")
+    rows = np.concatenate([order[ytr[order] == c][:3] for c in range(10)])
+    clf = DBNClassifier((8,), n_iter=1, max_iter=2, early_stopping=True, random_state=0).fit(Xtr[rows], ytr[rows])
+    assert len(clf.validation_scores_) == clf.n_iter_

@@ -99,7 +99,8 @@ def build_parser():
     p.add_argument("--task", choices=sorted(TASKS), default="classify",
                    help="classify (DBNClassifier), regress (DBNRegressor) or unsupervised (DBN)")
     p.add_argument("--model", choices=["dbn", "dbm"], default="dbn",
-                   help="dbm: a deep Boltzmann machine (DBM), --task unsupervised; --max-iter sets its joint "
+                   help="dbm: a deep Boltzmann machine (DBM): --task unsupervised, or --task classify for softmax "
+                        "label units above its top layer (DBM(n_labels=K)); --max-iter sets its joint "
                         "training epochs, --learning-rate its pretraining rate")
     p.add_argument("--target", help="target column: name or index (default: the last column)")
     p.add_argument("--labels", help="an IDX labels file, for IDX images")

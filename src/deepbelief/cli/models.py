@@ -48,10 +48,13 @@ def _per_unit(per_row, X):
 
 def _dbm_scores(model, X, y=None):
     """A DBM's reconstruction error per unit (in model units, as a DBN's) and its mean mean-field bound on
-    log p*(x) (the log-likelihood plus log Z)."""
+    log p*(x) (the log-likelihood plus log Z); with label units and a target, also its accuracy and log loss."""
     scale = 1.0 if model.data_scale_ is None else model.data_scale_
     error = (((model.reconstruct(X) - X) / scale) ** 2).sum(1)
-    return {"reconstruction_error": _per_unit(error, X), "mean_field_bound": float(model.score_samples(X).mean())}
+    scores = {"reconstruction_error": _per_unit(error, X), "mean_field_bound": float(model.score_samples(X).mean())}
+    if _labelled(model) and y is not None:
+        scores.update(_classifier_scores(model, X, y))
+    return scores
 
 
 def _conv_scores(model, X, y=None):
@@ -80,7 +83,7 @@ MODELS = {
                 sampler=lambda m: (m, m.sample)),
     "DBN": dict(predicts=_labelled, scores=(_stack_scores, False), codes=lambda m: m,
                 sampler=lambda m: (m, m.generate)),
-    "DBM": dict(predicts=lambda m: False,
+    "DBM": dict(predicts=_labelled,
                 scores=(_dbm_scores, False),
                 codes=lambda m: m, sampler=lambda m: (m, m.generate)),
     "ConvRBM": dict(predicts=lambda m: False, scores=(_conv_scores, False), codes=lambda m: m, sampler=_conv_sampler),

@@ -2,6 +2,8 @@
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .._version import __version__
 from ._common import CLIError, apply_scaler, check_layers_fit, files, fit_scaler, is_main, load_dataset, read_inputs
 from .models import MODELS
@@ -119,15 +121,17 @@ def _loggers(args, image_shape):
     return loggers
 
 
-def _make_estimator(args, params, image_shape=None):
+def _make_estimator(args, params, image_shape=None, n_classes=None):
     from .. import estimators
 
-    if args.model == "dbm" and args.task != "unsupervised":
-        raise CLIError(f"--model dbm trains an unsupervised deep Boltzmann machine; use it with --task unsupervised "
-                       f"(got --task {args.task})")
+    if args.model == "dbm" and args.task == "regress":
+        raise CLIError("--model dbm trains a deep Boltzmann machine, unsupervised or with softmax label units above "
+                       "its top layer; use it with --task unsupervised or --task classify (got --task regress)")
     cls = getattr(estimators, "DBM" if args.model == "dbm" else TASKS[args.task])
     options = {"hidden_layer_sizes": args.layers, "device": args.device, "random_state": args.seed,
                "verbose": not args.quiet, "callbacks": _loggers(args, image_shape)}
+    if args.model == "dbm" and args.task == "classify":
+        options["n_labels"] = n_classes
     if args.scale == "standard":
         options["visible"] = "gaussian"
     for flag, name in (("epochs", "n_iter"), ("max_iter", "max_iter"), ("learning_rate", "learning_rate"),
@@ -172,7 +176,10 @@ def cmd_train(args):
                        f"values like {str(y[0])!r}: not a number")
     scale = args.scale if args.scale != "auto" else ("none" if named else "minmax")
     check_layers_fit(params.get("hidden_layer_sizes", args.layers), X.shape[1], args.device)
-    estimator = _make_estimator(args, params, image_shape)
+    n_classes = None
+    if y is not None and args.task == "classify":  # rows labelled -1 are unlabelled (semi-supervised)
+        n_classes = len(np.unique(y[y != -1] if y.dtype.kind in "iuf" else y))
+    estimator = _make_estimator(args, params, image_shape, n_classes)
     stratify = y if args.task == "classify" else None
     split = args.test_size > 0
     if split:
@@ -196,13 +203,15 @@ def cmd_train(args):
     if split:
         score, _ = MODELS[type(estimator).__name__]["scores"]
         metrics.update({f"test_{k}": v for k, v in score(estimator, apply_scaler(scaler, X_test), y_test).items()})
-    dbn = estimator if args.task == "unsupervised" else estimator.dbn_
+    supervised = args.task != "unsupervised" and args.model != "dbm"  # a network fine-tuned by backpropagation
     if args.model == "dbm":  # the joint training's curve stands for the DBN's pretraining curves
         metrics.update(pretraining_history=estimator.pretraining_history_, joint_history=estimator.history_)
         dbn = None
+    else:
+        dbn = estimator.dbn_ if supervised else estimator
     if dbn is not None:
         metrics["pretraining_history"] = dbn.history_
-    if args.task != "unsupervised":
+    if supervised:
         metrics["loss_curve"] = estimator.loss_curve_
     out.mkdir(parents=True, exist_ok=True)
     target_name = None
@@ -224,7 +233,7 @@ def cmd_train(args):
         if image_shape is not None:
             plot_filters(estimator, image_shape, save=out / "filters.png")
             written.append("filters.png")
-    if args.task != "unsupervised":
+    if supervised:
         plot_history(estimator, save=out / "fine_tuning.png")
         written.append("fine_tuning.png")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))

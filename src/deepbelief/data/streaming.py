@@ -127,25 +127,27 @@ def checked_units_and_moments(reader, visible, owner, group=None):
 
 def _checked_pass(reader, units, owner, gaussian, group):
     """(units, mean, std) of ``checked_units_and_moments``; for 'auto' ``gaussian`` is not read."""
-    from .._validation import fit_range, resolve_visible, unit_bounds
+    from .._validation import extreme_count, fit_range, resolve_visible, unit_bounds
 
     auto = units == "auto"
     n, n_features = reader.shape
     total, total_sq = np.zeros(n_features), np.zeros(n_features)
-    lo, hi = np.inf, -np.inf
+    lo, hi, extremes = np.inf, -np.inf, 0
     for index, block in enumerate(reader.blocks()):
         if not np.isfinite(block).all():
             row = (reader.start + index * BLOCK_ROWS + int(np.argwhere(~np.isfinite(block))[0][0])) % reader.n_file_rows
             raise ValueError(f"{owner}: {reader.path} has a NaN or infinite value in row {row}")
         if auto:
             lo, hi = min(lo, float(np.min(block))), max(hi, float(np.max(block)))
+            extremes += extreme_count(block)
         else:
             fit_range(block, units, owner, what=f"X ({reader.path})")  # rounding past the range is accepted
         if gaussian or auto:  # 'auto' cannot know yet whether it needs them
             total += block.sum(0, dtype=np.float64)
             for start in range(0, len(block), 1024):  # small float64 temporaries
                 total_sq += np.square(block[start:start + 1024], dtype=np.float64).sum(0)
-    outside = [float(resolve_visible("auto", lo, hi) != "bernoulli")] if auto else []
+    # 'auto': whether this rank's range leaves [0, 1], and its count of values at 0 or 1, summed over the ranks
+    outside = [float(resolve_visible("auto", lo, hi) != "bernoulli"), float(extremes)] if auto else []
     if gaussian or auto:
         if group is not None:
             sums = torch.as_tensor(np.concatenate([total, total_sq, [n], outside]), device=group.device)
@@ -154,7 +156,8 @@ def _checked_pass(reader, units, owner, gaussian, group):
                                                                        2 * n_features + 1])
             n = n[0]
     if auto:
-        units = "gaussian" if outside[0] else "bernoulli"
+        share = outside[1] / max(n * n_features, 1)
+        units = "gaussian" if outside[0] or resolve_visible("auto", 0.0, 1.0, share) != "bernoulli" else "bernoulli"
         gaussian = units == "gaussian"
         if not gaussian:  # the same check as explicit Bernoulli units, on this rank's range
             fit_range(np.array([lo, hi]), units, owner, what=f"X ({reader.path})")

@@ -10,6 +10,13 @@ def has_labels(estimator):
     return estimator.n_labels is not None
 
 
+def probabilities(P):
+    """Float32 posteriors -> float64 rows that sum to 1 to float64 rounding (scikit-learn's log_loss warns at
+    float32's 1e-7)."""
+    P = np.asarray(P, dtype=np.float64)
+    return P / P.sum(1, keepdims=True)
+
+
 def one_hot(labels, n_labels, like):
     """One-hot rows (n, n_labels) of the label indices ``labels`` (-1: an unlabelled row, all zeros), with the
     tensor ``like``'s dtype and device."""

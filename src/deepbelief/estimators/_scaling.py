@@ -4,7 +4,7 @@ import sys
 import numpy as np
 
 from .. import io
-from .._validation import check_X, fit_range, issparse, resolve_visible, value_range
+from .._validation import check_X, extreme_count, fit_range, issparse, resolve_visible, value_range
 from ..core.units import VISIBLE_UNITS, get_units
 
 
@@ -12,6 +12,10 @@ class AutoVisibleMixin:
     """``visible='auto'``: the unit type is chosen from the training data at ``fit`` (see
     :func:`deepbelief._validation.resolve_visible`) and is the fitted attribute ``visible_``; an explicit
     ``visible`` is its own ``visible_``."""
+
+    # deepbelief.compat sets it: the older package took any data in [0, 1] as Bernoulli units, whatever its share
+    # of 0s and 1s
+    _auto_by_range = False
 
     @property
     def visible_(self):
@@ -26,10 +30,12 @@ class AutoVisibleMixin:
         """Validate the training data X (already checked by ``check_X`` with ``units=None``), choose ``visible_``
         from it and check (or round-clip) its range for those units; returns X."""
         lo, hi = value_range(X)
-        self._visible_resolved = resolve_visible(self.visible, lo, hi)
+        by_share = self.visible == "auto" and not self._auto_by_range
+        share = extreme_count(X) / max(X.shape[0] * X.shape[1], 1) if by_share else 1.0
+        self._visible_resolved = resolve_visible(self.visible, lo, hi, share)
         if self.visible == "auto" and self.verbose:
             print(f"{type(self).__name__}: visible='auto' chose {self._visible_resolved} visible units for data in "
-                  f"[{lo:.4g}, {hi:.4g}]", file=sys.stderr)
+                  f"[{lo:.4g}, {hi:.4g}] with {share:.0%} of the values 0 or 1", file=sys.stderr)
         return fit_range(X, self._visible_resolved, type(self).__name__)
 
     def _visible_state(self):
@@ -59,6 +65,9 @@ class GaussianScalingMixin:
                 mean, std = X.mean(0), X.std(0)
             if not (np.isfinite(mean).all() and np.isfinite(std).all()):  # float32 squares overflow near 1e19
                 mean, std = X.mean(0, dtype=np.float64), X.std(0, dtype=np.float64)
+            # a constant column's float32 std is its mean's rounding error (1.2e-7 for 0.7), not 0: it would be
+            # divided by that and come out as amplified noise
+            std = np.where(X.max(0) == X.min(0), 0.0, std)
             self._set_scaler_from_moments(mean, std, X.dtype)
         else:
             self.data_mean_ = self.data_scale_ = None

@@ -47,9 +47,10 @@ class DeepAutoencoder(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, Transfo
         has Gaussian hidden units).
     visible : {'auto', 'bernoulli', 'gaussian'}, default='auto'
         Data in [0, 1] (reconstructed through a logistic output, cross-entropy loss) or real-valued data
-        (standardised internally, linear output, squared error). 'auto' (the default) chooses at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5),
-        else Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_``
-        (and is printed with ``verbose``).
+        (standardised internally, linear output, squared error). 'auto' (the default) chooses at ``fit``:
+        Bernoulli units when the training data lie in [0, 1] (within 1e-5) and at least a quarter of the values
+        are 0 or 1 (binary data, images), else Gaussian units with the per-feature standardisation; the choice is
+        the fitted attribute ``visible_`` (and is printed with ``verbose``).
     pretrain : bool, default=True
         False: the same network from Glorot-uniform random weights (the baseline).
     pretraining : DBN or None, default=None

@@ -1,4 +1,6 @@
 """DBNClassifier: greedy pretraining, then backpropagation with a softmax (or sigmoid) output layer."""
+import math
+
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
@@ -22,9 +24,10 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
     hidden_layer_sizes : sequence of int, default=(256, 256)
     visible : {'auto', 'bernoulli', 'gaussian', 'relu'}, default='auto'
         Bernoulli units need X in [0, 1]; Gaussian units take real-valued X (standardised internally).
-        'auto' (the default) chooses at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5),
-        else Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_``
-        (and is printed with ``verbose``).
+        'auto' (the default) chooses at ``fit``: Bernoulli units when the training data lie in [0, 1] (within
+        1e-5) and at least a quarter of the values are 0 or 1 (binary data, images), else Gaussian units with the
+        per-feature standardisation (so a MinMaxScaler's continuous output is standardised); the choice is the
+        fitted attribute ``visible_`` (and is printed with ``verbose``).
     pretrain : bool, 'rbm' or 'rectified', default=True
         'rbm': greedy CD training of RBMs whose hidden units match ``activation`` (Bernoulli for 'sigmoid', noisy
         rectified linear for 'relu'). 'rectified': the older ``dbn`` package's rectified CD rule
@@ -43,6 +46,13 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
         ``pretrain=True`` trains it with CD as given; ``'rectified'`` applies the rectified rule to its sizes,
         rates and epochs. None: a DBN built from this estimator's pretraining parameters (the same as before
         this parameter existed).
+    revive_dead_units : bool, default=True
+        A pretrained ReLU unit that is zero on every training row gets no gradient, so fine-tuning could never
+        use it; with True such units (layer by layer from the bottom) start fine-tuning from fresh Glorot-uniform
+        weights and a zero bias instead, and ``revived_units_`` counts them per layer. RBM pretraining on
+        independent features (scikit-learn's make_friedman1) leaves whole layers dead, and ReLU-RBM pretraining
+        on digits about half the units (BENCHMARKS.md). Only ReLU networks after pretraining; False keeps the
+        pretrained weights as they are (every result measured before 2026-12-03).
     n_iter : int or one per layer, default=10
         Pretraining epochs per layer.
     learning_rate_rbm : float, 'auto', or one per layer, default='auto'
@@ -124,6 +134,8 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
     best_validation_score_ : float or None
     n_iter_ : int
         Fine-tuning epochs run.
+    revived_units_ : tuple of int
+        Per hidden layer, the pretrained units ``revive_dead_units`` re-drew (zeros when none were, or without it).
     n_features_in_ : int
 
     Examples
@@ -137,7 +149,7 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
     """
 
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="auto", pretrain=True, pretraining=None,
-                 n_iter=10,
+                 revive_dead_units=True, n_iter=10,
                  learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="relu",
                  optimizer="sgd", learning_rate=0.2, lr_schedule="cosine", momentum=0.5, weight_decay=0.0,
                  max_norm=None, ema_decay=None, dropout=0.2, input_dropout=0.2, max_iter=100, batch_size=64,
@@ -145,7 +157,8 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
                  checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False,
                  callbacks=None):
         super().__init__(
-            hidden_layer_sizes, visible=visible, pretrain=pretrain, pretraining=pretraining, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
+            hidden_layer_sizes, visible=visible, pretrain=pretrain, pretraining=pretraining,
+            revive_dead_units=revive_dead_units, n_iter=n_iter, learning_rate_rbm=learning_rate_rbm,
             lr_schedule_rbm=lr_schedule_rbm, k=k, persistent=persistent, activation=activation, optimizer=optimizer,
             learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, weight_decay=weight_decay,
             max_norm=max_norm, ema_decay=ema_decay, dropout=dropout, input_dropout=input_dropout, max_iter=max_iter,
@@ -202,7 +215,10 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
             def score_fn(out, t):
                 return (out.argmax(1) == t).float().mean().item()
 
-        stratify = targets if self.early_stopping and np.bincount(targets).min() >= 2 else None
+        # a stratified hold-out needs every class twice and at least one row per class on each side
+        counts, n_valid = np.bincount(targets), math.ceil(self.validation_fraction * len(targets))
+        stratify = targets if (self.early_stopping and counts.min() >= 2
+                               and min(n_valid, len(targets) - n_valid) >= len(counts)) else None
         self._fit_network(X, X[labelled], Y, 1 if binary else len(self.classes_), loss_fn, score_fn, stratify,
                           resume=resume)
         return self

@@ -158,8 +158,9 @@ class ConvDBN(AutoVisibleMixin, GaussianScalingMixin, StackCheckpointMixin, Save
         The shape of each image when X is given as rows of flattened images; None: X is a (n, C, H, W) or (n, H, W)
         array, or rows of square one-channel images. The fitted shape is ``image_shape_``.
     visible : {'auto', 'bernoulli', 'gaussian'}, default='auto'
-        Unit type of the first layer's pixels; 'auto' chooses Bernoulli for data in [0, 1], else Gaussian units on
-        data standardised channel by channel (``data_mean_``, ``data_scale_``). Higher layers are Bernoulli.
+        Unit type of the first layer's pixels; 'auto' chooses Bernoulli for data in [0, 1] of which at least a
+        quarter are 0 or 1, else Gaussian units on data standardised channel by channel (``data_mean_``,
+        ``data_scale_``). Higher layers are Bernoulli.
     learning_rate : float or 'auto', default='auto'
         0.5 for Bernoulli, 0.05 for Gaussian pixels (the gradients are averaged over the positions).
     n_iter : int, default=10

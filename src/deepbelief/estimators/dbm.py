@@ -19,7 +19,7 @@ from ..callbacks import reports
 from ..core.dbm import DBMModule, ScaledRBMModule, compose, pretraining_scales
 from ..training import DBMConfig, DBMTrainer, TensorRows, greedy_stack, train_dbm
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS
-from ._labels import LabelModelMixin, clamped_labels, has_labels, one_hot
+from ._labels import LabelModelMixin, clamped_labels, has_labels, one_hot, probabilities
 from ._layer import RBMLayer, label_rows
 from ._checkpoints import StackCheckpointMixin
 from ._persist import (SaveMixin, check_int, check_shapes, checkpoint_defaults, copy_tensor, json_params,
@@ -51,8 +51,9 @@ class DBM(LabelModelMixin, AutoVisibleMixin, GaussianScalingMixin, StackCheckpoi
     hidden_layer_sizes : sequence of int, default=(256, 256)
         Hidden units per layer, bottom to top (the paper's MNIST model: (500, 1000)).
     visible : {'auto', 'bernoulli', 'gaussian'}, default='auto'
-        Unit type of the data layer; 'auto' chooses at ``fit``: Bernoulli units for data in [0, 1] (within 1e-5),
-        else Gaussian units on per-feature standardised data (fitted attribute ``visible_``).
+        Unit type of the data layer; 'auto' chooses at ``fit``: Bernoulli units for data in [0, 1] (within 1e-5)
+        of which at least a quarter are 0 or 1, else Gaussian units on per-feature standardised data (fitted
+        attribute ``visible_``).
     learning_rate : float or 'auto', default='auto'
         Rate of the pretraining RBMs ('auto': 0.1 for Bernoulli, 0.01 for Gaussian visible units).
     n_iter : int, default=10
@@ -381,7 +382,7 @@ class DBM(LabelModelMixin, AutoVisibleMixin, GaussianScalingMixin, StackCheckpoi
             mu = dbm.mean_field(v.repeat_interleave(K, 0), self.n_mean_field, self.damping, labels=labels)
             return torch.softmax(dbm.mean_field_bound(mu).reshape(-1, K), 1)
 
-        return self._rows(proba, X).astype(np.float64)
+        return probabilities(self._rows(proba, X))
 
     def _start(self, v, generator, labels=None):
         """Chains for rows v (encoded): v with hidden layers sampled from its mean-field posterior."""

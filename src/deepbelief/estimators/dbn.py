@@ -28,7 +28,7 @@ from ._scaling import AutoVisibleMixin
 from ._layer import RBMLayer, label_rows
 from ._stream import fit_streamed
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, CD_PARAMETERS
-from ._labels import LabelModelMixin, has_labels
+from ._labels import LabelModelMixin, has_labels, probabilities
 from .rbm import RBM
 
 
@@ -47,8 +47,11 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         Hidden units per layer, bottom to top.
     visible : {'auto', 'bernoulli', 'gaussian', 'relu'}, default='auto'
         Unit type of the data layer (a Gaussian first layer makes a "continuous DBN"). 'auto' (the default) chooses
-        at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5), else Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_``
-        (and is printed with ``verbose``).
+        at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5) and at least a quarter of
+        the values are 0 or 1 (binary data, images; probabilities such as another model's ``transform`` have
+        none, so pass ``visible='bernoulli'`` to take them as Bernoulli means), else Gaussian units with the
+        per-feature standardisation; the choice is the fitted attribute ``visible_`` (and is printed with
+        ``verbose``).
     hidden : {'bernoulli', 'relu'}, default='bernoulli'
         Unit type of every hidden layer: binary, or noisy rectified linear (each RBM above then has rectified
         visible units).
@@ -365,8 +368,7 @@ class DBN(UpDownMixin, LabelModelMixin, DBNScoringMixin, DBNSamplingMixin, AutoV
         check_is_fitted(self, "rbms_")
         top = self.rbms_[-1]
         X = check_X(self, X, reset=False, units=self.visible_, sparse=True)
-        return self.rbms_[0]._rows(
-            lambda v: top.module_.label_posterior(self._below_top(v)), X).astype(np.float64)
+        return probabilities(self.rbms_[0]._rows(lambda v: top.module_.label_posterior(self._below_top(v)), X))
 
 
 

@@ -21,7 +21,7 @@ from ..errors import TrainingDivergedError
 from ..training import OBJECTIVES, UNLABELLED_OBJECTIVES, TensorRows, divergence
 from ._cd_parameters import CD_PARAMETER_CONSTRAINTS, cd_config
 from ._persist import SaveMixin, check_int, check_shapes, copy_tensor, json_params, restore_params
-from ._labels import LabelModelMixin, has_labels
+from ._labels import LabelModelMixin, has_labels, probabilities
 from ._sampling import RBMSamplingMixin
 from ._scoring import RBMScoringMixin
 from ._scaling import AutoVisibleMixin, GaussianScalingMixin
@@ -45,9 +45,11 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         Number of hidden units.
     visible : {'auto', 'bernoulli', 'gaussian', 'relu'}, default='auto'
         Visible unit type. Bernoulli units need data in [0, 1], rectified linear ('relu') units data >= 0.
-        'auto' (the default) chooses at ``fit``: Bernoulli units when the training data lie in [0, 1] (within 1e-5),
-        else Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_``
-        (and is printed with ``verbose``).
+        'auto' (the default) chooses at ``fit``: Bernoulli units when the training data lie in [0, 1] (within
+        1e-5) and at least a quarter of the values are 0 or 1 (binary data, images; probabilities such as another
+        model's ``transform`` have none, so pass ``visible='bernoulli'`` to take them as Bernoulli means), else
+        Gaussian units with the per-feature standardisation; the choice is the fitted attribute ``visible_`` (and
+        is printed with ``verbose``).
     hidden : {'bernoulli', 'relu', 'gaussian'}, default='bernoulli'
         Hidden unit type: binary, noisy rectified linear (Nair & Hinton 2010) for features >= 0, or linear with
         unit-variance Gaussian noise (the code layer of a deep autoencoder, Hinton & Salakhutdinov 2006).
@@ -412,7 +414,7 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
     def predict_proba(self, X):
         """P(y | x) = softmax over labels of -F(x, y) (label models), shape (n_samples, n_labels)."""
         check_is_fitted(self, "classes_")
-        return self._rows(self.module_.label_posterior, self._check(X)).astype(np.float64)
+        return probabilities(self._rows(self.module_.label_posterior, self._check(X)))
 
     @torch.no_grad()
     def transform(self, X):

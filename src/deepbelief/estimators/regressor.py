@@ -16,15 +16,19 @@ class DBNRegressor(RegressorMixin, SupervisedDBN):
     """Deep belief network regressor: greedy RBM pretraining, then fine-tuning with a linear output layer and
     squared error. Targets (one or several columns) are standardised internally and mapped back on ``predict``.
 
-    Parameters are those of :class:`DBNClassifier`, with other defaults: ``activation='sigmoid'``,
-    ``optimizer='adam'``, ``learning_rate=1e-3``, ``lr_schedule='constant'``, ``momentum=0.9`` (SGD only), no dropout,
-    ``batch_size=32``. Early stopping monitors the R^2 of the held-out rows.
+    Parameters are those of :class:`DBNClassifier`, with other defaults: ``activation='relu'`` (so ``pretrain=True``
+    is the rectified rule on data in [0, 1] and ReLU-RBM pretraining on Gaussian inputs), ``optimizer='adam'``,
+    ``learning_rate=1e-3``, ``lr_schedule='constant'``, ``momentum=0.9`` (SGD only), no dropout, ``batch_size=32``,
+    ``early_stopping=True`` (``validation_fraction=0.1`` of the rows held out, the best epoch's weights kept), which
+    monitors the R^2 of the held-out rows. These defaults (chosen on ``benchmarks/defaults.py`` and
+    ``benchmarks/regressor_settings.py``, BENCHMARKS.md) replace those before 2026-12-03: ``activation='sigmoid'``,
+    ``early_stopping=False``, ``revive_dead_units=False``.
 
     Attributes
     ----------
     y_mean_, y_scale_ : ndarray of shape (n_targets,)
         The target standardisation.
-    dbn_, network_, loss_curve_, validation_scores_, best_validation_score_, n_iter_, n_features_in_
+    dbn_, network_, loss_curve_, validation_scores_, best_validation_score_, n_iter_, revived_units_, n_features_in_
         As in :class:`DBNClassifier`.
 
     Examples

@@ -2,7 +2,9 @@
 with checkpoints, inference."""
 import copy
 import logging
+import math
 import os
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from ..core.units import VISIBLE_UNITS
 from ..core.nets import Dropout, MeanFieldInput, dbm_linears, feedforward, linear_from, recognition_linears
 from ..training import PRECISIONS, SCHEDULES, FineTuneConfig, FineTuneProgress, fine_tune
 from .. import checkpoint, distributed
-from ..errors import TrainingDivergedError
+from ..errors import ModelFileError, TrainingDivergedError
 from ._persist import (SaveMixin, check_elements, checkpoint_defaults, checkpoint_params, check_int, json_params,
                        restore_params)
 from ._progress import EpochBar
@@ -42,6 +44,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         "visible": [StrOptions(VISIBLE_UNITS), StrOptions({"auto"})],
         "pretrain": ["boolean", StrOptions({"rbm", "rectified"})],
         "pretraining": [None, HasMethods(["fit", "transform"])],
+        "revive_dead_units": ["boolean"],
         "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "learning_rate_rbm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), "array-like"],
         "lr_schedule_rbm": [StrOptions(set(SCHEDULES))],
@@ -72,17 +75,18 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
     }
 
     def __init__(self, hidden_layer_sizes=(256, 256), *, visible="auto", pretrain=True, pretraining=None,
-                 n_iter=10,
-                 learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="sigmoid",
+                 revive_dead_units=True, n_iter=10,
+                 learning_rate_rbm="auto", lr_schedule_rbm="constant", k=1, persistent=False, activation="relu",
                  optimizer="adam", learning_rate=1e-3, lr_schedule="constant", momentum=0.9, weight_decay=0.0,
                  max_norm=None, ema_decay=None, dropout=0.0, input_dropout=0.0, max_iter=100, batch_size=32,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None,
+                 early_stopping=True, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, checkpoint_dir=None,
                  checkpoint_every=1, device="cpu", precision="float32", random_state=None, verbose=False,
                  callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
         self.pretrain = pretrain
         self.pretraining = pretraining
+        self.revive_dead_units = revive_dead_units
         self.n_iter = n_iter
         self.learning_rate_rbm = learning_rate_rbm
         self.lr_schedule_rbm = lr_schedule_rbm
@@ -214,6 +218,41 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         weight = torch.nn.init.xavier_uniform_(torch.empty(n_out, n_in), generator=generator)
         return linear_from(weight.to(device), torch.zeros(n_out, device=device))
 
+    @torch.no_grad()
+    def _revive_dead_units(self, linears, X_all, generator):
+        """A pretrained ReLU unit that is zero on every training row gets no gradient in fine-tuning, so it would
+        stay zero for good (pretraining on independent features, such as make_friedman1's, leaves whole layers
+        so). Such units, layer by layer from the bottom, start from fresh Glorot-uniform weights and a zero bias,
+        like the network of ``pretrain=False``; the others keep their pretrained weights. Sets
+        ``revived_units_``, the number per hidden layer."""
+        revived = []
+        for index, linear in enumerate(linears):
+            peak = None
+            for rows in self._training_chunks(X_all):
+                for below in linears[:index]:
+                    rows = torch.relu(below(rows))
+                top = linear(rows).amax(0)
+                peak = top if peak is None else torch.maximum(peak, top)
+            dead = peak <= 0
+            fresh = self._glorot(linear.in_features, linear.out_features, generator, linear.weight.device)
+            linear.weight[dead] = fresh.weight[dead].to(linear.weight.dtype)
+            linear.bias[dead] = 0.0
+            revived.append(int(dead.sum()))
+        self.revived_units_ = tuple(revived)
+        if any(revived) and self.verbose:
+            print(f"{type(self).__name__}: {sum(revived)} pretrained ReLU units were zero on every training row "
+                  f"(per layer: {revived}); they start fine-tuning from fresh random weights")
+
+    def _training_chunks(self, X_all):
+        """The training rows in model units on the network's device, a bounded chunk at a time."""
+        if isinstance(X_all, StreamedXY):
+            for block in X_all.reader.blocks():
+                yield self._encode(block)
+            return
+        step = chunk_rows(X_all)
+        for start in range(0, X_all.shape[0], step):
+            yield self._encode(X_all[start:start + step])
+
     def _encode(self, X):
         """Rows (a bounded chunk when X is sparse) -> tensor in model units on the network's device."""
         return to_tensor(self._standardize(X.toarray() if issparse(X) else X), self._device)
@@ -261,7 +300,11 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
             self._set_scaler_from_moments(mean, std, X_all.reader.dtype)
         else:
             self._set_scaler(X_all)
-        head = self._glorot(linears[-1].out_features, n_outputs, make_generator(init_seed, "cpu"), device)
+        init_generator = make_generator(init_seed, "cpu")
+        head = self._glorot(linears[-1].out_features, n_outputs, init_generator, device)
+        self.revived_units_ = (0,) * len(linears)
+        if self.revive_dead_units and self.dbn_ is not None and self._activation() == "relu":
+            self._revive_dead_units(linears, X_all, init_generator)
         dropout_generator = make_generator(split_seed, device)
         network = feedforward(linears, self._activation(), self.dropout, self.input_dropout, head, dropout_generator,
                               front=self._front())
@@ -271,15 +314,16 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
                     layer.rank, layer.world = group.rank, group.world
         shuffle_generator = make_generator(shuffle_seed, "cpu")
         validation = None
-        if self.early_stopping and streamed:  # the validation rows are read into memory, the rest streamed
+        self._early = self._stops_early(len(Y))
+        if self._early and streamed:  # the validation rows are read into memory, the rest streamed
             rows, valid_rows, Y, Y_valid = train_test_split(X.rows, Y, test_size=self.validation_fraction,
                                                             random_state=split_seed, stratify=stratify)
             order = np.argsort(valid_rows)
             X, X_valid, Y_valid = X.with_rows(rows), read_rows(X.reader, valid_rows[order]), Y_valid[order]
-        elif self.early_stopping:
+        elif self._early:
             X, X_valid, Y, Y_valid = train_test_split(X, Y, test_size=self.validation_fraction, random_state=split_seed,
                                                       stratify=stratify)
-        if self.early_stopping:
+        if self._early:
             X_valid_t, Y_valid_t = self._encode(X_valid), torch.as_tensor(Y_valid, device=device)
 
             def validation(net):
@@ -343,10 +387,25 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
                 del block  # before the next chunk is read
         return batches
 
+    def _stops_early(self, n_rows):
+        """Whether this fit holds out validation rows: ``early_stopping``, unless ``validation_fraction`` of the
+        ``n_rows`` fine-tuning rows leaves fewer than 2 to validate on or none to train on (then a warning, and
+        the fit trains on every row for ``max_iter`` epochs)."""
+        if not self.early_stopping:
+            return False
+        n_valid = math.ceil(self.validation_fraction * n_rows)
+        if n_valid >= 2 and n_rows - n_valid >= 1:
+            return True
+        warnings.warn(f"{type(self).__name__}: early stopping needs at least 2 validation rows and 1 training row, "
+                      f"but validation_fraction={self.validation_fraction} of {n_rows} rows holds out {n_valid}; "
+                      "training on every row without early stopping (set early_stopping=False to silence this)",
+                      UserWarning)
+        return False
+
     def _set_fine_tuned(self, network, result):
         self.network_ = network
         self.loss_curve_ = result["loss_curve"]
-        self.validation_scores_ = result["validation_scores"] if self.early_stopping else None
+        self.validation_scores_ = result["validation_scores"] if self._early else None
         self.best_validation_score_ = result["best_validation_score"]
         self.n_iter_ = result["n_iter"]
 
@@ -434,8 +493,8 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         state = {"params": json_params(self), "n_features_in": int(self.n_features_in_),
                  "loss_curve": self.loss_curve_, "validation_scores": self.validation_scores_,
                  "best_validation_score": self.best_validation_score_, "n_iter": self.n_iter_,
-                 **self._scaler_state(), **self._visible_state(), "dbn": None, "dbn_class": type(self.dbn_).__name__,
-                 **self._target_state()}
+                 "revived_units": list(self.revived_units_), **self._scaler_state(), **self._visible_state(),
+                 "dbn": None, "dbn_class": type(self.dbn_).__name__, **self._target_state()}
         if self.dbn_ is not None:
             dbn_tensors, state["dbn"] = self.dbn_._get_state(prefix="dbn.")
             tensors.update(dbn_tensors)
@@ -465,6 +524,10 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         est.validation_scores_ = state["validation_scores"]
         est.best_validation_score_ = state["best_validation_score"]
         est.n_iter_ = check_int(state["n_iter"], "n_iter", low=0)
+        revived = state.get("revived_units", [])  # files written before it existed have none
+        if not isinstance(revived, list):
+            raise ModelFileError(f"the saved revived_units must be a list of integers; got {revived!r}")
+        est.revived_units_ = tuple(check_int(n, "revived_units", low=0) for n in revived)
         return est
 
     def __sklearn_tags__(self):
