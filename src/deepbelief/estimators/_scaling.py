@@ -35,7 +35,8 @@ class AutoVisibleMixin:
         self._visible_resolved = resolve_visible(self.visible, lo, hi, share)
         if self.visible == "auto" and self.verbose:
             print(f"{type(self).__name__}: visible='auto' chose {self._visible_resolved} visible units for data in "
-                  f"[{lo:.4g}, {hi:.4g}] with {share:.0%} of the values 0 or 1", file=sys.stderr)
+                  f"[{lo:.4g}, {hi:.4g}]" + (f" with {share:.0%} of the values 0 or 1" if by_share else ""),
+                  file=sys.stderr)
         return fit_range(X, self._visible_resolved, type(self).__name__)
 
     def _visible_state(self):

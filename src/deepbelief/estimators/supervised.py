@@ -143,9 +143,10 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
                          checkpoint_every=self.checkpoint_every, device=self.device, verbose=self.verbose)
         hidden = "relu" if self.activation == "relu" else "bernoulli"
         if isinstance(dbn, DBN) and dbn.hidden != hidden and self._pretraining() == "rbm":
+            other = "sigmoid" if dbn.hidden == "bernoulli" else "relu"
             raise ValueError(f"activation={self.activation!r} fine-tunes {hidden} hidden units but the nested DBN has "
                              f"hidden={dbn.hidden!r}; use DBN(hidden={hidden!r}, ...) so that the pretrained features "
-                             "keep their meaning")
+                             f"keep their meaning, or activation={other!r} for the DBN's units")
         return dbn
 
     def _pretraining(self):
