@@ -3,8 +3,8 @@
 One RBM with 10 label units on scikit-learn's digits (X / 16), 2/3 of the rows to train (stratified split, seed 0)
 of which only ``--labels`` keep their label (the others -1), the last third to test. Side by side: the
 discriminative and hybrid objectives on the labelled rows alone, with the unlabelled rows' generative term
-(``unlabelled_weight`` beta * log P(x)) and with their entropy term (``unlabelled_objective='entropy'``,
--beta * H(P(y | x))). Prints a markdown table of test accuracy and fit seconds.
+(``unlabelled_weight`` beta * log P(x)), with their entropy term (``unlabelled_objective='entropy'``,
+-beta * H(P(y | x))) and with the mutual-information term (``'information'``, beta * (H(pbar) - H(P(y | x))))). Prints a markdown table of test accuracy and fit seconds.
 
     python benchmarks/semi_supervised_rbm.py [--labels 50 100 300] [--epochs 30]
 """
@@ -27,6 +27,12 @@ SETTINGS = {
     "hybrid + generative 0.1": dict(objective="hybrid", generative_weight=0.1, unlabelled_weight=0.1),
     "hybrid + entropy 0.1": dict(objective="hybrid", generative_weight=0.1, unlabelled_weight=0.1,
                                  unlabelled_objective="entropy"),
+    "discriminative + information 0.1": dict(objective="discriminative", unlabelled_weight=0.1,
+                                             unlabelled_objective="information"),
+    "discriminative + information 0.3": dict(objective="discriminative", unlabelled_weight=0.3,
+                                             unlabelled_objective="information"),
+    "hybrid + information 0.1": dict(objective="hybrid", generative_weight=0.1, unlabelled_weight=0.1,
+                                     unlabelled_objective="information"),
 }
 
 

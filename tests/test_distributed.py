@@ -74,7 +74,8 @@ RANK_SCRIPT = textwrap.dedent("""
     from deepbelief import DBN, RBM, distributed
     from deepbelief.training import FineTuneConfig, fine_tune
     sys.path.insert(0, sys.argv[2])
-    from test_distributed import B, batches, conv, data, dbm, label_dbm, labels, network, partly_labelled, samplers
+    from test_distributed import (B, batches, conv, data, dbm, half_labelled, label_dbm, labels, network,
+                                  partly_labelled, samplers)
 
     X = data()
     group = distributed.current()
@@ -94,7 +95,7 @@ RANK_SCRIPT = textwrap.dedent("""
     out["label_dbm"] = label_dbm(B).fit(X, partly_labelled()).module_.weights[2].numpy()
     out["conv"] = conv(B).fit(X).filters_
     for name, rbm in samplers(B).items():
-        out[name] = rbm.fit(X, labels() if name == "discriminative" else None).components_
+        out[name] = rbm.fit(X, {"discriminative": labels(), "information": half_labelled()}.get(name)).components_
     net = network()
     shard = X[group.rank * 32:(group.rank + 1) * 32]
     fine_tune(net, torch.nn.functional.mse_loss, batches(shard, B), None, FineTuneConfig(optimizer="sgd",
@@ -128,13 +129,23 @@ def partly_labelled():
     return y
 
 
+def half_labelled():
+    """Every other row unlabelled: each rank's batch holds some, so a marginal summed over the ranks matters."""
+    y = labels()
+    y[1::2] = -1
+    return y
+
+
 def samplers(batch_size):
     """RBMs trained by more than plain CD: a discriminative classification RBM (its exact gradient; the label units'
     Gibbs draws of the generative and hybrid objectives are inverse-CDF draws under torch.distributed, not one
     process's torch.multinomial, so those equal one process in distribution only), fast-weights PCD and parallel
-    tempering."""
+    tempering; and the discriminative one with the mutual-information term on unlabelled rows (its class marginal
+    summed over the ranks)."""
     common = dict(n_components=6, batch_size=batch_size, n_iter=2, shuffle=False, random_state=0)
     return {"discriminative": RBM(n_labels=3, objective="discriminative", **common),
+            "information": RBM(n_labels=3, objective="discriminative", unlabelled_weight=0.5,
+                               unlabelled_objective="information", **common),
             "fast": RBM(sampler="fast", **common), "tempered": RBM(sampler="tempered", n_temperatures=4, **common)}
 
 
@@ -182,7 +193,8 @@ def test_two_ranks_with_batch_b_equal_one_process_with_batch_2b(tmp_path):
     expected["label_dbm"] = label_dbm(2 * B).fit(X, interleaved(partly_labelled())).module_.weights[2].numpy()
     expected["conv"] = conv(2 * B).fit(X).filters_
     for name, rbm in samplers(2 * B).items():
-        expected[name] = rbm.fit(X, interleaved(labels()) if name == "discriminative" else None).components_
+        expected[name] = rbm.fit(X, {"discriminative": interleaved(labels()),
+                                     "information": interleaved(half_labelled())}.get(name)).components_
     net = network()
     fine_tune(net, torch.nn.functional.mse_loss, batches(X, 2 * B), None,
               FineTuneConfig(optimizer="sgd", learning_rate=0.1, max_iter=3), None)

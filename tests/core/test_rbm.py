@@ -290,6 +290,26 @@ def test_entropy_gradient_equals_autograd_and_finite_differences_of_the_enumerat
     assert all(g.abs().max() == 0 for g in zero[:3])
 
 
+def test_information_gradient_equals_autograd_of_the_enumerated_objective():
+    """-sum_n w_n H(P(y | x_n)) + W H(pbar), pbar = sum_n w_n P(y | x_n) / W a function of the parameters too."""
+    rbm = labelled_rbm(seed=7)
+    x, _ = labelled_batch(seed=8)
+    weights = torch.tensor([0.0, 1.0, 0.5, 1.0, 0.0, 2.0, 1.0], dtype=torch.float64)
+    params = [p.detach().clone().requires_grad_() for p in (rbm.weight, rbm.visible_bias, rbm.hidden_bias)]
+    P = torch.stack([enumerated_log_conditional(*params, x[n:n + 1], torch.eye(2, dtype=x.dtype)[k:k + 1], 4)
+                     for n in range(x.shape[0]) for k in range(2)]).reshape(-1, 2).exp()
+    pbar = (weights[:, None] * P).sum(0) / weights.sum()
+    objective = (weights * (P * P.log()).sum(1)).sum() - weights.sum() * (pbar * pbar.log()).sum()
+    objective.backward()
+    *grads, value = rbm.entropy_statistics(x, weights, marginal=pbar.detach())
+    assert value.item() == pytest.approx(-objective.item(), rel=1e-12)
+    for got, param in zip(grads, params):
+        torch.testing.assert_close(got, param.grad / x.shape[0], rtol=1e-10, atol=1e-12)
+    # without the marginal term the gradient is the entropy term's alone
+    entropy_only = rbm.entropy_statistics(x, weights)
+    assert not torch.allclose(entropy_only[0], grads[0])
+
+
 def test_discriminative_gradient_matches_finite_differences():
     rbm = labelled_rbm(seed=5)
     x, y = labelled_batch(seed=6)

@@ -175,19 +175,32 @@ class RBMModule(nn.Module):
         hidden_mean = (y[..., None] * self.hidden.mean(pre_y)).sum((0, 1)) / labelled.sum().clamp_min(1.0)
         return (*self._label_logit_gradient(x, pre_y, delta), -(y * log_p).sum(), hidden_mean)
 
-    def entropy_statistics(self, x, weights):
+    def entropy_statistics(self, x, weights, marginal=None):
         """The exact gradient of -(1/n) sum_n w_n H(P(y | x_n)), the entropy of the label posterior of each data row
         weighted by ``weights`` (n,): ascending it makes the model's predictions on those rows confident (entropy
         regularisation, Grandvalet & Bengio 2005; the unlabelled rows' term of a semi-supervised classification RBM).
         With logits s_y = -F(x, y), d(-H)/d s_y = P(y | x) (log P(y | x) + H); the rest is as in
         :meth:`discriminative_statistics`. Returns (grad_weight, grad_visible_bias, grad_hidden_bias, the summed
-        weighted entropy sum_n w_n H_n)."""
+        weighted entropy sum_n w_n H_n).
+
+        With ``marginal`` (K,), the weighted mean posterior pbar = sum_n w_n P(y | x_n) / W of the batch (W = sum_n
+        w_n; over all ranks' rows under data parallelism), the objective gains + (W / n) H(pbar), as a function
+        of these rows' posteriors: together an estimate of the mutual information between x and the label
+        (Bridle, Heading & MacKay 1992; Krause, Perona & Gomes 2010), whose second term keeps the confident
+        predictions spread over the classes. Its logit derivative is w_n P(y | x_n) (log(P(y | x_n) / pbar_y) -
+        KL(P(. | x_n) || pbar)); the fourth value is then sum_n w_n H_n - W H(pbar)."""
         pre_y = self.label_pre_h(x)
         log_p = torch.log_softmax(-self.label_free_energies(x, pre_y), 1)
         p = log_p.exp()
         entropy = -(p * log_p).sum(1)
-        delta = weights[:, None] * p * (log_p + entropy[:, None])
-        return (*self._label_logit_gradient(x, pre_y, delta), (weights * entropy).sum())
+        value = (weights * entropy).sum()
+        if marginal is None:
+            delta = weights[:, None] * p * (log_p + entropy[:, None])
+        else:
+            log_ratio = log_p - torch.log(marginal.clamp_min(torch.finfo(marginal.dtype).tiny))
+            delta = weights[:, None] * p * (log_ratio - (p * log_ratio).sum(1, keepdim=True))
+            value = value + weights.sum() * torch.special.xlogy(marginal, marginal).sum()
+        return (*self._label_logit_gradient(x, pre_y, delta), value)
 
     def _label_logit_gradient(self, x, pre_y, delta):
         """(grad_weight, grad_visible_bias, grad_hidden_bias) as batch means of sum_y delta_y d(-F(x, y)) / d theta,

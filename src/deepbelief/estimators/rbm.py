@@ -110,10 +110,12 @@ class RBM(LabelModelMixin, RBMScoringMixin, RBMSamplingMixin, AutoVisibleMixin, 
         Subtracted from every hidden bias after each update: the sparse hybrid classification RBM's way to sparse
         hidden activity (Larochelle, Mandel, Pascanu & Bengio 2012; any objective takes it). A constant per update,
         not scaled by the learning rate; 0 disables it. ``sparsity_cost`` is the other, target-driven way.
-    unlabelled_objective : {'generative', 'entropy'}, default='generative'
+    unlabelled_objective : {'generative', 'entropy', 'information'}, default='generative'
         What the unlabelled rows add: beta * log P(x), or with 'entropy' -beta * H(P(y | x)), the entropy of
         their label posterior (entropy regularisation, Grandvalet & Bengio 2005: confident predictions on the
-        unlabelled rows; exact gradient, no sampling).
+        unlabelled rows; exact gradient, no sampling), or with 'information' beta * (H(pbar) - H(P(y | x))), pbar
+        the batch's mean posterior over its unlabelled rows: confident predictions spread over the classes (a
+        mutual-information estimate; with few labels 'entropy' puts every row in one class, this does not).
     validation_fraction : float or None, default=None
         Fraction of the rows held out to monitor the free-energy gap between held-out and training data.
     shuffle : bool, default=True

@@ -8,7 +8,7 @@ from .cd import CDTrainer
 from .loop import precision_scope
 
 OBJECTIVES = ("generative", "discriminative", "hybrid")
-UNLABELLED_OBJECTIVES = ("generative", "entropy")
+UNLABELLED_OBJECTIVES = ("generative", "entropy", "information")
 
 
 class ClassificationTrainer(CDTrainer):
@@ -22,7 +22,10 @@ class ClassificationTrainer(CDTrainer):
     generative ones are CD-k / PCD-k, an unlabelled row's label drawn from P(y | x) (which makes [x, y] a sample
     of the positive phase of log P(x)). With ``unlabelled_objective='entropy'`` an unlabelled row adds
     -beta H(P(y | x)) instead of beta log P(x) (entropy regularisation, Grandvalet & Bengio 2005), also exact
-    (``entropy_statistics``). Momentum, schedules, weight decay, sparsity, centring, checkpoints and
+    (``entropy_statistics``); ``'information'`` adds beta (H(pbar) - H(P(y | x))) per unlabelled row, pbar their mean
+    posterior in the batch (all ranks' batches together), so that confident predictions stay spread over the classes
+    (an estimate of the mutual information between x and y). Momentum, schedules, weight decay, sparsity, centring,
+    checkpoints and
     data parallelism are :class:`CDTrainer`'s.
 
     The monitor is the mean log loss -log P(y | x) of the labelled rows ('log_loss'), or for the generative
@@ -37,7 +40,8 @@ class ClassificationTrainer(CDTrainer):
             raise ValueError(f"unlabelled_objective must be one of {UNLABELLED_OBJECTIVES}; got {unlabelled_objective!r}")
         super().__init__(rbm, config, generator, group)
         self.objective, self.unlabelled_weight = objective, float(unlabelled_weight)
-        self.entropy = unlabelled_objective == "entropy"
+        self.entropy = unlabelled_objective in ("entropy", "information")
+        self.balanced = unlabelled_objective == "information"
         self.generative_weight = {"generative": 1.0, "discriminative": 0.0}.get(objective, float(generative_weight))
         self.monitor = "reconstruction_error" if objective == "generative" else "log_loss"
 
@@ -62,8 +66,10 @@ class ClassificationTrainer(CDTrainer):
             for grad, part in zip(grads, parts):
                 grad.add_(part)
         if self.entropy and self.unlabelled_weight:
+            weights = self.unlabelled_weight * (1.0 - labelled)
             with precision_scope(c.precision, v0.device.type):
-                *parts, _ = rbm.entropy_statistics(x, self.unlabelled_weight * (1.0 - labelled))
+                marginal = self.label_marginal(x, weights) if self.balanced else None
+                *parts, _ = rbm.entropy_statistics(x, weights, marginal)
             for grad, part in zip(grads, parts):
                 grad.add_(part)
         generative_unlabelled = 0.0 if self.entropy else self.unlabelled_weight
@@ -86,6 +92,14 @@ class ClassificationTrainer(CDTrainer):
         self.adjust(grads, _Activity(hidden_mean), v0)
         self.descend(grads, epoch, learning_rate)
         return monitor
+
+    def label_marginal(self, x, weights):
+        """The ``weights``-weighted mean label posterior of the batch's rows x, over all ranks' rows under data
+        parallelism (so that two ranks train as one process with their batches stacked)."""
+        totals = torch.cat([(weights[:, None] * self.rbm.label_posterior(x)).sum(0), weights.sum()[None]])
+        if self.group is not None:
+            self.group.sum_([totals])
+        return totals[:-1] / totals[-1].clamp_min(torch.finfo(totals.dtype).tiny)
 
     def draw_labels(self, x):
         """One-hot labels drawn from P(y | x), row by row (one uniform per row: shareable among ranks)."""
