@@ -130,7 +130,7 @@ def resolve_visible(visible, lo, hi, share=1.0):
 def extreme_count(X):
     """How many values of X (dense or sparse; a sparse matrix's left-out entries are zeros) lie within ROUNDING
     of 0 or of 1."""
-    stored = X.data if issparse(X) else X.reshape(-1) if X.flags.c_contiguous else X.ravel(order="K")
+    stored = X.data if issparse(X) else X.ravel(order="K")  # a view unless X is not contiguous
     step = 2**20  # values per pass: bounded temporaries
     near = sum(int(np.count_nonzero((np.abs(piece) <= ROUNDING) | (np.abs(piece - 1) <= ROUNDING)))
                for piece in (stored[start:start + step] for start in range(0, len(stored), step)))

@@ -30,7 +30,8 @@ class AutoVisibleMixin:
         """Validate the training data X (already checked by ``check_X`` with ``units=None``), choose ``visible_``
         from it and check (or round-clip) its range for those units; returns X."""
         lo, hi = value_range(X)
-        by_share = self.visible == "auto" and not self._auto_by_range
+        # the share of 0s and 1s decides only for data in [0, 1] (compat: never); a pass over X only then
+        by_share = self.visible == "auto" and not self._auto_by_range and resolve_visible("auto", lo, hi) == "bernoulli"
         share = extreme_count(X) / max(X.shape[0] * X.shape[1], 1) if by_share else 1.0
         self._visible_resolved = resolve_visible(self.visible, lo, hi, share)
         if self.visible == "auto" and self.verbose:

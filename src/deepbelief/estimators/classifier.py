@@ -1,6 +1,4 @@
 """DBNClassifier: greedy pretraining, then backpropagation with a softmax (or sigmoid) output layer."""
-import math
-
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
@@ -216,7 +214,7 @@ class DBNClassifier(ClassifierMixin, SupervisedDBN):
                 return (out.argmax(1) == t).float().mean().item()
 
         # a stratified hold-out needs every class twice and at least one row per class on each side
-        counts, n_valid = np.bincount(targets), math.ceil(self.validation_fraction * len(targets))
+        counts, n_valid = np.bincount(targets), self._n_validation(len(targets))
         stratify = targets if (self.early_stopping and counts.min() >= 2
                                and min(n_valid, len(targets) - n_valid) >= len(counts)) else None
         self._fit_network(X, X[labelled], Y, 1 if binary else len(self.classes_), loss_fn, score_fn, stratify,

@@ -229,7 +229,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
         revived = []
         for index, linear in enumerate(linears):
             peak = None
-            for rows in self._training_chunks(X_all):
+            for rows in self._encoded_chunks(X_all):
                 for below in linears[:index]:
                     rows = torch.relu(below(rows))
                 top = linear(rows).amax(0)
@@ -244,15 +244,16 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
             print(f"{type(self).__name__}: {sum(revived)} pretrained ReLU units were zero on every training row "
                   f"(per layer: {revived}); they start fine-tuning from fresh random weights")
 
-    def _training_chunks(self, X_all):
-        """The training rows in model units on the network's device, a bounded chunk at a time."""
-        if isinstance(X_all, StreamedXY):
-            for block in X_all.reader.blocks():
+    def _encoded_chunks(self, X):
+        """The rows of X (dense, sparse, or streamed training rows) in model units on the network's device, a
+        bounded chunk at a time."""
+        if isinstance(X, StreamedXY):
+            for block in X.reader.blocks():
                 yield self._encode(block)
             return
-        step = chunk_rows(X_all)
-        for start in range(0, X_all.shape[0], step):
-            yield self._encode(X_all[start:start + step])
+        step = chunk_rows(X, INFERENCE_CHUNK)
+        for start in range(0, X.shape[0], step):
+            yield self._encode(X[start:start + step])
 
     def _encode(self, X):
         """Rows (a bounded chunk when X is sparse) -> tensor in model units on the network's device."""
@@ -388,13 +389,17 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
                 del block  # before the next chunk is read
         return batches
 
+    def _n_validation(self, n_rows):
+        """The rows early stopping holds out of ``n_rows``, rounded up as train_test_split rounds."""
+        return math.ceil(self.validation_fraction * n_rows)
+
     def _stops_early(self, n_rows):
         """Whether this fit holds out validation rows: ``early_stopping``, unless ``validation_fraction`` of the
         ``n_rows`` fine-tuning rows leaves fewer than 2 to validate on or none to train on (then a warning, and
         the fit trains on every row for ``max_iter`` epochs)."""
         if not self.early_stopping:
             return False
-        n_valid = math.ceil(self.validation_fraction * n_rows)
+        n_valid = self._n_validation(n_rows)
         if n_valid >= 2 and n_rows - n_valid >= 1:
             return True
         warnings.warn(f"{type(self).__name__}: early stopping needs at least 2 validation rows and 1 training row, "
@@ -468,9 +473,7 @@ class SupervisedDBN(AutoVisibleMixin, GaussianScalingMixin, SaveMixin, BaseEstim
     def _outputs(self, X):
         """Network outputs (logits for the classifier) for validated rows X; NumPy (n, n_outputs)."""
         self.network_.eval()
-        step = chunk_rows(X, INFERENCE_CHUNK)
-        chunks = [to_numpy(self.network_(self._encode(X[i:i + step]))) for i in range(0, X.shape[0], step)]
-        return np.concatenate(chunks)
+        return np.concatenate([to_numpy(self.network_(rows)) for rows in self._encoded_chunks(X)])
 
     def _check_predict_X(self, X):
         check_is_fitted(self, "network_")
